@@ -1,0 +1,46 @@
+package wire
+
+import (
+	"bufio"
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// Writer writes whole frames from many goroutines and coalesces them: a writer that
+// sees others queued behind it leaves the flush to the last one, so under load many
+// frames share one system call, and a lone frame is flushed at once.
+type Writer struct {
+	mu      sync.Mutex
+	bw      *bufio.Writer
+	waiting atomic.Int32
+	err     error
+}
+
+// NewWriter returns a Writer over w.
+func NewWriter(w io.Writer) *Writer {
+	return &Writer{bw: bufio.NewWriterSize(w, 64<<10)}
+}
+
+// WriteFrame writes frame, which must already start with its HeaderSize-byte length
+// prefix. After the first write error every call returns that error.
+func (w *Writer) WriteFrame(frame []byte) error {
+	w.waiting.Add(1)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	last := w.waiting.Add(-1) == 0
+	if w.err != nil {
+		return w.err
+	}
+	if _, err := w.bw.Write(frame); err != nil {
+		w.err = err
+		return err
+	}
+	if last {
+		if err := w.bw.Flush(); err != nil {
+			w.err = err
+			return err
+		}
+	}
+	return nil
+}

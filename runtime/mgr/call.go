@@ -1,0 +1,198 @@
+package mgr
+
+import (
+	"context"
+	"fmt"
+)
+
+// Call is one method call in progress. Generated code gets it from ProxyBase.Begin,
+// encodes the arguments into Args, calls Do, decodes the results from the Decoder Do
+// returns, and calls End. After Do returns an error the Call is finished and must not be
+// touched; after a successful Do, End must be called exactly once.
+type Call struct {
+	// Args receives the encoded arguments.
+	Args Encoder
+	res  Decoder
+
+	h      *Handle
+	method int
+	// hdr is how many bytes at the front of Args.buf are reserved for the frame header,
+	// which Do writes right-aligned into that space so the frame goes out without a copy.
+	hdr int
+
+	// Client-side state, owned by the connection while the call is pending.
+	id    uint64
+	done  chan struct{}
+	reply []byte
+	err   error
+	conn  *Client
+}
+
+// reservedHeader is room for a frame length, kind and four uvarints.
+const reservedHeader = 4 + 1 + 4*10
+
+// Do sends the call and waits for its reply, for ctx to end, or for the connection to
+// fail. The returned Decoder reads the results.
+func (c *Call) Do(ctx context.Context) (*Decoder, error) {
+	if err := c.Args.err; err != nil {
+		err = fmt.Errorf("mgr: encode arguments of %s: %w", c.describe(), err)
+		c.recycle()
+		return nil, err
+	}
+	if c.h.released.Load() {
+		err := fmt.Errorf("%w: %s#%d", ErrReleased, c.h.typeID, c.h.id)
+		c.recycle()
+		return nil, err
+	}
+	if err := c.h.owner.call(ctx, c); err != nil {
+		c.recycle()
+		return nil, err
+	}
+	return &c.res, nil
+}
+
+// End checks that the results were decoded completely and finishes the call.
+func (c *Call) End() error {
+	err := c.res.Done()
+	if err != nil {
+		err = fmt.Errorf("mgr: decode results of %s: %w", c.describe(), err)
+	}
+	c.recycle()
+	return err
+}
+
+func (c *Call) describe() string {
+	if d := LookupType(c.h.typeID); d != nil && c.method >= 0 && c.method < len(d.Methods) {
+		return d.TypeID + "." + d.Methods[c.method].Name
+	}
+	return fmt.Sprintf("%s method %d", c.h.typeID, c.method)
+}
+
+func (c *Call) recycle() {
+	if c.conn != nil {
+		c.conn.putCall(c)
+	}
+}
+
+// refEnv is what encoding and decoding proxies and exposed objects needs from the side of
+// the connection doing it: a client turns handles into IDs and back; the manager resolves
+// IDs to referents and registers returned objects.
+type refEnv interface {
+	codec() Codec
+	encodeRef(h *Handle) (uint64, error)
+	decodeRef(id uint64, typeID string) (*Handle, error)
+	referent(id uint64, typeID string) (any, error)
+	newObject(typeID string, v any) (uint64, error)
+}
+
+// Ref appends a reference to the object behind h (nil for none). Generated code uses it
+// for proxy arguments.
+func (e *Encoder) Ref(h *Handle) {
+	if h == nil {
+		e.buf = append(e.buf, 0)
+		return
+	}
+	if e.env == nil {
+		e.SetErr(fmt.Errorf("mgr: cannot encode a proxy outside a call"))
+		return
+	}
+	if h.released.Load() {
+		e.SetErr(fmt.Errorf("%w: %s#%d passed as a value", ErrReleased, h.typeID, h.id))
+		return
+	}
+	id, err := e.env.encodeRef(h)
+	if err != nil {
+		e.SetErr(err)
+		return
+	}
+	e.buf = append(e.buf, 1)
+	e.Uint64(id)
+	e.String(h.typeID)
+}
+
+// Object registers v (a pointer to an exposed type, or nil) as a new object owned by the
+// calling session and appends a reference to it. Generated server code uses it for
+// methods that return another exposed type.
+func (e *Encoder) Object(typeID string, v any) {
+	if v == nil {
+		e.buf = append(e.buf, 0)
+		return
+	}
+	if e.env == nil {
+		e.SetErr(fmt.Errorf("mgr: cannot return an object outside a call"))
+		return
+	}
+	id, err := e.env.newObject(typeID, v)
+	if err != nil {
+		e.SetErr(err)
+		return
+	}
+	e.buf = append(e.buf, 1)
+	e.Uint64(id)
+	e.String(typeID)
+}
+
+func (d *Decoder) ref() (id uint64, typeID string, ok bool) {
+	if d.err != nil {
+		return 0, "", false
+	}
+	if d.off >= len(d.buf) {
+		d.Fail("reference: unexpected end of data")
+		return 0, "", false
+	}
+	flag := d.buf[d.off]
+	d.off++
+	switch flag {
+	case 0:
+		return 0, "", false
+	case 1:
+	default:
+		d.Fail("reference: invalid flag %d", flag)
+		return 0, "", false
+	}
+	id = d.Uint64()
+	typeID = d.String()
+	if d.err != nil {
+		return 0, "", false
+	}
+	if d.env == nil {
+		d.SetErr(fmt.Errorf("mgr: cannot decode a proxy outside a call"))
+		return 0, "", false
+	}
+	return id, typeID, true
+}
+
+// Handle reads a reference and returns a Handle owning it, or nil for none. Generated
+// client code uses it for results that are proxies.
+func (d *Decoder) Handle() *Handle {
+	id, typeID, ok := d.ref()
+	if !ok {
+		return nil
+	}
+	h, err := d.env.decodeRef(id, typeID)
+	if err != nil {
+		d.SetErr(err)
+		return nil
+	}
+	return h
+}
+
+// Referent reads a reference and returns the object it names, which must be of type
+// typeID, or nil for none. Generated server code uses it for parameters that are pointers
+// to exposed types.
+func (d *Decoder) Referent(typeID string) any {
+	id, gotType, ok := d.ref()
+	if !ok {
+		return nil
+	}
+	if gotType != typeID {
+		d.SetErr(fmt.Errorf("mgr: argument is a %s proxy, the method takes %s", gotType, typeID))
+		return nil
+	}
+	v, err := d.env.referent(id, typeID)
+	if err != nil {
+		d.SetErr(err)
+		return nil
+	}
+	return v
+}

@@ -1,0 +1,464 @@
+package mgr
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mgr-go/mgr/internal/wire"
+)
+
+// Client is this process's session with one manager: a single authenticated connection
+// that every proxy and goroutine shares. Calls are multiplexed (request IDs, replies
+// matched out of order), so a blocked call never holds up another. A Client is safe for
+// concurrent use. Close ends the session, and the manager drops every reference it held.
+type Client struct {
+	addr  Address
+	opts  Options
+	cdc   Codec
+	conn  net.Conn
+	r     *wire.Reader
+	w     *wire.Writer
+
+	nextID  atomic.Uint64
+	mu      sync.Mutex
+	pending map[uint64]*Call
+	err     error // why the connection ended; set once, under mu
+	done    chan struct{}
+
+	lastRecv  atomic.Int64 // unix nanos of the last frame received
+	sessionID uint64
+	calls     sync.Pool
+}
+
+// Connect dials the manager at opts.Address, runs the handshake with opts.AuthKey and
+// returns the session. A wrong authkey fails with ErrAuth.
+func Connect(ctx context.Context, opts Options) (*Client, error) {
+	if opts.Address.Network == "" {
+		return nil, errors.New("mgr: Connect needs Options.Address")
+	}
+	if len(opts.AuthKey) == 0 {
+		return nil, errors.New("mgr: Connect needs Options.AuthKey")
+	}
+	conn, err := dial(ctx, opts.Address, opts.TLS)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newClient(ctx, conn, opts)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error) {
+	c := &Client{
+		addr:    opts.Address,
+		opts:    opts,
+		cdc:     opts.codec(),
+		conn:    conn,
+		r:       wire.NewReader(conn, opts.maxFrame()),
+		pending: map[uint64]*Call{},
+		done:    make(chan struct{}),
+	}
+	deadline := time.Now().Add(opts.handshakeTimeout())
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	conn.SetDeadline(deadline)
+	if err := wire.ClientHandshake(conn, c.r, opts.AuthKey, c.cdc.Name()); err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", opts.Address, err)
+	}
+	conn.SetDeadline(time.Time{})
+	c.r.SetMax(opts.maxFrame())
+	c.w = wire.NewWriter(conn)
+	c.lastRecv.Store(time.Now().UnixNano())
+	c.calls.New = func() any { return &Call{done: make(chan struct{}, 1), conn: c} }
+	go c.readLoop()
+	go c.keepAlive()
+
+	// Introduce ourselves; the manager shows the PID and program in its introspection.
+	prog, _ := os.Executable()
+	var sid uint64
+	err := c.control(ctx, wire.CtlHello, func(e *Encoder) {
+		e.Int64(int64(os.Getpid()))
+		e.String(prog)
+	}, func(d *Decoder) { sid = d.Uint64() })
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.sessionID = sid
+	return c, nil
+}
+
+// Address returns the manager's address.
+func (c *Client) Address() Address { return c.addr }
+
+// SessionID returns the ID the manager gave this session.
+func (c *Client) SessionID() uint64 { return c.sessionID }
+
+// Done is closed when the connection has ended; Err then says why.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Err returns why the connection ended (wrapping ErrShutdown, ErrConnLost, or
+// net.ErrClosed after Close), or nil while it is up.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// Close ends the session. The manager drops the session's references; proxies made
+// through this Client fail with ErrConnLost afterwards.
+func (c *Client) Close() error {
+	c.fail(fmt.Errorf("%w: client closed the connection", net.ErrClosed))
+	return nil
+}
+
+func (c *Client) fail(err error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = err
+	pending := c.pending
+	c.pending = nil
+	close(c.done)
+	c.mu.Unlock()
+	c.conn.Close()
+	for _, call := range pending {
+		call.err = err
+		call.done <- struct{}{}
+	}
+}
+
+func (c *Client) readLoop() {
+	for {
+		frame, err := c.r.Next()
+		if err != nil {
+			if errors.Is(err, wire.ErrFrameTooLarge) {
+				c.fail(fmt.Errorf("%w: %w", ErrConnLost, err))
+			} else {
+				c.fail(fmt.Errorf("%w: %s: %w", ErrConnLost, c.addr, err))
+			}
+			return
+		}
+		c.lastRecv.Store(time.Now().UnixNano())
+		if err := c.handleFrame(frame); err != nil {
+			c.fail(fmt.Errorf("%w: protocol error from %s: %w", ErrConnLost, c.addr, err))
+			return
+		}
+	}
+}
+
+func (c *Client) handleFrame(frame []byte) error {
+	if len(frame) == 0 {
+		return errors.New("empty frame")
+	}
+	d := Decoder{buf: frame, off: 1}
+	switch frame[0] {
+	case wire.KindReply, wire.KindError:
+		id := d.Uint64()
+		if d.err != nil {
+			return d.err
+		}
+		c.mu.Lock()
+		call := c.pending[id]
+		delete(c.pending, id)
+		c.mu.Unlock()
+		if call == nil {
+			return nil // the caller gave up (cancelled); drop the late reply
+		}
+		if frame[0] == wire.KindReply {
+			call.reply = append(call.reply[:0], frame[d.off:]...)
+			call.err = nil
+		} else {
+			msg, name, stack := d.String(), d.String(), d.String()
+			if d.err != nil {
+				call.err = fmt.Errorf("%w: malformed error reply", ErrConnLost)
+			} else {
+				call.err = newRemoteError(msg, name, stack)
+			}
+		}
+		call.done <- struct{}{}
+	case wire.KindPong:
+	case wire.KindGoodbye:
+		msg := d.String()
+		c.fail(fmt.Errorf("%w: %s", ErrShutdown, msg))
+	case wire.KindAbort:
+		msg := d.String()
+		c.fail(fmt.Errorf("%w: the manager closed the connection: %s", ErrConnLost, msg))
+	default:
+		return fmt.Errorf("unknown message kind %d", frame[0])
+	}
+	return nil
+}
+
+// keepAlive pings the manager when the connection has been quiet for a third of the
+// lease, and gives up on a manager that has said nothing for a whole lease.
+func (c *Client) keepAlive() {
+	lease := c.opts.lease()
+	t := time.NewTicker(lease / 3)
+	defer t.Stop()
+	ping := []byte{0, 0, 0, 1, wire.KindPing}
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+			quiet := time.Since(time.Unix(0, c.lastRecv.Load()))
+			if quiet > lease {
+				c.fail(fmt.Errorf("%w: no word from %s for %s", ErrConnLost, c.addr, quiet.Round(time.Millisecond)))
+				return
+			}
+			if err := c.w.WriteFrame(ping); err != nil {
+				c.fail(fmt.Errorf("%w: %w", ErrConnLost, err))
+				return
+			}
+		}
+	}
+}
+
+func (c *Client) getCall(h *Handle, method int) *Call {
+	call := c.calls.Get().(*Call)
+	call.h = h
+	call.method = method
+	call.Args.buf = append(call.Args.buf[:0], make([]byte, reservedHeader)...)
+	call.Args.env = c
+	call.Args.err = nil
+	return call
+}
+
+func (c *Client) putCall(call *Call) {
+	if cap(call.Args.buf) > 64<<10 || cap(call.reply) > 64<<10 {
+		return // let the garbage collector have large buffers
+	}
+	call.h = nil
+	call.res = Decoder{}
+	call.err = nil
+	c.calls.Put(call)
+}
+
+// newCall implements handleOwner.
+func (c *Client) newCall(h *Handle, method int) *Call { return c.getCall(h, method) }
+
+// call implements handleOwner: it sends c and waits for the reply.
+func (c *Client) call(ctx context.Context, call *Call) error {
+	var timeout uint64
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		if left <= 0 {
+			return fmt.Errorf("%s: %w", call.describe(), context.DeadlineExceeded)
+		}
+		timeout = uint64(left)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	call.id = c.nextID.Add(1)
+
+	// Write the header right-aligned into the reserved space in front of the arguments.
+	var hdr [reservedHeader]byte
+	h := hdr[:wire.HeaderSize]
+	h = append(h, wire.KindCall)
+	h = binary.AppendUvarint(h, call.id)
+	h = binary.AppendUvarint(h, call.h.id)
+	h = binary.AppendUvarint(h, uint64(call.method))
+	h = binary.AppendUvarint(h, timeout)
+	start := reservedHeader - len(h)
+	frame := call.Args.buf[start:]
+	copy(frame, h)
+	wire.PutHeader(frame, len(frame)-wire.HeaderSize)
+	if len(frame)-wire.HeaderSize > c.opts.maxFrame() {
+		return fmt.Errorf("%w: arguments of %s take %d bytes, limit %d", ErrFrameTooLarge, call.describe(), len(frame)-wire.HeaderSize, c.opts.maxFrame())
+	}
+
+	c.mu.Lock()
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		return err
+	}
+	c.pending[call.id] = call
+	c.mu.Unlock()
+
+	if err := c.w.WriteFrame(frame); err != nil {
+		c.fail(fmt.Errorf("%w: write to %s: %w", ErrConnLost, c.addr, err))
+	}
+
+	select {
+	case <-call.done:
+	case <-ctx.Done():
+		c.mu.Lock()
+		_, mine := c.pending[call.id]
+		delete(c.pending, call.id)
+		c.mu.Unlock()
+		if !mine {
+			// The reader (or fail) already took the call and is about to signal it; wait
+			// for that so the Call is not reused under it.
+			<-call.done
+		} else {
+			c.sendCancel(call.id)
+		}
+		return fmt.Errorf("%s: %w", call.describe(), ctx.Err())
+	}
+	if call.err != nil {
+		return call.err
+	}
+	call.res = Decoder{buf: call.reply, env: c}
+	return nil
+}
+
+func (c *Client) sendCancel(id uint64) {
+	var b [wire.HeaderSize + 1 + binary.MaxVarintLen64]byte
+	f := append(b[:wire.HeaderSize], wire.KindCancel)
+	f = binary.AppendUvarint(f, id)
+	wire.PutHeader(f, len(f)-wire.HeaderSize)
+	_ = c.w.WriteFrame(f) // a broken connection is reported by the reader
+}
+
+// control calls a method of the manager itself.
+func (c *Client) control(ctx context.Context, method int, enc func(*Encoder), dec func(*Decoder)) error {
+	h := &Handle{owner: c, id: wire.ControlObject, typeID: "mgr.Manager"}
+	call := c.getCall(h, method)
+	if enc != nil {
+		enc(&call.Args)
+	}
+	res, err := call.Do(ctx)
+	if err != nil {
+		return err
+	}
+	if dec != nil {
+		dec(res)
+	}
+	return call.End()
+}
+
+// Create asks the manager to construct a new object of the registered type typeID,
+// with constructor arguments written by args, and returns this session's reference to
+// it. Generated CreateT functions call it.
+func (c *Client) Create(ctx context.Context, typeID string, args func(*Encoder)) (*Handle, error) {
+	var id uint64
+	err := c.control(ctx, wire.CtlCreate, func(e *Encoder) {
+		e.String(typeID)
+		if args != nil {
+			args(e)
+		}
+	}, func(d *Decoder) { id = d.Uint64() })
+	if err != nil {
+		return nil, err
+	}
+	return c.newHandle(id, typeID), nil
+}
+
+// Attach turns a token made in another process into a reference owned by this session.
+func (c *Client) Attach(ctx context.Context, tok Token) (*Handle, error) {
+	var id uint64
+	var typeID string
+	err := c.control(ctx, wire.CtlAttach, func(e *Encoder) {
+		e.Uint64(tok.ObjectID)
+		e.ByteSlice(tok.Secret[:])
+	}, func(d *Decoder) {
+		id = d.Uint64()
+		typeID = d.String()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.newHandle(id, typeID), nil
+}
+
+// Lookup returns a reference to the manager's named object name (Python's
+// register('get_queue', callable=lambda: queue)).
+func (c *Client) Lookup(ctx context.Context, name string) (*Handle, error) {
+	var id uint64
+	var typeID string
+	err := c.control(ctx, wire.CtlLookup, func(e *Encoder) { e.String(name) }, func(d *Decoder) {
+		id = d.Uint64()
+		typeID = d.String()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.newHandle(id, typeID), nil
+}
+
+// Info returns the manager's introspection: its sessions and objects with their
+// references and holders.
+func (c *Client) Info(ctx context.Context) (Info, error) {
+	var info Info
+	err := c.control(ctx, wire.CtlInfo, nil, func(d *Decoder) { d.Value(&info) })
+	return info, err
+}
+
+// Shutdown asks the manager to shut down (drain calls in flight, then stop). It returns
+// once the manager accepted the request.
+func (c *Client) Shutdown(ctx context.Context) error {
+	return c.control(ctx, wire.CtlShutdown, nil, nil)
+}
+
+func (c *Client) newHandle(id uint64, typeID string) *Handle {
+	return &Handle{owner: c, id: id, typeID: typeID}
+}
+
+// release implements handleOwner.
+func (c *Client) release(ctx context.Context, h *Handle) error {
+	select {
+	case <-c.done:
+		return nil // the session is gone; the manager dropped its references already
+	default:
+	}
+	return c.control(ctx, wire.CtlRelease, func(e *Encoder) { e.Uint64(h.id) }, nil)
+}
+
+// token implements handleOwner.
+func (c *Client) token(ctx context.Context, h *Handle) (Token, error) {
+	tok := Token{ObjectID: h.id, TypeID: h.typeID}
+	err := c.control(ctx, wire.CtlToken, func(e *Encoder) { e.Uint64(h.id) }, func(d *Decoder) {
+		b := d.ByteSlice()
+		if len(b) != len(tok.Secret) {
+			d.Fail("token secret of %d bytes", len(b))
+			return
+		}
+		copy(tok.Secret[:], b)
+	})
+	return tok, err
+}
+
+func (c *Client) describe() string { return c.addr.String() }
+
+// refEnv: encoding proxies as arguments and decoding proxies in results.
+
+func (c *Client) codec() Codec { return c.cdc }
+
+func (c *Client) encodeRef(h *Handle) (uint64, error) {
+	if h.owner != handleOwner(c) {
+		return 0, fmt.Errorf("mgr: proxy %s#%d belongs to another manager connection (%s)", h.typeID, h.id, h.owner.describe())
+	}
+	return h.id, nil
+}
+
+func (c *Client) decodeRef(id uint64, typeID string) (*Handle, error) {
+	// The manager counted a reference for this session when it wrote the reply.
+	return c.newHandle(id, typeID), nil
+}
+
+func (c *Client) referent(uint64, string) (any, error) {
+	return nil, errors.New("mgr: a client cannot resolve references to objects")
+}
+
+func (c *Client) newObject(string, any) (uint64, error) {
+	return 0, errors.New("mgr: a client cannot register objects")
+}
+
+var _ io.Closer = (*Client)(nil)

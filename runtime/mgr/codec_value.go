@@ -1,0 +1,457 @@
+package mgr
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+)
+
+// Codec encodes the values generated code does not spell out itself: type parameters,
+// interface values and composites. Both ends of a connection must use the same Codec; its
+// Name is compared during the handshake.
+type Codec interface {
+	// Name identifies the codec on the wire.
+	Name() string
+	// Encode appends v to e.
+	Encode(e *Encoder, v any) error
+	// Decode reads a value from d into the value ptr points to.
+	Decode(d *Decoder, ptr any) error
+}
+
+// BinaryCodec is the default Codec: the mgr binary format driven by reflection over the
+// static type, with type tags only inside interface values. It carries booleans, numbers,
+// strings, byte slices, slices, arrays, maps, structs (exported fields), pointers,
+// time.Time, errors, proxies, and inside interfaces the basic types, []any,
+// map[string]any and types registered with RegisterValue.
+type BinaryCodec struct{}
+
+// Name returns "mgr-binary-1".
+func (BinaryCodec) Name() string { return "mgr-binary-1" }
+
+// Encode appends v.
+func (BinaryCodec) Encode(e *Encoder, v any) error {
+	if v == nil {
+		return errors.New("mgr: cannot encode a nil interface without a static type")
+	}
+	rv := reflect.ValueOf(v)
+	// Generated code passes a pointer to the value so that the static type is kept.
+	if rv.Kind() == reflect.Pointer && !isProxyType(rv.Type()) {
+		if rv.IsNil() {
+			return errors.New("mgr: cannot encode through a nil pointer")
+		}
+		rv = rv.Elem()
+	}
+	encodeValue(e, rv)
+	return e.err
+}
+
+// Decode reads into *ptr.
+func (BinaryCodec) Decode(d *Decoder, ptr any) error {
+	rv := reflect.ValueOf(ptr)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("mgr: decode needs a non-nil pointer, got %T", ptr)
+	}
+	decodeValue(d, rv.Elem())
+	return d.err
+}
+
+var defaultCodec Codec = BinaryCodec{}
+
+func codecOf(env refEnv) Codec {
+	if env != nil {
+		if c := env.codec(); c != nil {
+			return c
+		}
+	}
+	return defaultCodec
+}
+
+var (
+	timeType  = reflect.TypeFor[time.Time]()
+	errorType = reflect.TypeFor[error]()
+	anyType   = reflect.TypeFor[any]()
+)
+
+// Type tags written before a value held in an interface.
+const (
+	tagNil byte = iota
+	tagBool
+	tagInt
+	tagInt8
+	tagInt16
+	tagInt32
+	tagInt64
+	tagUint
+	tagUint8
+	tagUint16
+	tagUint32
+	tagUint64
+	tagFloat32
+	tagFloat64
+	tagString
+	tagBytes
+	tagTime
+	tagSlice // []any
+	tagMap   // map[string]any
+	tagNamed // a type registered with RegisterValue: its name, then the value
+	tagComplex128
+	tagDuration
+)
+
+var tagTypes = map[byte]reflect.Type{
+	tagBool: reflect.TypeFor[bool](), tagInt: reflect.TypeFor[int](), tagInt8: reflect.TypeFor[int8](),
+	tagInt16: reflect.TypeFor[int16](), tagInt32: reflect.TypeFor[int32](), tagInt64: reflect.TypeFor[int64](),
+	tagUint: reflect.TypeFor[uint](), tagUint8: reflect.TypeFor[uint8](), tagUint16: reflect.TypeFor[uint16](),
+	tagUint32: reflect.TypeFor[uint32](), tagUint64: reflect.TypeFor[uint64](),
+	tagFloat32: reflect.TypeFor[float32](), tagFloat64: reflect.TypeFor[float64](),
+	tagString: reflect.TypeFor[string](), tagBytes: reflect.TypeFor[[]byte](), tagTime: timeType,
+	tagSlice: reflect.TypeFor[[]any](), tagMap: reflect.TypeFor[map[string]any](),
+	tagComplex128: reflect.TypeFor[complex128](), tagDuration: reflect.TypeFor[time.Duration](),
+}
+
+var typeTags = func() map[reflect.Type]byte {
+	m := make(map[reflect.Type]byte, len(tagTypes))
+	for tag, t := range tagTypes {
+		m[t] = tag
+	}
+	return m
+}()
+
+// valueTypes is the registration table of named types that may travel inside interface
+// values (Namespace attributes, Dict[string, any] values, ...).
+var valueTypes struct {
+	sync.RWMutex
+	byName map[string]reflect.Type
+	byType map[reflect.Type]string
+}
+
+// RegisterValue allows values of type T inside interface values (any). Call it from init
+// in every process that sends or receives such values; the name defaults to the type's
+// package path and name.
+func RegisterValue[T any]() {
+	t := reflect.TypeFor[T]()
+	name := t.PkgPath() + "." + t.Name()
+	if t.Name() == "" {
+		name = t.String()
+	}
+	valueTypes.Lock()
+	defer valueTypes.Unlock()
+	if valueTypes.byName == nil {
+		valueTypes.byName = map[string]reflect.Type{}
+		valueTypes.byType = map[reflect.Type]string{}
+	}
+	valueTypes.byName[name] = t
+	valueTypes.byType[t] = name
+}
+
+func encodeValue(e *Encoder, v reflect.Value) {
+	if e.err != nil {
+		return
+	}
+	t := v.Type()
+	switch {
+	case t == timeType:
+		e.Time(v.Interface().(time.Time))
+		return
+	case t == errorType:
+		if v.IsNil() {
+			e.Error(nil)
+		} else {
+			e.Error(v.Interface().(error))
+		}
+		return
+	case isProxyType(t):
+		encodeProxy(e, v)
+		return
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		e.Bool(v.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		e.Int64(v.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		e.Uint64(v.Uint())
+	case reflect.Float32:
+		e.Float32(float32(v.Float()))
+	case reflect.Float64:
+		e.Float64(v.Float())
+	case reflect.Complex64, reflect.Complex128:
+		e.Complex128(v.Complex())
+	case reflect.String:
+		e.String(v.String())
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			if v.IsNil() {
+				e.ByteSlice(nil)
+			} else {
+				e.ByteSlice(v.Bytes())
+			}
+			return
+		}
+		if v.IsNil() {
+			e.Len(-1)
+			return
+		}
+		e.Len(v.Len())
+		for i := range v.Len() {
+			encodeValue(e, v.Index(i))
+		}
+	case reflect.Array:
+		for i := range v.Len() {
+			encodeValue(e, v.Index(i))
+		}
+	case reflect.Map:
+		if v.IsNil() {
+			e.Len(-1)
+			return
+		}
+		e.Len(v.Len())
+		it := v.MapRange()
+		for it.Next() {
+			encodeValue(e, it.Key())
+			encodeValue(e, it.Value())
+		}
+	case reflect.Struct:
+		fields := exportedFields(t)
+		e.Uint64(uint64(len(fields)))
+		for _, i := range fields {
+			encodeValue(e, v.Field(i))
+		}
+	case reflect.Pointer:
+		if v.IsNil() {
+			e.buf = append(e.buf, 0)
+			return
+		}
+		e.buf = append(e.buf, 1)
+		encodeValue(e, v.Elem())
+	case reflect.Interface:
+		encodeTagged(e, v)
+	default:
+		e.SetErr(fmt.Errorf("mgr: values of type %s cannot be encoded", t))
+	}
+}
+
+func encodeTagged(e *Encoder, v reflect.Value) {
+	if v.IsNil() {
+		e.buf = append(e.buf, tagNil)
+		return
+	}
+	inner := v.Elem()
+	t := inner.Type()
+	if tag, ok := typeTags[t]; ok {
+		e.buf = append(e.buf, tag)
+		encodeValue(e, inner)
+		return
+	}
+	valueTypes.RLock()
+	name, ok := valueTypes.byType[t]
+	valueTypes.RUnlock()
+	if !ok {
+		e.SetErr(fmt.Errorf("mgr: a value of type %s cannot travel inside an interface: register it with mgr.RegisterValue[%s]() in every process", t, t))
+		return
+	}
+	e.buf = append(e.buf, tagNamed)
+	e.String(name)
+	encodeValue(e, inner)
+}
+
+var fieldCache sync.Map // reflect.Type → []int
+
+func exportedFields(t reflect.Type) []int {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.([]int)
+	}
+	var idx []int
+	for i := range t.NumField() {
+		if t.Field(i).IsExported() {
+			idx = append(idx, i)
+		}
+	}
+	fieldCache.Store(t, idx)
+	return idx
+}
+
+// minSize is the least number of bytes a value of type t takes on the wire, used to bound
+// collection lengths before allocating.
+func minSize(t reflect.Type) int {
+	switch t.Kind() {
+	case reflect.Float32:
+		return 4
+	case reflect.Float64:
+		return 8
+	case reflect.Complex64, reflect.Complex128:
+		return 16
+	case reflect.Array:
+		if t.Len() == 0 {
+			return 1 // an empty array takes no bytes; still count one so lengths stay bounded
+		}
+		return max(1, t.Len()*minSize(t.Elem()))
+	}
+	return 1
+}
+
+func decodeValue(d *Decoder, v reflect.Value) {
+	if d.err != nil {
+		return
+	}
+	maxDepth := d.MaxDepth
+	if maxDepth == 0 {
+		maxDepth = DefaultMaxDepth
+	}
+	d.depth++
+	defer func() { d.depth-- }()
+	if d.depth > maxDepth {
+		d.Fail("values nested deeper than %d", maxDepth)
+		return
+	}
+	t := v.Type()
+	switch {
+	case t == timeType:
+		v.Set(reflect.ValueOf(d.Time()))
+		return
+	case t == errorType:
+		if err := d.Error(); err != nil {
+			v.Set(reflect.ValueOf(err))
+		} else {
+			v.SetZero()
+		}
+		return
+	case isProxyType(t):
+		decodeProxy(d, v)
+		return
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		v.SetBool(d.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(d.IntN(t.Bits()))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		v.SetUint(d.UintN(t.Bits()))
+	case reflect.Float32:
+		v.SetFloat(float64(d.Float32()))
+	case reflect.Float64:
+		v.SetFloat(d.Float64())
+	case reflect.Complex64, reflect.Complex128:
+		v.SetComplex(d.Complex128())
+	case reflect.String:
+		v.SetString(d.String())
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			b := d.ByteSlice()
+			if b == nil {
+				v.SetZero()
+			} else {
+				v.SetBytes(b)
+			}
+			return
+		}
+		n := d.Len(minSize(t.Elem()))
+		if n < 0 {
+			v.SetZero()
+			return
+		}
+		s := reflect.MakeSlice(t, n, n)
+		for i := range n {
+			decodeValue(d, s.Index(i))
+		}
+		v.Set(s)
+	case reflect.Array:
+		for i := range v.Len() {
+			decodeValue(d, v.Index(i))
+		}
+	case reflect.Map:
+		n := d.Len(minSize(t.Key()) + minSize(t.Elem()))
+		if n < 0 {
+			v.SetZero()
+			return
+		}
+		m := reflect.MakeMapWithSize(t, n)
+		for range n {
+			k := reflect.New(t.Key()).Elem()
+			decodeValue(d, k)
+			e := reflect.New(t.Elem()).Elem()
+			decodeValue(d, e)
+			if d.err != nil {
+				return
+			}
+			m.SetMapIndex(k, e)
+		}
+		v.Set(m)
+	case reflect.Struct:
+		fields := exportedFields(t)
+		n := d.Uint64()
+		if d.err == nil && n != uint64(len(fields)) {
+			d.Fail("%s has %d exported fields but the message has %d (are both ends built from the same code?)", t, len(fields), n)
+			return
+		}
+		for _, i := range fields {
+			decodeValue(d, v.Field(i))
+		}
+	case reflect.Pointer:
+		if d.off >= len(d.buf) {
+			d.Fail("pointer: unexpected end of data")
+			return
+		}
+		flag := d.buf[d.off]
+		d.off++
+		switch flag {
+		case 0:
+			v.SetZero()
+		case 1:
+			p := reflect.New(t.Elem())
+			decodeValue(d, p.Elem())
+			v.Set(p)
+		default:
+			d.Fail("pointer: invalid flag %d", flag)
+		}
+	case reflect.Interface:
+		decodeTagged(d, v)
+	default:
+		d.Fail("values of type %s cannot be decoded", t)
+	}
+}
+
+func decodeTagged(d *Decoder, v reflect.Value) {
+	if d.off >= len(d.buf) {
+		d.Fail("interface: unexpected end of data")
+		return
+	}
+	tag := d.buf[d.off]
+	d.off++
+	var t reflect.Type
+	switch tag {
+	case tagNil:
+		v.SetZero()
+		return
+	case tagNamed:
+		name := d.String()
+		if d.err != nil {
+			return
+		}
+		valueTypes.RLock()
+		t = valueTypes.byName[name]
+		valueTypes.RUnlock()
+		if t == nil {
+			d.Fail("interface holds unregistered type %q (call mgr.RegisterValue for it in this process)", name)
+			return
+		}
+	default:
+		t = tagTypes[tag]
+		if t == nil {
+			d.Fail("interface: unknown type tag %d", tag)
+			return
+		}
+	}
+	inner := reflect.New(t).Elem()
+	decodeValue(d, inner)
+	if d.err != nil {
+		return
+	}
+	if !t.AssignableTo(v.Type()) {
+		d.Fail("value of type %s does not fit in %s", t, v.Type())
+		return
+	}
+	v.Set(inner)
+}

@@ -1,0 +1,88 @@
+package mgr
+
+import (
+	"crypto/tls"
+	"time"
+)
+
+// Options configure a manager and the clients that connect to it. The zero value is
+// usable; an empty AuthKey is filled with 32 random bytes where the runtime chooses the
+// address (child-process and in-process managers) and is an error elsewhere.
+type Options struct {
+	// AuthKey is the shared secret both sides prove they hold (HMAC-SHA256).
+	AuthKey []byte
+	// Address to listen on or connect to. Empty means a fresh private Unix socket.
+	Address Address
+	// Codec for values the generated code does not spell out; nil means BinaryCodec.
+	Codec Codec
+	// MaxFrame bounds every frame's payload; 0 means 16 MiB.
+	MaxFrame int
+	// HandshakeTimeout bounds the handshake; 0 means 10 s. A peer that connects and says
+	// nothing is dropped after it.
+	HandshakeTimeout time.Duration
+	// Lease is how long a session survives without hearing from its client (clients ping
+	// at a third of it); 0 means 30 s.
+	Lease time.Duration
+	// TokenTTL is how long an unclaimed token keeps its object alive; 0 means 5 minutes.
+	TokenTTL time.Duration
+	// DrainTimeout bounds how long Shutdown waits for calls in flight when its context has
+	// no deadline; 0 means 5 s.
+	DrainTimeout time.Duration
+	// TLS, if set, wraps connections in TLS (a server config on the manager, a client
+	// config on clients).
+	TLS *tls.Config
+	// Initializer names a function registered with RegisterInitializer that a manager
+	// runs before it accepts connections (Python's start(initializer)).
+	Initializer string
+	// Logf receives the manager's diagnostics (failed handshakes, dropped sessions); nil
+	// discards them.
+	Logf func(format string, args ...any)
+}
+
+func (o *Options) maxFrame() int {
+	if o.MaxFrame > 0 {
+		return o.MaxFrame
+	}
+	return 16 << 20
+}
+
+func (o *Options) handshakeTimeout() time.Duration {
+	if o.HandshakeTimeout > 0 {
+		return o.HandshakeTimeout
+	}
+	return 10 * time.Second
+}
+
+func (o *Options) lease() time.Duration {
+	if o.Lease > 0 {
+		return o.Lease
+	}
+	return 30 * time.Second
+}
+
+func (o *Options) tokenTTL() time.Duration {
+	if o.TokenTTL > 0 {
+		return o.TokenTTL
+	}
+	return 5 * time.Minute
+}
+
+func (o *Options) drainTimeout() time.Duration {
+	if o.DrainTimeout > 0 {
+		return o.DrainTimeout
+	}
+	return 5 * time.Second
+}
+
+func (o *Options) codec() Codec {
+	if o.Codec != nil {
+		return o.Codec
+	}
+	return defaultCodec
+}
+
+func (o *Options) logf(format string, args ...any) {
+	if o.Logf != nil {
+		o.Logf(format, args...)
+	}
+}

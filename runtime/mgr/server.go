@@ -1,0 +1,953 @@
+package mgr
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mgr-go/mgr/internal/wire"
+)
+
+// Server is a manager: it owns the object table and serves sessions. Create one with
+// NewServer, feed it listeners with Serve, stop it with Shutdown. Most programs use
+// Start, StartInProcess or ServeForever instead, which do this for them.
+type Server struct {
+	opts Options
+	cdc  Codec
+	// internal is the manager's own session (ID 0): it holds the references of proxies
+	// stored inside shared objects and of named objects.
+	internal *session
+
+	mu        sync.RWMutex // guards everything below; never held while user code runs
+	objects   map[uint64]*object
+	byValue   map[any]uint64 // referent → ID, so a method returning a known object reuses it
+	named     map[string]uint64
+	sessions  map[uint64]*session
+	tokens    map[[16]byte]*handoff
+	nextObj   uint64
+	nextSess  uint64
+	listeners map[net.Listener]struct{}
+
+	handshakes chan struct{} // bounds concurrent unauthenticated connections
+	bufs       sync.Pool     // *[]byte for arguments and replies
+
+	inflight  atomic.Int64 // calls running
+	shutting  atomic.Bool
+	forced    atomic.Bool   // the drain deadline passed; running calls were cancelled
+	drained   chan struct{} // signalled when inflight drops to zero during shutdown
+	callsCtx  context.Context
+	cancelAll context.CancelFunc
+	once      sync.Once
+	finished  chan struct{}
+}
+
+// object is one entry of the table.
+type object struct {
+	id    uint64
+	desc  *TypeDesc
+	value any
+	mu    sync.Mutex // held around calls when desc.Serialized
+	refs  map[uint64]int
+	named string
+	// tokens counts hand-overs made but not yet attached; each keeps the object alive.
+	tokens int
+}
+
+type handoff struct {
+	objID uint64
+	timer *time.Timer
+}
+
+// maxHandshakes bounds connections that have not authenticated yet; more wait in the
+// kernel's accept queue, so a flood cannot exhaust the manager.
+const maxHandshakes = 64
+
+// NewServer returns a manager that has not started serving. opts.AuthKey must be set.
+func NewServer(opts Options) (*Server, error) {
+	if len(opts.AuthKey) == 0 {
+		return nil, errors.New("mgr: a manager needs an AuthKey (an empty key would let anyone in)")
+	}
+	s := &Server{
+		opts:       opts,
+		cdc:        opts.codec(),
+		objects:    map[uint64]*object{},
+		byValue:    map[any]uint64{},
+		named:      map[string]uint64{},
+		sessions:   map[uint64]*session{},
+		tokens:     map[[16]byte]*handoff{},
+		listeners:  map[net.Listener]struct{}{},
+		handshakes: make(chan struct{}, maxHandshakes),
+		drained:    make(chan struct{}, 1),
+		finished:   make(chan struct{}),
+	}
+	s.callsCtx, s.cancelAll = context.WithCancel(context.Background())
+	s.internal = &session{srv: s, id: 0, ctx: withCaller(s.callsCtx, Caller{})}
+	return s, nil
+}
+
+// Serve accepts connections on ln until Shutdown; it then returns nil.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.shutting.Load() {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if s.shutting.Load() {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("mgr: accept: %w", err)
+		}
+		if tc, ok := conn.(*net.TCPConn); ok {
+			tc.SetNoDelay(true)
+		}
+		s.handshakes <- struct{}{}
+		go s.serveConn(conn)
+	}
+}
+
+// Done is closed when Shutdown has finished.
+func (s *Server) Done() <-chan struct{} { return s.finished }
+
+func (s *Server) serveConn(conn net.Conn) {
+	conn.SetDeadline(time.Now().Add(s.opts.handshakeTimeout()))
+	r := wire.NewReader(conn, wire.MaxHandshakeFrame)
+	err := wire.ServerHandshake(conn, r, s.opts.AuthKey, s.cdc.Name())
+	<-s.handshakes
+	if err != nil {
+		s.opts.logf("mgr: rejected connection from %s: %v", conn.RemoteAddr(), err)
+		conn.Close()
+		return
+	}
+	conn.SetDeadline(time.Time{})
+	r.SetMax(s.opts.maxFrame())
+	sess := s.newSession(conn)
+	if sess == nil {
+		writeGoodbye(wire.NewWriter(conn), wire.KindGoodbye, "manager is shutting down")
+		conn.Close()
+		return
+	}
+	go sess.watchLease()
+	reason := sess.readLoop(r)
+	s.endSession(sess, reason)
+}
+
+func (s *Server) newSession(conn net.Conn) *session {
+	ctx, cancel := context.WithCancel(s.callsCtx)
+	sess := &session{
+		srv:    s,
+		conn:   conn,
+		w:      wire.NewWriter(conn),
+		remote: conn.RemoteAddr().String(),
+		calls:  map[uint64]context.CancelFunc{},
+		refs:   map[uint64]int{},
+		done:   make(chan struct{}),
+		cancel: cancel,
+	}
+	sess.lastRecv.Store(time.Now().UnixNano())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutting.Load() {
+		cancel()
+		return nil
+	}
+	s.nextSess++
+	sess.id = s.nextSess
+	sess.ctx = withCaller(ctx, Caller{id: sess.id, done: sess.done})
+	s.sessions[sess.id] = sess
+	return sess
+}
+
+// endSession drops everything the session held: its calls are cancelled, waiters see
+// Caller.Done close, and each of its references is released.
+func (s *Server) endSession(sess *session, reason error) {
+	sess.endOnce.Do(func() {
+		if reason != nil {
+			s.opts.logf("mgr: session %d (%s, pid %d) ended: %v", sess.id, sess.remote, sess.pid, reason)
+		}
+		sess.cancel()
+		close(sess.done)
+		sess.conn.Close()
+		s.mu.Lock()
+		delete(s.sessions, sess.id)
+		for id, n := range sess.refs {
+			if obj := s.objects[id]; obj != nil {
+				obj.refs[sess.id] -= n
+				if obj.refs[sess.id] <= 0 {
+					delete(obj.refs, sess.id)
+				}
+				s.maybeRemoveLocked(obj)
+			}
+		}
+		sess.refs = nil
+		s.mu.Unlock()
+	})
+}
+
+// maybeRemoveLocked removes obj when nothing keeps it: no reference, no pending token,
+// and not a named object.
+func (s *Server) maybeRemoveLocked(obj *object) {
+	if len(obj.refs) > 0 || obj.tokens > 0 || obj.named != "" {
+		return
+	}
+	delete(s.objects, obj.id)
+	if id, ok := s.byValue[obj.value]; ok && id == obj.id {
+		delete(s.byValue, obj.value)
+	}
+}
+
+// addObjectLocked enters value into the table with one reference for holder (none
+// when holder is nil).
+func (s *Server) addObjectLocked(desc *TypeDesc, value any, holder *session) *object {
+	s.nextObj++
+	obj := &object{id: s.nextObj, desc: desc, value: value, refs: map[uint64]int{}}
+	s.objects[obj.id] = obj
+	if holder != nil {
+		s.increfLocked(obj, holder)
+	}
+	return obj
+}
+
+func (s *Server) increfLocked(obj *object, holder *session) {
+	obj.refs[holder.id]++
+	if holder.refs != nil {
+		holder.refs[obj.id]++
+	}
+}
+
+func (s *Server) decrefLocked(obj *object, holder *session) error {
+	if obj.refs[holder.id] <= 0 {
+		return callError(ErrReleased, "session %d holds no reference to %s#%d", holder.id, obj.desc.TypeID, obj.id)
+	}
+	obj.refs[holder.id]--
+	if obj.refs[holder.id] == 0 {
+		delete(obj.refs, holder.id)
+	}
+	if holder.refs != nil {
+		holder.refs[obj.id]--
+		if holder.refs[obj.id] <= 0 {
+			delete(holder.refs, obj.id)
+		}
+	}
+	s.maybeRemoveLocked(obj)
+	return nil
+}
+
+func (s *Server) lookup(id uint64) *object {
+	s.mu.RLock()
+	obj := s.objects[id]
+	s.mu.RUnlock()
+	return obj
+}
+
+// AddNamed makes value, of the registered type typeID, a named object the manager owns
+// until shutdown: clients reach it with Client.Lookup (or the generated LookupT).
+func (s *Server) AddNamed(name, typeID string, value any) error {
+	desc := LookupType(typeID)
+	if desc == nil {
+		return callError(ErrUnknownType, "%q is not registered in this process", typeID)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.named[name]; ok {
+		return fmt.Errorf("mgr: a named object %q exists already", name)
+	}
+	obj := s.addObjectLocked(desc, value, nil)
+	obj.named = name
+	s.named[name] = obj.id
+	return nil
+}
+
+// NumObjects returns how many objects the table holds.
+func (s *Server) NumObjects() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.objects)
+}
+
+// NumSessions returns how many client sessions are connected.
+func (s *Server) NumSessions() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.sessions)
+}
+
+// Info is the manager's introspection: its sessions and its objects.
+type Info struct {
+	Sessions []SessionInfo
+	Objects  []ObjectInfo
+}
+
+// SessionInfo describes one client session.
+type SessionInfo struct {
+	ID      uint64
+	Remote  string
+	PID     int
+	Program string
+	// Refs is how many references the session holds.
+	Refs int
+}
+
+// ObjectInfo describes one object in the table.
+type ObjectInfo struct {
+	ID     uint64
+	TypeID string
+	// Name is set for named objects the manager owns.
+	Name string
+	// Refs is the total number of references; Holders says who holds them (session 0 is
+	// the manager itself: proxies stored inside other shared objects).
+	Refs    int
+	Holders []Holder
+	// Tokens counts hand-overs not yet attached.
+	Tokens int
+}
+
+// Holder is a session's share of an object's references.
+type Holder struct {
+	Session uint64
+	Refs    int
+}
+
+// Info returns the current introspection, sorted by ID.
+func (s *Server) Info() Info {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var info Info
+	for _, sess := range s.sessions {
+		n := 0
+		for _, c := range sess.refs {
+			n += c
+		}
+		info.Sessions = append(info.Sessions, SessionInfo{ID: sess.id, Remote: sess.remote, PID: sess.pid, Program: sess.program, Refs: n})
+	}
+	for _, obj := range s.objects {
+		oi := ObjectInfo{ID: obj.id, TypeID: obj.desc.TypeID, Name: obj.named, Tokens: obj.tokens}
+		for holder, n := range obj.refs {
+			oi.Refs += n
+			oi.Holders = append(oi.Holders, Holder{Session: holder, Refs: n})
+		}
+		slices.SortFunc(oi.Holders, func(a, b Holder) int { return cmpU64(a.Session, b.Session) })
+		info.Objects = append(info.Objects, oi)
+	}
+	slices.SortFunc(info.Sessions, func(a, b SessionInfo) int { return cmpU64(a.ID, b.ID) })
+	slices.SortFunc(info.Objects, func(a, b ObjectInfo) int { return cmpU64(a.ID, b.ID) })
+	return info
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Shutdown stops the manager: it stops accepting connections and calls, waits for calls
+// in flight until ctx ends (or DrainTimeout, when ctx has no deadline), then cancels the
+// calls still running, tells every client the manager shut down, and closes their
+// connections. Clients then get ErrShutdown. Shutdown is idempotent; every call returns
+// once the first has finished (or its own ctx ends).
+func (s *Server) Shutdown(ctx context.Context) error {
+	first := false
+	s.once.Do(func() { first = true })
+	if !first {
+		select {
+		case <-s.finished:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	s.shutting.Store(true)
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	s.mu.Unlock()
+
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.opts.drainTimeout())
+		defer cancel()
+	}
+	for s.inflight.Load() > 0 {
+		select {
+		case <-s.drained:
+		case <-ctx.Done():
+			s.forced.Store(true)
+		}
+		if s.forced.Load() {
+			break
+		}
+	}
+	s.forced.Store(true)
+	s.cancelAll()
+
+	s.mu.Lock()
+	sessions := make([]*session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range sessions {
+		writeGoodbye(sess.w, wire.KindGoodbye, "manager shut down")
+		s.endSession(sess, nil)
+	}
+	s.mu.Lock()
+	for _, h := range s.tokens {
+		h.timer.Stop()
+	}
+	clear(s.tokens)
+	clear(s.objects)
+	clear(s.byValue)
+	clear(s.named)
+	s.mu.Unlock()
+	close(s.finished)
+	return nil
+}
+
+func writeGoodbye(w *wire.Writer, kind byte, msg string) {
+	e := Encoder{buf: make([]byte, wire.HeaderSize, 64)}
+	e.buf = append(e.buf, kind)
+	e.String(msg)
+	wire.PutHeader(e.buf, len(e.buf)-wire.HeaderSize)
+	_ = w.WriteFrame(e.buf)
+}
+
+// session is one client's connection and everything it holds.
+type session struct {
+	srv     *Server
+	id      uint64
+	conn    net.Conn
+	w       *wire.Writer
+	remote  string
+	pid     int
+	program string
+
+	ctx     context.Context // carries the Caller; cancelled when the session ends
+	cancel  context.CancelFunc
+	done    chan struct{}
+	endOnce sync.Once
+
+	cmu   sync.Mutex
+	calls map[uint64]context.CancelFunc
+
+	refs map[uint64]int // object ID → count; guarded by srv.mu
+
+	lastRecv atomic.Int64
+}
+
+// watchLease ends a session that has been silent for longer than the lease (a client
+// pings at a third of it), so a peer lost to the network does not keep its references.
+func (sess *session) watchLease() {
+	lease := sess.srv.opts.lease()
+	t := time.NewTicker(lease / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-sess.done:
+			return
+		case <-t.C:
+			if quiet := time.Since(time.Unix(0, sess.lastRecv.Load())); quiet > lease {
+				sess.srv.endSession(sess, fmt.Errorf("no word for %s (lease %s)", quiet.Round(time.Millisecond), lease))
+				return
+			}
+		}
+	}
+}
+
+// readLoop reads frames until the connection fails; it returns why.
+func (sess *session) readLoop(r *wire.Reader) error {
+	for {
+		frame, err := r.Next()
+		if err != nil {
+			if errors.Is(err, wire.ErrFrameTooLarge) {
+				writeGoodbye(sess.w, wire.KindAbort, err.Error())
+			}
+			return err
+		}
+		sess.lastRecv.Store(time.Now().UnixNano())
+		if err := sess.handleFrame(frame); err != nil {
+			err = fmt.Errorf("protocol error: %w", err)
+			writeGoodbye(sess.w, wire.KindAbort, err.Error())
+			return err
+		}
+	}
+}
+
+func (sess *session) handleFrame(frame []byte) error {
+	if len(frame) == 0 {
+		return errors.New("empty frame")
+	}
+	d := Decoder{buf: frame, off: 1}
+	switch frame[0] {
+	case wire.KindCall:
+		reqID, objID, method, timeout := d.Uint64(), d.Uint64(), d.Uint64(), d.Uint64()
+		if d.err != nil {
+			return fmt.Errorf("call header: %w", d.err)
+		}
+		args := sess.srv.getBuf(len(frame) - d.off)
+		*args = append((*args)[:0], frame[d.off:]...)
+		var ctx context.Context
+		var cancel context.CancelFunc
+		if timeout > 0 && timeout < uint64(1<<62) {
+			ctx, cancel = context.WithTimeout(sess.ctx, time.Duration(timeout))
+		} else {
+			ctx, cancel = context.WithCancel(sess.ctx)
+		}
+		sess.cmu.Lock()
+		sess.calls[reqID] = cancel
+		sess.cmu.Unlock()
+		sess.srv.inflight.Add(1)
+		go sess.runCall(ctx, cancel, reqID, objID, method, args)
+	case wire.KindCancel:
+		reqID := d.Uint64()
+		if d.err != nil {
+			return fmt.Errorf("cancel: %w", d.err)
+		}
+		sess.cmu.Lock()
+		cancel := sess.calls[reqID]
+		sess.cmu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
+	case wire.KindPing:
+		_ = sess.w.WriteFrame([]byte{0, 0, 0, 1, wire.KindPong})
+	default:
+		return fmt.Errorf("unknown message kind %d", frame[0])
+	}
+	return nil
+}
+
+// replyReserve is room for a reply's frame length, kind and request ID.
+const replyReserve = wire.HeaderSize + 1 + binary.MaxVarintLen64
+
+func (sess *session) runCall(ctx context.Context, cancel context.CancelFunc, reqID, objID, method uint64, args *[]byte) {
+	s := sess.srv
+	defer func() {
+		cancel()
+		sess.cmu.Lock()
+		delete(sess.calls, reqID)
+		sess.cmu.Unlock()
+		s.putBuf(args)
+		if s.inflight.Add(-1) == 0 && s.shutting.Load() {
+			select {
+			case s.drained <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	res := s.getBuf(0)
+	defer s.putBuf(res)
+	enc := Encoder{buf: append((*res)[:0], make([]byte, replyReserve)...), env: sess}
+
+	var err error
+	if s.shutting.Load() {
+		err = callError(ErrShutdown, "the manager is shutting down")
+	} else {
+		dec := Decoder{buf: *args, env: sess}
+		err = s.dispatch(ctx, sess, objID, method, &dec, &enc)
+		if err == nil {
+			err = enc.err
+		}
+		if err != nil && s.forced.Load() {
+			err = &RemoteError{Msg: "mgr: manager shut down while the call ran: " + err.Error(), Sentinel: ErrShutdown}
+		}
+	}
+	var frame []byte
+	if err != nil {
+		frame = errorFrame(enc.buf[:replyReserve], reqID, err)
+	} else {
+		frame = finishReply(enc.buf, reqID)
+	}
+	*res = enc.buf // keep the grown buffer for the pool
+	_ = sess.w.WriteFrame(frame) // a dead connection is noticed by the read loop
+}
+
+// finishReply writes the reply header right-aligned into the reserved space of buf.
+func finishReply(buf []byte, reqID uint64) []byte {
+	var hdr [replyReserve]byte
+	h := append(hdr[:wire.HeaderSize], wire.KindReply)
+	h = binary.AppendUvarint(h, reqID)
+	start := replyReserve - len(h)
+	frame := buf[start:]
+	copy(frame, h)
+	wire.PutHeader(frame, len(frame)-wire.HeaderSize)
+	return frame
+}
+
+func errorFrame(buf []byte, reqID uint64, err error) []byte {
+	e := Encoder{buf: append(buf[:0], 0, 0, 0, 0, wire.KindError)}
+	e.Uint64(reqID)
+	stack := ""
+	var re *RemoteError
+	if errors.As(err, &re) {
+		stack = re.Stack
+	}
+	e.String(err.Error())
+	e.String(sentinelName(err))
+	e.String(stack)
+	wire.PutHeader(e.buf, len(e.buf)-wire.HeaderSize)
+	return e.buf
+}
+
+// dispatch runs one call: a control method of the manager or an exposed method.
+func (s *Server) dispatch(ctx context.Context, sess *session, objID, method uint64, args *Decoder, res *Encoder) (err error) {
+	if objID == wire.ControlObject {
+		return s.control(ctx, sess, method, args, res)
+	}
+	obj := s.lookup(objID)
+	if obj == nil {
+		return callError(ErrUnknownObject, "object #%d does not exist (released, or never created)", objID)
+	}
+	desc := obj.desc
+	if method >= uint64(len(desc.Methods)) {
+		return callError(ErrUnknownMethod, "%s has no exposed method #%d (it exposes %s)", desc.TypeID, method, methodNames(desc))
+	}
+	m := &desc.Methods[method]
+	if desc.Serialized {
+		obj.mu.Lock()
+		defer obj.mu.Unlock()
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = &RemoteError{
+				Msg:      fmt.Sprintf("%s.%s panicked: %v", desc.TypeID, m.Name, p),
+				Sentinel: ErrPanic,
+				Stack:    string(debug.Stack()),
+			}
+		}
+	}()
+	return m.Call(ctx, obj.value, args, res)
+}
+
+func methodNames(desc *TypeDesc) string {
+	names := make([]string, len(desc.Methods))
+	for i, m := range desc.Methods {
+		names[i] = fmt.Sprintf("#%d %s", i, m.Name)
+	}
+	if len(names) == 0 {
+		return "no methods"
+	}
+	return strings.Join(names, ", ")
+}
+
+// control runs a method of the manager itself.
+func (s *Server) control(ctx context.Context, sess *session, method uint64, args *Decoder, res *Encoder) (err error) {
+	switch method {
+	case wire.CtlHello:
+		pid, prog := args.Int64(), args.String()
+		if err := args.Done(); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		sess.pid, sess.program = int(pid), prog
+		s.mu.Unlock()
+		res.Uint64(sess.id)
+		return nil
+
+	case wire.CtlCreate:
+		typeID := args.String()
+		if err := args.Err(); err != nil {
+			return err
+		}
+		desc := LookupType(typeID)
+		if desc == nil {
+			return callError(ErrUnknownType, "%q is not registered in the manager process (link its package into the manager binary; instances of generic types need their RegisterT[...]() call in init)", typeID)
+		}
+		if desc.New == nil {
+			return fmt.Errorf("mgr: %s cannot be created by clients (it has no constructor)", typeID)
+		}
+		value, err := s.construct(ctx, desc, args)
+		if err != nil {
+			return err
+		}
+		if err := args.Done(); err != nil {
+			return fmt.Errorf("mgr: constructor arguments of %s: %w", typeID, err)
+		}
+		s.mu.Lock()
+		obj := s.addObjectLocked(desc, value, sess)
+		s.mu.Unlock()
+		res.Uint64(obj.id)
+		return nil
+
+	case wire.CtlRelease:
+		id := args.Uint64()
+		if err := args.Done(); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		obj := s.objects[id]
+		if obj == nil {
+			return callError(ErrUnknownObject, "release of object #%d, which does not exist", id)
+		}
+		return s.decrefLocked(obj, sess)
+
+	case wire.CtlToken:
+		id := args.Uint64()
+		if err := args.Done(); err != nil {
+			return err
+		}
+		var secret [16]byte
+		rand.Read(secret[:])
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		obj := s.objects[id]
+		if obj == nil {
+			return callError(ErrUnknownObject, "token for object #%d, which does not exist", id)
+		}
+		if obj.refs[sess.id] <= 0 {
+			return callError(ErrReleased, "session %d holds no reference to %s#%d", sess.id, obj.desc.TypeID, id)
+		}
+		obj.tokens++
+		s.tokens[secret] = &handoff{objID: id, timer: time.AfterFunc(s.opts.tokenTTL(), func() { s.expireToken(secret) })}
+		res.ByteSlice(secret[:])
+		return nil
+
+	case wire.CtlAttach:
+		id := args.Uint64()
+		b := args.ByteSlice()
+		if err := args.Done(); err != nil {
+			return err
+		}
+		var secret [16]byte
+		if len(b) != len(secret) {
+			return callError(ErrBadToken, "malformed token secret")
+		}
+		copy(secret[:], b)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		h := s.tokens[secret]
+		if h == nil || h.objID != id {
+			return callError(ErrBadToken, "token for object #%d is unknown, already attached, or expired", id)
+		}
+		h.timer.Stop()
+		delete(s.tokens, secret)
+		obj := s.objects[id]
+		obj.tokens--
+		s.increfLocked(obj, sess)
+		res.Uint64(id)
+		res.String(obj.desc.TypeID)
+		return nil
+
+	case wire.CtlLookup:
+		name := args.String()
+		if err := args.Done(); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		id, ok := s.named[name]
+		if !ok {
+			return callError(ErrUnknownObject, "the manager has no object named %q", name)
+		}
+		obj := s.objects[id]
+		s.increfLocked(obj, sess)
+		res.Uint64(id)
+		res.String(obj.desc.TypeID)
+		return nil
+
+	case wire.CtlInfo:
+		if err := args.Done(); err != nil {
+			return err
+		}
+		info := s.Info()
+		res.Value(&info)
+		return nil
+
+	case wire.CtlShutdown:
+		if err := args.Done(); err != nil {
+			return err
+		}
+		go s.Shutdown(context.Background())
+		return nil
+	}
+	return callError(ErrUnknownMethod, "the manager has no control method #%d", method)
+}
+
+func (s *Server) construct(ctx context.Context, desc *TypeDesc, args *Decoder) (v any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &RemoteError{Msg: fmt.Sprintf("constructor of %s panicked: %v", desc.TypeID, p), Sentinel: ErrPanic, Stack: string(debug.Stack())}
+		}
+	}()
+	return desc.New(ctx, args)
+}
+
+func (s *Server) expireToken(secret [16]byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.tokens[secret]
+	if h == nil {
+		return
+	}
+	delete(s.tokens, secret)
+	if obj := s.objects[h.objID]; obj != nil {
+		obj.tokens--
+		s.maybeRemoveLocked(obj)
+	}
+}
+
+// refEnv of a session: references in arguments and results of its calls.
+
+func (sess *session) codec() Codec { return sess.srv.cdc }
+
+// encodeRef counts a reference for the receiving session before the reply carries it, so
+// the client's new proxy owns a reference from the moment it exists.
+func (sess *session) encodeRef(h *Handle) (uint64, error) {
+	s := sess.srv
+	if h.owner != handleOwner(s) {
+		return 0, fmt.Errorf("mgr: a proxy to another manager (%s) cannot be stored in this one", h.owner.describe())
+	}
+	if sess.id == 0 {
+		return h.id, nil // the receiving side counts its own reference (decodeRef)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	obj := s.objects[h.id]
+	if obj == nil {
+		return 0, callError(ErrUnknownObject, "object #%d does not exist", h.id)
+	}
+	s.increfLocked(obj, sess)
+	return h.id, nil
+}
+
+// decodeRef makes a proxy the manager itself holds (stored in a shared object): it owns
+// a reference of the manager's session, dropped when the proxy is garbage collected.
+func (sess *session) decodeRef(id uint64, typeID string) (*Handle, error) {
+	s := sess.srv
+	s.mu.Lock()
+	obj := s.objects[id]
+	if obj == nil {
+		s.mu.Unlock()
+		return nil, callError(ErrUnknownObject, "object #%d does not exist", id)
+	}
+	if obj.desc.TypeID != typeID {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("mgr: object #%d is a %s, not a %s", id, obj.desc.TypeID, typeID)
+	}
+	s.increfLocked(obj, s.internal)
+	s.mu.Unlock()
+	h := &Handle{owner: s, id: id, typeID: typeID}
+	runtime.AddCleanup(h, s.dropInternal, id)
+	return h, nil
+}
+
+func (s *Server) dropInternal(id uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if obj := s.objects[id]; obj != nil && obj.refs[0] > 0 {
+		_ = s.decrefLocked(obj, s.internal)
+	}
+}
+
+func (sess *session) referent(id uint64, typeID string) (any, error) {
+	obj := sess.srv.lookup(id)
+	if obj == nil {
+		return nil, callError(ErrUnknownObject, "argument refers to object #%d, which does not exist", id)
+	}
+	if obj.desc.TypeID != typeID {
+		return nil, fmt.Errorf("mgr: argument refers to a %s, the method takes a %s", obj.desc.TypeID, typeID)
+	}
+	return obj.value, nil
+}
+
+func (sess *session) newObject(typeID string, v any) (uint64, error) {
+	desc := LookupType(typeID)
+	if desc == nil {
+		return 0, callError(ErrUnknownType, "%q is not registered in the manager process", typeID)
+	}
+	s := sess.srv
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id, ok := s.byValue[v]; ok {
+		if obj := s.objects[id]; obj != nil {
+			if sess.id != 0 {
+				s.increfLocked(obj, sess)
+			}
+			return id, nil
+		}
+	}
+	var holder *session
+	if sess.id != 0 {
+		holder = sess
+	}
+	obj := s.addObjectLocked(desc, v, holder)
+	s.byValue[v] = obj.id
+	return obj.id, nil
+}
+
+// The manager as the owner of the proxies it holds itself: calls go straight to the
+// dispatch table, no socket involved.
+
+func (s *Server) newCall(h *Handle, method int) *Call {
+	return &Call{h: h, method: method, Args: Encoder{env: s.internal}}
+}
+
+func (s *Server) call(ctx context.Context, c *Call) error {
+	var res Encoder
+	res.env = s.internal
+	dec := Decoder{buf: c.Args.buf, env: s.internal}
+	if err := s.dispatch(withCaller(ctx, Caller{}), s.internal, c.h.id, uint64(c.method), &dec, &res); err != nil {
+		return err
+	}
+	if res.err != nil {
+		return res.err
+	}
+	c.res = Decoder{buf: res.buf, env: s.internal}
+	return nil
+}
+
+func (s *Server) release(_ context.Context, h *Handle) error {
+	s.dropInternal(h.id)
+	return nil
+}
+
+func (s *Server) token(_ context.Context, h *Handle) (Token, error) {
+	return Token{}, errors.New("mgr: tokens are made by clients; the manager's own proxies cannot make them")
+}
+
+func (s *Server) describe() string { return "this manager" }
+
+// getBuf returns a recycled buffer for call arguments or replies.
+func (s *Server) getBuf(n int) *[]byte {
+	b, _ := s.bufs.Get().(*[]byte)
+	if b == nil {
+		b = new([]byte)
+	}
+	if cap(*b) < n {
+		*b = make([]byte, 0, max(n, 512))
+	}
+	return b
+}
+
+// putBuf recycles b unless it grew large.
+func (s *Server) putBuf(b *[]byte) {
+	if cap(*b) > 64<<10 {
+		return
+	}
+	*b = (*b)[:0]
+	s.bufs.Put(b)
+}

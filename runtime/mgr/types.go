@@ -1,0 +1,120 @@
+package mgr
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// SupportPackageIsVersion1 is referenced by generated code: a build that pairs generated
+// code with a runtime that no longer supports its version fails to compile, with the name
+// of this constant in the message. Regenerate with the matching mgrgen to fix it.
+const SupportPackageIsVersion1 = true
+
+// GeneratorVersion is the version of the generated-code contract this runtime speaks.
+const GeneratorVersion = 1
+
+// TypeDesc describes an exposed type to the runtime: how to construct it and how to call
+// its exposed methods. mgrgen writes one per exposed type; hand-written ones follow the
+// same rules.
+type TypeDesc struct {
+	// TypeID names the type on the wire, usually "import/path.Name" (with type arguments
+	// for instances of generic types). It must be the same in every process.
+	TypeID string
+	// New decodes constructor arguments and builds a new object. A nil New means clients
+	// cannot create the type; the manager can still own named instances of it.
+	New func(ctx context.Context, args *Decoder) (any, error)
+	// Methods is the dispatch table; a call names a method by its index. Only methods in
+	// the table can be reached.
+	Methods []Method
+	// Serialized makes the runtime run at most one method of an object at a time. Types
+	// that do their own locking (and every type with blocking methods) leave it false.
+	Serialized bool
+}
+
+// Method is one exposed method in a dispatch table.
+type Method struct {
+	// Name is the Go method name, kept for errors, tools and calls by name.
+	Name string
+	// Call decodes the arguments from args, calls the method on obj (the concrete type the
+	// TypeDesc built) and encodes its results into res. A returned error travels to the
+	// caller as the call's error.
+	Call func(ctx context.Context, obj any, args *Decoder, res *Encoder) error
+}
+
+// MethodIndex returns the index of the method called name, or -1.
+func (t *TypeDesc) MethodIndex(name string) int {
+	for i, m := range t.Methods {
+		if m.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// types is the registration table of exposed types, filled from init functions.
+var types struct {
+	sync.RWMutex
+	byID map[string]*TypeDesc
+}
+
+// Register makes an exposed type known to this process. Generated code calls it from
+// init; register every type in both the manager and its clients (a child-process manager
+// re-executes the same binary, so init covers both). Registering the same TypeID twice
+// with a different description panics: it is a programming error.
+func Register(t *TypeDesc) {
+	if t == nil || t.TypeID == "" {
+		panic("mgr: Register needs a TypeDesc with a TypeID")
+	}
+	for i, m := range t.Methods {
+		if m.Call == nil || m.Name == "" {
+			panic(fmt.Sprintf("mgr: Register %s: method %d has no name or no Call", t.TypeID, i))
+		}
+	}
+	types.Lock()
+	defer types.Unlock()
+	if types.byID == nil {
+		types.byID = map[string]*TypeDesc{}
+	}
+	if old, ok := types.byID[t.TypeID]; ok && old != t {
+		// Generic instantiations may be registered from several places; accept an
+		// identical method list.
+		if !sameMethods(old, t) {
+			panic(fmt.Sprintf("mgr: type %s registered twice with different methods", t.TypeID))
+		}
+		return
+	}
+	types.byID[t.TypeID] = t
+}
+
+func sameMethods(a, b *TypeDesc) bool {
+	if len(a.Methods) != len(b.Methods) {
+		return false
+	}
+	for i := range a.Methods {
+		if a.Methods[i].Name != b.Methods[i].Name {
+			return false
+		}
+	}
+	return true
+}
+
+// LookupType returns the registered description of typeID, or nil.
+func LookupType(typeID string) *TypeDesc {
+	types.RLock()
+	defer types.RUnlock()
+	return types.byID[typeID]
+}
+
+// RegisteredTypes returns the TypeIDs registered in this process, sorted.
+func RegisteredTypes() []string {
+	types.RLock()
+	defer types.RUnlock()
+	ids := make([]string, 0, len(types.byID))
+	for id := range types.byID {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
