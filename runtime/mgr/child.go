@@ -71,6 +71,12 @@ type childProc struct {
 
 // startChild starts this binary as a child with cfg and waits until it is ready.
 func startChild(ctx context.Context, cfg childConfig, extraEnv ...string) (*childProc, error) {
+	return startChildFiles(ctx, cfg, nil, extraEnv...)
+}
+
+// startChildFiles is startChild handing the child more files, from fd 5 on (a worker's
+// result pipe).
+func startChildFiles(ctx context.Context, cfg childConfig, files []*os.File, extraEnv ...string) (*childProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("mgr: find this binary to start a child: %w", err)
@@ -89,7 +95,7 @@ func startChild(ctx context.Context, cfg childConfig, extraEnv ...string) (*chil
 	cmd := exec.Command(exe)
 	cmd.Args = []string{os.Args[0]}
 	cmd.Env = append(append(os.Environ(), envRole+"="+cfg.Role), extraEnv...)
-	cmd.ExtraFiles = []*os.File{ctlR, readyW}
+	cmd.ExtraFiles = append([]*os.File{ctlR, readyW}, files...)
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
 	err = cmd.Start()

@@ -11,6 +11,8 @@ const helperRoleEnv = "MGR_TEST_HELPER"
 
 func runHelper(role string) int {
 	switch role {
+	case "start-manager-and-wait":
+		return helperStartManagerAndWait()
 	default:
 		fmt.Fprintf(os.Stderr, "unknown helper role %q\n", role)
 		return 2

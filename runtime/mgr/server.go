@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"runtime/debug"
@@ -181,7 +182,7 @@ func (s *Server) newSession(conn net.Conn) *session {
 // Caller.Done close, and each of its references is released.
 func (s *Server) endSession(sess *session, reason error) {
 	sess.endOnce.Do(func() {
-		if reason != nil {
+		if reason != nil && !errors.Is(reason, io.EOF) && !errors.Is(reason, net.ErrClosed) {
 			s.opts.logf("mgr: session %d (%s, pid %d) ended: %v", sess.id, sess.remote, sess.pid, reason)
 		}
 		sess.cancel()
