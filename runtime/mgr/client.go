@@ -20,12 +20,12 @@ import (
 // matched out of order), so a blocked call never holds up another. A Client is safe for
 // concurrent use. Close ends the session, and the manager drops every reference it held.
 type Client struct {
-	addr  Address
-	opts  Options
-	cdc   Codec
-	conn  net.Conn
-	r     *wire.Reader
-	w     *wire.Writer
+	addr Address
+	opts Options
+	cdc  Codec
+	conn net.Conn
+	r    *wire.Reader
+	w    *wire.Writer
 
 	nextID  atomic.Uint64
 	mu      sync.Mutex

@@ -582,7 +582,7 @@ func (sess *session) runCall(ctx context.Context, cancel context.CancelFunc, req
 	} else {
 		frame = finishReply(enc.buf, reqID)
 	}
-	*res = enc.buf // keep the grown buffer for the pool
+	*res = enc.buf               // keep the grown buffer for the pool
 	_ = sess.w.WriteFrame(frame) // a dead connection is noticed by the read loop
 }
 
