@@ -273,10 +273,30 @@ func exportedFields(t reflect.Type) []int {
 	return idx
 }
 
-// minSize is the least number of bytes a value of type t takes on the wire, used to bound
-// collection lengths before allocating.
-func minSize(t reflect.Type) int {
+// minSize is the least number of bytes a value of type t takes on the wire, at least 1
+// (so a count of zero-size elements stays bounded too), used to bound collection lengths
+// before allocating.
+func minSize(t reflect.Type) int { return max(1, wireMin(t)) }
+
+// wireMin is the least number of bytes a value of type t takes on the wire; it must never
+// exceed what the encoder writes, or valid messages would be refused.
+func wireMin(t reflect.Type) int {
+	if t == timeType || isProxyType(t) {
+		return 1
+	}
 	switch t.Kind() {
+	case reflect.Struct:
+		// The field count, then each exported field. Counting the fields (not just 1)
+		// keeps a slice of large structs from allocating far more than its message.
+		if n, ok := structMinSize.Load(t); ok {
+			return n.(int)
+		}
+		n := 1
+		for _, i := range exportedFields(t) {
+			n = min(n+wireMin(t.Field(i).Type), 1<<30)
+		}
+		structMinSize.Store(t, n)
+		return n
 	case reflect.Float32:
 		return 4
 	case reflect.Float64:
@@ -284,13 +304,16 @@ func minSize(t reflect.Type) int {
 	case reflect.Complex64, reflect.Complex128:
 		return 16
 	case reflect.Array:
-		if t.Len() == 0 {
-			return 1 // an empty array takes no bytes; still count one so lengths stay bounded
+		m := wireMin(t.Elem())
+		if m == 0 || t.Len() <= (1<<30)/m {
+			return t.Len() * m
 		}
-		return max(1, t.Len()*minSize(t.Elem()))
+		return 1 << 30
 	}
 	return 1
 }
+
+var structMinSize sync.Map // reflect.Type → int
 
 func decodeValue(d *Decoder, v reflect.Value) {
 	if d.err != nil {
@@ -300,12 +323,16 @@ func decodeValue(d *Decoder, v reflect.Value) {
 	if maxDepth == 0 {
 		maxDepth = DefaultMaxDepth
 	}
-	d.depth++
-	defer func() { d.depth-- }()
-	if d.depth > maxDepth {
+	if d.depth >= maxDepth {
 		d.Fail("values nested deeper than %d", maxDepth)
 		return
 	}
+	d.depth++
+	decodeKind(d, v)
+	d.depth--
+}
+
+func decodeKind(d *Decoder, v reflect.Value) {
 	t := v.Type()
 	switch {
 	case t == timeType:
