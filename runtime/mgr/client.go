@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -408,7 +409,25 @@ func (c *Client) Shutdown(ctx context.Context) error {
 }
 
 func (c *Client) newHandle(id uint64, typeID string) *Handle {
-	return &Handle{owner: c, id: id, typeID: typeID}
+	h := &Handle{owner: c, id: id, typeID: typeID}
+	h.cleanup = runtime.AddCleanup(h, c.releaseLeaked, id)
+	return h
+}
+
+// releaseLeaked drops the reference of a Handle that was garbage collected without
+// Release. It runs on the cleanup goroutine, so the call is sent from a goroutine of its
+// own and bounded in time.
+func (c *Client) releaseLeaked(id uint64) {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), c.opts.lease())
+		defer cancel()
+		_ = c.control(ctx, wire.CtlRelease, func(e *Encoder) { e.Uint64(id) }, nil)
+	}()
 }
 
 // release implements handleOwner.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"runtime"
 	"sync/atomic"
 )
 
@@ -14,6 +15,9 @@ type Handle struct {
 	id       uint64
 	typeID   string
 	released atomic.Bool
+	// cleanup releases the reference if the Handle is garbage collected unreleased: a
+	// backstop for proxies dropped without Release, never the main mechanism.
+	cleanup runtime.Cleanup
 }
 
 // handleOwner is what a Handle calls through: a connection to a manager (client side) or
@@ -64,6 +68,7 @@ func (p *ProxyBase) Release(ctx context.Context) error {
 	if !p.h.released.CompareAndSwap(false, true) {
 		return nil
 	}
+	p.h.cleanup.Stop()
 	return p.h.owner.release(ctx, p.h)
 }
 

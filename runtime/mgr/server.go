@@ -157,13 +157,14 @@ func (s *Server) newSession(conn net.Conn) *session {
 	sess := &session{
 		srv:    s,
 		conn:   conn,
-		w:      wire.NewWriter(conn),
+		w:      wire.NewWriter(stallWriter{conn, s.opts.lease()}),
 		remote: conn.RemoteAddr().String(),
 		calls:  map[uint64]context.CancelFunc{},
 		refs:   map[uint64]int{},
 		done:   make(chan struct{}),
 		cancel: cancel,
 	}
+	sess.flow.L = &sess.fmu
 	sess.lastRecv.Store(time.Now().UnixNano())
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -187,6 +188,9 @@ func (s *Server) endSession(sess *session, reason error) {
 		}
 		sess.cancel()
 		close(sess.done)
+		sess.fmu.Lock()
+		sess.flow.Broadcast() // a read loop waiting for a call slot gives up
+		sess.fmu.Unlock()
 		sess.conn.Close()
 		s.mu.Lock()
 		delete(s.sessions, sess.id)
@@ -457,6 +461,63 @@ type session struct {
 	refs map[uint64]int // object ID → count; guarded by srv.mu
 
 	lastRecv atomic.Int64
+
+	// Backpressure: calls running and the bytes of their arguments, bounded by
+	// maxSessionCalls and maxSessionArgBytes. At the bound the read loop stops reading
+	// until a call finishes, so a peer that floods calls, or stops reading replies (its
+	// calls then cannot finish), is held back by the transport's flow control instead of
+	// by the manager's memory.
+	fmu    sync.Mutex
+	flow   sync.Cond
+	fcalls int
+	fbytes int
+}
+
+// Per-session bounds on calls in flight (see session.flow). A call that blocks (a
+// Queue.Get) holds its slot, so a client with more than maxSessionCalls calls blocked at
+// once waits for one of them to end before the next is read.
+const (
+	maxSessionCalls    = 4096
+	maxSessionArgBytes = 64 << 20
+)
+
+// acquire waits for room for a call with n bytes of arguments; it returns false when
+// the session ended meanwhile. One call always fits, however large.
+func (sess *session) acquire(n int) bool {
+	sess.fmu.Lock()
+	defer sess.fmu.Unlock()
+	for sess.fcalls >= maxSessionCalls || (sess.fcalls > 0 && sess.fbytes+n > maxSessionArgBytes) {
+		select {
+		case <-sess.done:
+			return false
+		default:
+		}
+		sess.flow.Wait()
+	}
+	sess.fcalls++
+	sess.fbytes += n
+	return true
+}
+
+func (sess *session) releaseSlot(n int) {
+	sess.fmu.Lock()
+	sess.fcalls--
+	sess.fbytes -= n
+	sess.flow.Signal()
+	sess.fmu.Unlock()
+}
+
+// stallWriter bounds every write to a session's connection: a peer that stops reading
+// for a whole lease fails the write, and the session ends (runCall closes the
+// connection) instead of holding its calls' goroutines and replies forever.
+type stallWriter struct {
+	conn    net.Conn
+	timeout time.Duration
+}
+
+func (w stallWriter) Write(p []byte) (int, error) {
+	w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+	return w.conn.Write(p)
 }
 
 // watchLease ends a session that has been silent for longer than the lease (a client
@@ -508,6 +569,9 @@ func (sess *session) handleFrame(frame []byte) error {
 		if d.err != nil {
 			return fmt.Errorf("call header: %w", d.err)
 		}
+		if !sess.acquire(len(frame)) {
+			return errors.New("session ended")
+		}
 		args := sess.srv.getBuf(len(frame) - d.off)
 		*args = append((*args)[:0], frame[d.off:]...)
 		var ctx context.Context
@@ -521,7 +585,7 @@ func (sess *session) handleFrame(frame []byte) error {
 		sess.calls[reqID] = cancel
 		sess.cmu.Unlock()
 		sess.srv.inflight.Add(1)
-		go sess.runCall(ctx, cancel, reqID, objID, method, args)
+		go sess.runCall(ctx, cancel, reqID, objID, method, args, len(frame))
 	case wire.KindCancel:
 		reqID := d.Uint64()
 		if d.err != nil {
@@ -534,7 +598,9 @@ func (sess *session) handleFrame(frame []byte) error {
 			cancel()
 		}
 	case wire.KindPing:
-		_ = sess.w.WriteFrame([]byte{0, 0, 0, 1, wire.KindPong})
+		if err := sess.w.WriteFrame([]byte{0, 0, 0, 1, wire.KindPong}); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
 	default:
 		return fmt.Errorf("unknown message kind %d", frame[0])
 	}
@@ -544,13 +610,14 @@ func (sess *session) handleFrame(frame []byte) error {
 // replyReserve is room for a reply's frame length, kind and request ID.
 const replyReserve = wire.HeaderSize + 1 + binary.MaxVarintLen64
 
-func (sess *session) runCall(ctx context.Context, cancel context.CancelFunc, reqID, objID, method uint64, args *[]byte) {
+func (sess *session) runCall(ctx context.Context, cancel context.CancelFunc, reqID, objID, method uint64, args *[]byte, slot int) {
 	s := sess.srv
 	defer func() {
 		cancel()
 		sess.cmu.Lock()
 		delete(sess.calls, reqID)
 		sess.cmu.Unlock()
+		sess.releaseSlot(slot)
 		s.putBuf(args)
 		if s.inflight.Add(-1) == 0 && s.shutting.Load() {
 			select {
@@ -582,8 +649,13 @@ func (sess *session) runCall(ctx context.Context, cancel context.CancelFunc, req
 	} else {
 		frame = finishReply(enc.buf, reqID)
 	}
-	*res = enc.buf               // keep the grown buffer for the pool
-	_ = sess.w.WriteFrame(frame) // a dead connection is noticed by the read loop
+	*res = enc.buf // keep the grown buffer for the pool
+	if err := sess.w.WriteFrame(frame); err != nil {
+		// The peer is gone or stopped reading (the write stalled for a lease); the
+		// writer fails every later reply too, so end the session: closing the
+		// connection ends the read loop, which ends the session.
+		sess.conn.Close()
+	}
 }
 
 // finishReply writes the reply header right-aligned into the reserved space of buf.
@@ -852,7 +924,7 @@ func (sess *session) decodeRef(id uint64, typeID string) (*Handle, error) {
 	s.increfLocked(obj, s.internal)
 	s.mu.Unlock()
 	h := &Handle{owner: s, id: id, typeID: typeID}
-	runtime.AddCleanup(h, s.dropInternal, id)
+	h.cleanup = runtime.AddCleanup(h, s.dropInternal, id)
 	return h, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -141,4 +142,22 @@ func TestBlockingCallDoesNotStallOthersAndCancelReachesServer(t *testing.T) {
 	if got, err := p.Get(ctx); err != nil || got != 100 {
 		t.Fatalf("Get after cancel = %d, %v", got, err)
 	}
+}
+
+func TestDroppedProxyIsReleasedByTheCleanupBackstop(t *testing.T) {
+	ctx := testCtx(t)
+	m := startInProcess(t, mgr.Options{})
+	func() {
+		p, err := createCounter(ctx, m.Client(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Add(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	}() // p is unreachable from here on, never released
+	waitUntil(t, "the dropped proxy's object to go", 20*time.Second, func() bool {
+		runtime.GC()
+		return m.Server().NumObjects() == 0
+	})
 }
