@@ -134,3 +134,18 @@ func decodeProxy(d *Decoder, v reflect.Value) {
 	p.Interface().(Proxy).mgrBase().h = h
 	v.Set(p)
 }
+
+// BeginMethod starts a call of the exposed method called name: the dynamic counterpart
+// of the generated methods, for tools and interop (Python's _callmethod). The name is
+// looked up in the type's dispatch table, which must be registered in this process.
+func (p *ProxyBase) BeginMethod(name string) (*Call, error) {
+	desc := LookupType(p.h.typeID)
+	if desc == nil {
+		return nil, callError(ErrUnknownType, "%q is not registered in this process", p.h.typeID)
+	}
+	i := desc.MethodIndex(name)
+	if i < 0 {
+		return nil, callError(ErrUnknownMethod, "%s has no exposed method %q (it exposes %s)", desc.TypeID, name, methodNames(desc))
+	}
+	return p.Begin(i), nil
+}

@@ -161,3 +161,30 @@ func TestDroppedProxyIsReleasedByTheCleanupBackstop(t *testing.T) {
 		return m.Server().NumObjects() == 0
 	})
 }
+
+func TestCallByName(t *testing.T) {
+	ctx := testCtx(t)
+	m := startInProcess(t, mgr.Options{})
+	p, err := createCounter(ctx, m.Client(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := p.BeginMethod("Add")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Args.Int64(2)
+	res, err := c.Do(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Int64(); got != 3 {
+		t.Fatalf("Add by name = %d", got)
+	}
+	if err := c.End(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.BeginMethod("SetX"); !errors.Is(err, mgr.ErrUnknownMethod) {
+		t.Fatalf("unexposed method by name: %v", err)
+	}
+}
