@@ -5,15 +5,17 @@ package gentest
 
 import (
 	"context"
-	"github.com/mgr-go/mgr/internal/gentest/geo"
-	"github.com/mgr-go/mgr/runtime/mgr"
 	"math/bits"
 	"reflect"
 	"time"
+
+	"github.com/mgr-go/mgr/internal/gentest/geo"
+	"github.com/mgr-go/mgr/runtime/mgr"
 )
 
-// A compile error here means the mgr runtime does not speak the version of the
-// generated code this file holds: use the mgrgen of the same release and regenerate.
+// A compile error here means the mgr runtime does not support the version of generated
+// code this file holds: use the mgrgen of the same release as the runtime, and
+// regenerate.
 const _ = mgr.SupportPackageIsVersion1
 
 // _mgrgenRerunGoGenerate_Box lists the methods of Box this file was generated for. If
@@ -29,20 +31,21 @@ func _[T any]() {
 	var _ _mgrgenRerunGoGenerate_Box[T] = (*Box[T])(nil)
 }
 
-// BoxTypeID returns the name of Box[T] in managers and on the wire: "github.com/mgr-go/mgr/internal/gentest.Box"
-// followed by the type arguments, spelled with their import paths.
+// BoxTypeID returns the name of Box[T] in managers and on the wire:
+// "github.com/mgr-go/mgr/internal/gentest.Box" followed by the type arguments, spelled
+// with their import paths.
 func BoxTypeID[T any]() string {
 	return mgr.GenericTypeID("github.com/mgr-go/mgr/internal/gentest.Box", reflect.TypeFor[T]())
 }
 
-// BoxProxy is a reference to a Box in a manager: its methods run the Box's
-// methods there. Call Release when done with it; Token hands it to another process.
+// BoxProxy is a reference to a Box in a manager: its methods run the Box's methods
+// there. Call Release when done with it; Token hands it to another process.
 type BoxProxy[T any] struct {
 	mgr.ProxyBase
 }
 
-// CreateBox makes a new Box in the manager c is connected to, with NewBox,
-// and returns a proxy to it.
+// CreateBox makes a new Box in the manager c is connected to, with NewBox, and returns
+// a proxy to it.
 func CreateBox[T any](ctx context.Context, c *mgr.Client, v T) (*BoxProxy[T], error) {
 	h, err := c.Create(ctx, BoxTypeID[T](), func(e *mgr.Encoder) {
 		e.Value(&v)
@@ -53,8 +56,9 @@ func CreateBox[T any](ctx context.Context, c *mgr.Client, v T) (*BoxProxy[T], er
 	return &BoxProxy[T]{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
-// AttachBox attaches to the Box named by a token another process made with Token.
-// It fails, releasing the reference, when that object is of another type.
+// AttachBox returns a proxy to the Box tok names: the way to hand a Box from one
+// process to another (see mgr.ProxyBase.Token). It fails, releasing the reference, when
+// that object is not a Box[T].
 func AttachBox[T any](ctx context.Context, c *mgr.Client, tok mgr.Token) (*BoxProxy[T], error) {
 	h, err := c.Attach(ctx, tok)
 	if err != nil {
@@ -66,8 +70,9 @@ func AttachBox[T any](ctx context.Context, c *mgr.Client, tok mgr.Token) (*BoxPr
 	return &BoxProxy[T]{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
-// LookupBox returns a proxy to the Box named by the shared instance the manager registered under name.
-// It fails, releasing the reference, when that object is of another type.
+// LookupBox returns a proxy to the manager's shared Box registered under name (see
+// mgr.Server.AddNamed). It fails, releasing the reference, when that object is not a
+// Box[T].
 func LookupBox[T any](ctx context.Context, c *mgr.Client, name string) (*BoxProxy[T], error) {
 	h, err := c.Lookup(ctx, name)
 	if err != nil {
@@ -80,6 +85,8 @@ func LookupBox[T any](ctx context.Context, c *mgr.Client, name string) (*BoxProx
 }
 
 // Clear calls Box.Clear in the manager.
+//
+// Clear empties the box.
 func (p *BoxProxy[T]) Clear(ctx context.Context) error {
 	c := p.Begin(0)
 	if _, err := c.Do(ctx); err != nil {
@@ -89,6 +96,8 @@ func (p *BoxProxy[T]) Clear(ctx context.Context) error {
 }
 
 // Clone calls Box.Clone in the manager.
+//
+// Clone returns a new Box with the same value: a generic proxy result.
 func (p *BoxProxy[T]) Clone(ctx context.Context) (*BoxProxy[T], error) {
 	var r0 *BoxProxy[T]
 	c := p.Begin(1)
@@ -103,6 +112,8 @@ func (p *BoxProxy[T]) Clone(ctx context.Context) (*BoxProxy[T], error) {
 }
 
 // Get calls Box.Get in the manager.
+//
+// Get returns the value, or ErrEmpty after Clear.
 func (p *BoxProxy[T]) Get(ctx context.Context) (T, error) {
 	var r0 T
 	c := p.Begin(2)
@@ -115,6 +126,8 @@ func (p *BoxProxy[T]) Get(ctx context.Context) (T, error) {
 }
 
 // Swap calls Box.Swap in the manager.
+//
+// Swap stores v and returns the previous value.
 func (p *BoxProxy[T]) Swap(ctx context.Context, v T) (T, error) {
 	var r0 T
 	c := p.Begin(3)
@@ -127,14 +140,24 @@ func (p *BoxProxy[T]) Swap(ctx context.Context, v T) (T, error) {
 	return r0, c.End()
 }
 
-// RegisterBox registers Box[T] with the mgr runtime. Call it from an init function,
-// in every process (the manager and its clients), for each type argument the program
-// uses: a manager can only build and call the instantiations it knows.
+// RegisterBox registers Box[T] with the mgr runtime. Call it from an init function, in
+// every process (the manager and its clients), for each type argument the program uses:
+// a manager can only build and call the instantiations it knows.
 func RegisterBox[T any]() {
 	mgr.Register(&mgr.TypeDesc{
+		TypeID: BoxTypeID[T](),
+		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
+			var a0 T
+			args.Value(&a0)
+			if err := args.Done(); err != nil {
+				return nil, err
+			}
+			return NewBox[T](a0), nil
+		},
 		Methods: []mgr.Method{
 			// 0
 			{
+				Name: "Clear",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -142,10 +165,10 @@ func RegisterBox[T any]() {
 					obj.(*Box[T]).Clear()
 					return nil
 				},
-				Name: "Clear",
 			},
 			// 1
 			{
+				Name: "Clone",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -158,10 +181,10 @@ func RegisterBox[T any]() {
 					}
 					return nil
 				},
-				Name: "Clone",
 			},
 			// 2
 			{
+				Name: "Get",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -173,10 +196,10 @@ func RegisterBox[T any]() {
 					res.Value(&r0)
 					return nil
 				},
-				Name: "Get",
 			},
 			// 3
 			{
+				Name: "Swap",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -187,24 +210,15 @@ func RegisterBox[T any]() {
 					res.Value(&r0)
 					return nil
 				},
-				Name: "Swap",
 			},
 		},
-		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
-			var a0 T
-			args.Value(&a0)
-			if err := args.Done(); err != nil {
-				return nil, err
-			}
-			return NewBox[T](a0), nil
-		},
 		Serialized: true,
-		TypeID:     BoxTypeID[T](),
 	})
 }
 
-// _mgrgenRerunGoGenerate_Counter lists the methods of Counter this file was generated for. If
-// the assertion below fails to compile, those methods changed: re-run go generate.
+// _mgrgenRerunGoGenerate_Counter lists the methods of Counter this file was generated
+// for. If the assertion below fails to compile, those methods changed: re-run go
+// generate.
 type _mgrgenRerunGoGenerate_Counter interface {
 	Add(int) (int, error)
 	Child(int) *Counter
@@ -238,8 +252,9 @@ func CreateCounter(ctx context.Context, c *mgr.Client, start int) (*CounterProxy
 	return &CounterProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
-// AttachCounter attaches to the Counter named by a token another process made with Token.
-// It fails, releasing the reference, when that object is of another type.
+// AttachCounter returns a proxy to the Counter tok names: the way to hand a Counter
+// from one process to another (see mgr.ProxyBase.Token). It fails, releasing the
+// reference, when that object is not a Counter.
 func AttachCounter(ctx context.Context, c *mgr.Client, tok mgr.Token) (*CounterProxy, error) {
 	h, err := c.Attach(ctx, tok)
 	if err != nil {
@@ -251,8 +266,9 @@ func AttachCounter(ctx context.Context, c *mgr.Client, tok mgr.Token) (*CounterP
 	return &CounterProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
-// LookupCounter returns a proxy to the Counter named by the shared instance the manager registered under name.
-// It fails, releasing the reference, when that object is of another type.
+// LookupCounter returns a proxy to the manager's shared Counter registered under name
+// (see mgr.Server.AddNamed). It fails, releasing the reference, when that object is not
+// a Counter.
 func LookupCounter(ctx context.Context, c *mgr.Client, name string) (*CounterProxy, error) {
 	h, err := c.Lookup(ctx, name)
 	if err != nil {
@@ -265,6 +281,8 @@ func LookupCounter(ctx context.Context, c *mgr.Client, name string) (*CounterPro
 }
 
 // Add calls Counter.Add in the manager.
+//
+// Add adds n and returns the new value; it refuses to go past 1000 with ErrTooBig.
 func (p *CounterProxy) Add(ctx context.Context, n int) (int, error) {
 	var r0 int
 	c := p.Begin(0)
@@ -278,6 +296,8 @@ func (p *CounterProxy) Add(ctx context.Context, n int) (int, error) {
 }
 
 // Child calls Counter.Child in the manager.
+//
+// Child returns a new Counter: the client gets a proxy to it.
 func (p *CounterProxy) Child(ctx context.Context, start int) (*CounterProxy, error) {
 	var r0 *CounterProxy
 	c := p.Begin(1)
@@ -293,6 +313,8 @@ func (p *CounterProxy) Child(ctx context.Context, start int) (*CounterProxy, err
 }
 
 // Get calls Counter.Get in the manager.
+//
+// Get returns the value.
 func (p *CounterProxy) Get(ctx context.Context) (int, error) {
 	var r0 int
 	c := p.Begin(2)
@@ -305,6 +327,9 @@ func (p *CounterProxy) Get(ctx context.Context) (int, error) {
 }
 
 // Merge calls Counter.Merge in the manager.
+//
+// Merge adds other's value to c's: the client passes a proxy, the method gets the
+// Counter itself.
 func (p *CounterProxy) Merge(ctx context.Context, other *CounterProxy) (int, error) {
 	var r0 int
 	c := p.Begin(3)
@@ -318,6 +343,8 @@ func (p *CounterProxy) Merge(ctx context.Context, other *CounterProxy) (int, err
 }
 
 // None calls Counter.None in the manager.
+//
+// None returns no Counter: the client gets a nil proxy.
 func (p *CounterProxy) None(ctx context.Context) (*CounterProxy, error) {
 	var r0 *CounterProxy
 	c := p.Begin(4)
@@ -332,6 +359,8 @@ func (p *CounterProxy) None(ctx context.Context) (*CounterProxy, error) {
 }
 
 // Reset calls Counter.Reset in the manager.
+//
+// Reset sets the value to zero.
 func (p *CounterProxy) Reset(ctx context.Context) error {
 	c := p.Begin(5)
 	if _, err := c.Do(ctx); err != nil {
@@ -341,6 +370,8 @@ func (p *CounterProxy) Reset(ctx context.Context) error {
 }
 
 // Wait calls Counter.Wait in the manager.
+//
+// Wait waits for d or for ctx to end, and says which came first.
 func (p *CounterProxy) Wait(ctx context.Context, d time.Duration) error {
 	c := p.Begin(6)
 	c.Args.Duration(d)
@@ -350,8 +381,9 @@ func (p *CounterProxy) Wait(ctx context.Context, d time.Duration) error {
 	return c.End()
 }
 
-// _mgrgenRerunGoGenerate_Kitchen lists the methods of Kitchen this file was generated for. If
-// the assertion below fails to compile, those methods changed: re-run go generate.
+// _mgrgenRerunGoGenerate_Kitchen lists the methods of Kitchen this file was generated
+// for. If the assertion below fails to compile, those methods changed: re-run go
+// generate.
 type _mgrgenRerunGoGenerate_Kitchen interface {
 	Composite([]int, map[string][]float64, [3]string, *int, any) ([]int, map[string][]float64, [3]string, *int, any)
 	Named(string, []byte, time.Time, time.Duration, error, Celsius, ID, Blob) (string, []byte, time.Time, time.Duration, error, Celsius, ID, Blob)
@@ -370,8 +402,8 @@ type KitchenProxy struct {
 	mgr.ProxyBase
 }
 
-// CreateKitchen makes a new Kitchen in the manager c is connected to, with new(Kitchen),
-// and returns a proxy to it.
+// CreateKitchen makes a new Kitchen in the manager c is connected to, with
+// new(Kitchen), and returns a proxy to it.
 func CreateKitchen(ctx context.Context, c *mgr.Client) (*KitchenProxy, error) {
 	h, err := c.Create(ctx, KitchenTypeID, nil)
 	if err != nil {
@@ -380,8 +412,9 @@ func CreateKitchen(ctx context.Context, c *mgr.Client) (*KitchenProxy, error) {
 	return &KitchenProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
-// AttachKitchen attaches to the Kitchen named by a token another process made with Token.
-// It fails, releasing the reference, when that object is of another type.
+// AttachKitchen returns a proxy to the Kitchen tok names: the way to hand a Kitchen
+// from one process to another (see mgr.ProxyBase.Token). It fails, releasing the
+// reference, when that object is not a Kitchen.
 func AttachKitchen(ctx context.Context, c *mgr.Client, tok mgr.Token) (*KitchenProxy, error) {
 	h, err := c.Attach(ctx, tok)
 	if err != nil {
@@ -393,8 +426,9 @@ func AttachKitchen(ctx context.Context, c *mgr.Client, tok mgr.Token) (*KitchenP
 	return &KitchenProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
-// LookupKitchen returns a proxy to the Kitchen named by the shared instance the manager registered under name.
-// It fails, releasing the reference, when that object is of another type.
+// LookupKitchen returns a proxy to the manager's shared Kitchen registered under name
+// (see mgr.Server.AddNamed). It fails, releasing the reference, when that object is not
+// a Kitchen.
 func LookupKitchen(ctx context.Context, c *mgr.Client, name string) (*KitchenProxy, error) {
 	h, err := c.Lookup(ctx, name)
 	if err != nil {
@@ -407,6 +441,8 @@ func LookupKitchen(ctx context.Context, c *mgr.Client, name string) (*KitchenPro
 }
 
 // Composite calls Kitchen.Composite in the manager.
+//
+// Composite returns its arguments.
 func (p *KitchenProxy) Composite(ctx context.Context, xs []int, m map[string][]float64, arr [3]string, a3 *int, v any) ([]int, map[string][]float64, [3]string, *int, any, error) {
 	var r0 []int
 	var r1 map[string][]float64
@@ -421,7 +457,7 @@ func (p *KitchenProxy) Composite(ctx context.Context, xs []int, m map[string][]f
 	c.Args.Value(&v)
 	res, err := c.Do(ctx)
 	if err != nil {
-		return r0, r1, r2, r3, r4, c.End()
+		return r0, r1, r2, r3, r4, err
 	}
 	res.Value(&r0)
 	res.Value(&r1)
@@ -432,6 +468,8 @@ func (p *KitchenProxy) Composite(ctx context.Context, xs []int, m map[string][]f
 }
 
 // Named calls Kitchen.Named in the manager.
+//
+// Named returns its arguments.
 func (p *KitchenProxy) Named(ctx context.Context, s string, bs []byte, t time.Time, d time.Duration, e error, a5 Celsius, id ID, blob Blob) (string, []byte, time.Time, time.Duration, error, Celsius, ID, Blob, error) {
 	var r0 string
 	var r1 []byte
@@ -466,6 +504,8 @@ func (p *KitchenProxy) Named(ctx context.Context, s string, bs []byte, t time.Ti
 }
 
 // Scalars calls Kitchen.Scalars in the manager.
+//
+// Scalars returns its arguments.
 func (p *KitchenProxy) Scalars(ctx context.Context, b bool, i int, i8 int8, i16 int16, i32 int32, i64 int64, u uint, u8 uint8, u16 uint16, u32 uint32, u64 uint64, up uintptr, f32 float32, f64 float64, c64 complex64, c128 complex128) (bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, uintptr, float32, float64, complex64, complex128, error) {
 	var r0 bool
 	var r1 int
@@ -524,6 +564,8 @@ func (p *KitchenProxy) Scalars(ctx context.Context, b bool, i int, i8 int8, i16 
 }
 
 // Sum calls Kitchen.Sum in the manager.
+//
+// Sum adds its variadic arguments.
 func (p *KitchenProxy) Sum(ctx context.Context, base int, xs ...int) (int, error) {
 	var r0 int
 	c := p.Begin(3)
@@ -548,14 +590,14 @@ var _ _mgrgenRerunGoGenerate_Pair = (*Pair)(nil)
 // PairTypeID names Pair in managers and on the wire.
 const PairTypeID = "github.com/mgr-go/mgr/internal/gentest.Pair"
 
-// PairProxy is a reference to a Pair in a manager: its methods run the Pair's
-// methods there. Call Release when done with it; Token hands it to another process.
+// PairProxy is a reference to a Pair in a manager: its methods run the Pair's methods
+// there. Call Release when done with it; Token hands it to another process.
 type PairProxy struct {
 	mgr.ProxyBase
 }
 
-// CreatePair makes a new Pair in the manager c is connected to, with NewPair,
-// and returns a proxy to it.
+// CreatePair makes a new Pair in the manager c is connected to, with NewPair, and
+// returns a proxy to it.
 func CreatePair(ctx context.Context, c *mgr.Client, x int, y int) (*PairProxy, error) {
 	h, err := c.Create(ctx, PairTypeID, func(e *mgr.Encoder) {
 		e.Int64(int64(x))
@@ -567,8 +609,9 @@ func CreatePair(ctx context.Context, c *mgr.Client, x int, y int) (*PairProxy, e
 	return &PairProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
-// AttachPair attaches to the Pair named by a token another process made with Token.
-// It fails, releasing the reference, when that object is of another type.
+// AttachPair returns a proxy to the Pair tok names: the way to hand a Pair from one
+// process to another (see mgr.ProxyBase.Token). It fails, releasing the reference, when
+// that object is not a Pair.
 func AttachPair(ctx context.Context, c *mgr.Client, tok mgr.Token) (*PairProxy, error) {
 	h, err := c.Attach(ctx, tok)
 	if err != nil {
@@ -580,8 +623,9 @@ func AttachPair(ctx context.Context, c *mgr.Client, tok mgr.Token) (*PairProxy, 
 	return &PairProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
-// LookupPair returns a proxy to the Pair named by the shared instance the manager registered under name.
-// It fails, releasing the reference, when that object is of another type.
+// LookupPair returns a proxy to the manager's shared Pair registered under name (see
+// mgr.Server.AddNamed). It fails, releasing the reference, when that object is not a
+// Pair.
 func LookupPair(ctx context.Context, c *mgr.Client, name string) (*PairProxy, error) {
 	h, err := c.Lookup(ctx, name)
 	if err != nil {
@@ -594,6 +638,8 @@ func LookupPair(ctx context.Context, c *mgr.Client, name string) (*PairProxy, er
 }
 
 // GetX calls Pair.GetX in the manager.
+//
+// GetX returns X.
 func (p *PairProxy) GetX(ctx context.Context) (int, error) {
 	var r0 int
 	c := p.Begin(0)
@@ -605,8 +651,9 @@ func (p *PairProxy) GetX(ctx context.Context) (int, error) {
 	return r0, c.End()
 }
 
-// _mgrgenRerunGoGenerate_Registry lists the methods of Registry this file was generated for. If
-// the assertion below fails to compile, those methods changed: re-run go generate.
+// _mgrgenRerunGoGenerate_Registry lists the methods of Registry this file was generated
+// for. If the assertion below fails to compile, those methods changed: re-run go
+// generate.
 type _mgrgenRerunGoGenerate_Registry interface {
 	All() map[string]geo.Point
 	Get(string) (geo.Point, bool)
@@ -620,14 +667,15 @@ var _ _mgrgenRerunGoGenerate_Registry = (*Registry)(nil)
 // RegistryTypeID names Registry in managers and on the wire.
 const RegistryTypeID = "github.com/mgr-go/mgr/internal/gentest.Registry"
 
-// RegistryProxy is a reference to a Registry in a manager: its methods run the Registry's
-// methods there. Call Release when done with it; Token hands it to another process.
+// RegistryProxy is a reference to a Registry in a manager: its methods run the
+// Registry's methods there. Call Release when done with it; Token hands it to another
+// process.
 type RegistryProxy struct {
 	mgr.ProxyBase
 }
 
-// CreateRegistry makes a new Registry in the manager c is connected to, with NewRegistry,
-// and returns a proxy to it.
+// CreateRegistry makes a new Registry in the manager c is connected to, with
+// NewRegistry, and returns a proxy to it.
 func CreateRegistry(ctx context.Context, c *mgr.Client) (*RegistryProxy, error) {
 	h, err := c.Create(ctx, RegistryTypeID, nil)
 	if err != nil {
@@ -636,8 +684,9 @@ func CreateRegistry(ctx context.Context, c *mgr.Client) (*RegistryProxy, error) 
 	return &RegistryProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
-// AttachRegistry attaches to the Registry named by a token another process made with Token.
-// It fails, releasing the reference, when that object is of another type.
+// AttachRegistry returns a proxy to the Registry tok names: the way to hand a Registry
+// from one process to another (see mgr.ProxyBase.Token). It fails, releasing the
+// reference, when that object is not a Registry.
 func AttachRegistry(ctx context.Context, c *mgr.Client, tok mgr.Token) (*RegistryProxy, error) {
 	h, err := c.Attach(ctx, tok)
 	if err != nil {
@@ -649,8 +698,9 @@ func AttachRegistry(ctx context.Context, c *mgr.Client, tok mgr.Token) (*Registr
 	return &RegistryProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
-// LookupRegistry returns a proxy to the Registry named by the shared instance the manager registered under name.
-// It fails, releasing the reference, when that object is of another type.
+// LookupRegistry returns a proxy to the manager's shared Registry registered under name
+// (see mgr.Server.AddNamed). It fails, releasing the reference, when that object is not
+// a Registry.
 func LookupRegistry(ctx context.Context, c *mgr.Client, name string) (*RegistryProxy, error) {
 	h, err := c.Lookup(ctx, name)
 	if err != nil {
@@ -663,6 +713,8 @@ func LookupRegistry(ctx context.Context, c *mgr.Client, name string) (*RegistryP
 }
 
 // All calls Registry.All in the manager.
+//
+// All returns a copy of every point.
 func (p *RegistryProxy) All(ctx context.Context) (map[string]geo.Point, error) {
 	var r0 map[string]geo.Point
 	c := p.Begin(0)
@@ -675,6 +727,8 @@ func (p *RegistryProxy) All(ctx context.Context) (map[string]geo.Point, error) {
 }
 
 // Get calls Registry.Get in the manager.
+//
+// Get returns the point under name.
 func (p *RegistryProxy) Get(ctx context.Context, name string) (geo.Point, bool, error) {
 	var r0 geo.Point
 	var r1 bool
@@ -690,6 +744,8 @@ func (p *RegistryProxy) Get(ctx context.Context, name string) (geo.Point, bool, 
 }
 
 // Names calls Registry.Names in the manager.
+//
+// Names returns the names, sorted.
 func (p *RegistryProxy) Names(ctx context.Context) ([]string, error) {
 	var r0 []string
 	c := p.Begin(2)
@@ -702,6 +758,9 @@ func (p *RegistryProxy) Names(ctx context.Context) ([]string, error) {
 }
 
 // Nearest calls Registry.Nearest in the manager.
+//
+// Nearest returns the point nearest to p, or nil when the registry is empty: a pointer
+// to a plain struct travels as a copy.
 func (p *RegistryProxy) Nearest(ctx context.Context, a0 *geo.Point) (*geo.Point, error) {
 	var r0 *geo.Point
 	c := p.Begin(3)
@@ -715,6 +774,8 @@ func (p *RegistryProxy) Nearest(ctx context.Context, a0 *geo.Point) (*geo.Point,
 }
 
 // Put calls Registry.Put in the manager.
+//
+// Put stores p under name.
 func (p *RegistryProxy) Put(ctx context.Context, name string, a1 geo.Point) error {
 	c := p.Begin(4)
 	c.Args.String(name)
@@ -725,13 +786,22 @@ func (p *RegistryProxy) Put(ctx context.Context, name string, a1 geo.Point) erro
 	return c.End()
 }
 
-// init registers the exposed types and sentinel errors of this package in every
-// process that links it: the manager and its clients.
+// init registers the exposed types and sentinel errors of this package in every process
+// that links it: the manager and its clients.
 func init() {
 	mgr.Register(&mgr.TypeDesc{
+		TypeID: CounterTypeID,
+		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
+			a0 := args.Int()
+			if err := args.Done(); err != nil {
+				return nil, err
+			}
+			return NewCounter(a0), nil
+		},
 		Methods: []mgr.Method{
 			// 0
 			{
+				Name: "Add",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					if err := args.Done(); err != nil {
@@ -744,10 +814,10 @@ func init() {
 					res.Int64(int64(r0))
 					return nil
 				},
-				Name: "Add",
 			},
 			// 1
 			{
+				Name: "Child",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					if err := args.Done(); err != nil {
@@ -761,10 +831,10 @@ func init() {
 					}
 					return nil
 				},
-				Name: "Child",
 			},
 			// 2
 			{
+				Name: "Get",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -773,10 +843,10 @@ func init() {
 					res.Int64(int64(r0))
 					return nil
 				},
-				Name: "Get",
 			},
 			// 3
 			{
+				Name: "Merge",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0, _ := args.Referent(CounterTypeID).(*Counter)
 					if err := args.Done(); err != nil {
@@ -789,10 +859,10 @@ func init() {
 					res.Int64(int64(r0))
 					return nil
 				},
-				Name: "Merge",
 			},
 			// 4
 			{
+				Name: "None",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -805,10 +875,10 @@ func init() {
 					}
 					return nil
 				},
-				Name: "None",
 			},
 			// 5
 			{
+				Name: "Reset",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -816,10 +886,10 @@ func init() {
 					obj.(*Counter).Reset()
 					return nil
 				},
-				Name: "Reset",
 			},
 			// 6
 			{
+				Name: "Wait",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Duration()
 					if err := args.Done(); err != nil {
@@ -827,23 +897,22 @@ func init() {
 					}
 					return obj.(*Counter).Wait(ctx, a0)
 				},
-				Name: "Wait",
 			},
 		},
+		Serialized: true,
+	})
+	mgr.Register(&mgr.TypeDesc{
+		TypeID: KitchenTypeID,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
-			a0 := args.Int()
 			if err := args.Done(); err != nil {
 				return nil, err
 			}
-			return NewCounter(a0), nil
+			return new(Kitchen), nil
 		},
-		Serialized: true,
-		TypeID:     CounterTypeID,
-	})
-	mgr.Register(&mgr.TypeDesc{
 		Methods: []mgr.Method{
 			// 0
 			{
+				Name: "Composite",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []int
 					args.Value(&a0)
@@ -866,10 +935,10 @@ func init() {
 					res.Value(&r4)
 					return nil
 				},
-				Name: "Composite",
 			},
 			// 1
 			{
+				Name: "Named",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
 					a1 := args.ByteSlice()
@@ -893,10 +962,10 @@ func init() {
 					res.ByteSlice([]byte(r7))
 					return nil
 				},
-				Name: "Named",
 			},
 			// 2
 			{
+				Name: "Scalars",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Bool()
 					a1 := args.Int()
@@ -936,10 +1005,10 @@ func init() {
 					res.Complex128(r15)
 					return nil
 				},
-				Name: "Scalars",
 			},
 			// 3
 			{
+				Name: "Sum",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					var a1 []int
@@ -951,33 +1020,12 @@ func init() {
 					res.Int64(int64(r0))
 					return nil
 				},
-				Name: "Sum",
 			},
-		},
-		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
-			if err := args.Done(); err != nil {
-				return nil, err
-			}
-			return new(Kitchen), nil
 		},
 		Serialized: true,
-		TypeID:     KitchenTypeID,
 	})
 	mgr.Register(&mgr.TypeDesc{
-		Methods: []mgr.Method{
-			// 0
-			{
-				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
-					if err := args.Done(); err != nil {
-						return err
-					}
-					r0 := obj.(*Pair).GetX()
-					res.Int64(int64(r0))
-					return nil
-				},
-				Name: "GetX",
-			},
-		},
+		TypeID: PairTypeID,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			a0 := args.Int()
 			a1 := args.Int()
@@ -990,13 +1038,34 @@ func init() {
 			}
 			return v, nil
 		},
-		Serialized: true,
-		TypeID:     PairTypeID,
-	})
-	mgr.Register(&mgr.TypeDesc{
 		Methods: []mgr.Method{
 			// 0
 			{
+				Name: "GetX",
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					if err := args.Done(); err != nil {
+						return err
+					}
+					r0 := obj.(*Pair).GetX()
+					res.Int64(int64(r0))
+					return nil
+				},
+			},
+		},
+		Serialized: true,
+	})
+	mgr.Register(&mgr.TypeDesc{
+		TypeID: RegistryTypeID,
+		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
+			if err := args.Done(); err != nil {
+				return nil, err
+			}
+			return NewRegistry(), nil
+		},
+		Methods: []mgr.Method{
+			// 0
+			{
+				Name: "All",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -1005,10 +1074,10 @@ func init() {
 					res.Value(&r0)
 					return nil
 				},
-				Name: "All",
 			},
 			// 1
 			{
+				Name: "Get",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
 					if err := args.Done(); err != nil {
@@ -1019,10 +1088,10 @@ func init() {
 					res.Bool(r1)
 					return nil
 				},
-				Name: "Get",
 			},
 			// 2
 			{
+				Name: "Names",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -1031,10 +1100,10 @@ func init() {
 					res.Value(&r0)
 					return nil
 				},
-				Name: "Names",
 			},
 			// 3
 			{
+				Name: "Nearest",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 *geo.Point
 					args.Value(&a0)
@@ -1045,10 +1114,10 @@ func init() {
 					res.Value(&r0)
 					return nil
 				},
-				Name: "Nearest",
 			},
 			// 4
 			{
+				Name: "Put",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
 					var a1 geo.Point
@@ -1059,17 +1128,9 @@ func init() {
 					obj.(*Registry).Put(a0, a1)
 					return nil
 				},
-				Name: "Put",
 			},
 		},
-		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
-			if err := args.Done(); err != nil {
-				return nil, err
-			}
-			return NewRegistry(), nil
-		},
 		Serialized: false,
-		TypeID:     RegistryTypeID,
 	})
 	mgr.RegisterError("github.com/mgr-go/mgr/internal/gentest.ErrEmpty", ErrEmpty)
 	mgr.RegisterError("github.com/mgr-go/mgr/internal/gentest.ErrTooBig", ErrTooBig)

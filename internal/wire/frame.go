@@ -53,21 +53,53 @@ func (r *Reader) Next() ([]byte, error) {
 	if int(n) > r.max {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, r.max)
 	}
-	if cap(r.buf) < int(n) {
-		// Grow to what this frame needs; keep small buffers around, drop huge ones so a
-		// single large frame does not pin memory for the connection's life.
-		r.buf = make([]byte, n)
-	}
-	b := r.buf[:n]
-	if _, err := io.ReadFull(r.r, b); err != nil {
+	b, err := r.body(int(n))
+	if err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, err
 	}
+	// Keep small buffers around; drop huge ones so a single large frame does not pin
+	// memory for the connection's life.
 	if cap(r.buf) > 1<<20 {
 		r.buf = nil
 	}
+	return b, nil
+}
+
+// growStep is the frame size up to which the reader allocates a frame's buffer at once.
+const growStep = 64 << 10
+
+// body reads a frame's n-byte payload. Beyond growStep the buffer grows (doubling) as the
+// bytes arrive, so a length prefix alone cannot make the reader allocate: its memory
+// follows what the peer really sent, not what it claimed.
+func (r *Reader) body(n int) ([]byte, error) {
+	if cap(r.buf) >= n || n <= growStep {
+		if cap(r.buf) < n {
+			r.buf = make([]byte, n)
+		}
+		b := r.buf[:n]
+		_, err := io.ReadFull(r.r, b)
+		return b, err
+	}
+	b := r.buf[:0]
+	for len(b) < n {
+		if len(b) == cap(b) {
+			nb := make([]byte, len(b), len(b)+min(n-len(b), max(cap(b), growStep)))
+			copy(nb, b)
+			b = nb
+		}
+		m, err := io.ReadFull(r.r, b[len(b):min(n, cap(b))])
+		b = b[:len(b)+m]
+		if err != nil {
+			if err == io.EOF && len(b) > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	r.buf = b
 	return b, nil
 }
 

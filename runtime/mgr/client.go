@@ -300,18 +300,29 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 	select {
 	case <-call.done:
 	case <-ctx.Done():
-		c.mu.Lock()
-		_, mine := c.pending[call.id]
-		delete(c.pending, call.id)
-		c.mu.Unlock()
-		if !mine {
-			// The reader (or fail) already took the call and is about to signal it; wait
-			// for that so the Call is not reused under it.
+		// Ask the manager to end the call, then wait a little for its final word: the
+		// call may have finished before the cancellation reached it (a Queue.Get that
+		// took an item, a lock granted), and dropping that reply would lose what it did.
+		// A method that honours its ctx answers within a round trip; the grace bounds
+		// the wait for one that does not. Whatever reply arrives is what the call
+		// returns: a result, or the manager's error (a lock acquired as abandoned, the
+		// method's own ctx error).
+		c.sendCancel(call.id)
+		grace := time.NewTimer(c.opts.cancelGrace())
+		select {
+		case <-call.done:
+			grace.Stop()
+		case <-grace.C:
+			c.mu.Lock()
+			_, mine := c.pending[call.id]
+			delete(c.pending, call.id)
+			c.mu.Unlock()
+			if mine {
+				return fmt.Errorf("%s: %w", call.describe(), ctx.Err())
+			}
+			// The reader (or fail) took the call and is about to signal it.
 			<-call.done
-		} else {
-			c.sendCancel(call.id)
 		}
-		return fmt.Errorf("%s: %w", call.describe(), ctx.Err())
 	}
 	if call.err != nil {
 		return call.err

@@ -149,6 +149,12 @@ type Decoder struct {
 	// MaxDepth bounds the nesting of values decoded through the Codec.
 	MaxDepth int
 	depth    int
+	// claimed sums, over every collection length read so far, the least number of bytes
+	// its elements take. The elements of distinct collections occupy distinct bytes, so a
+	// well-formed message never claims more than its length; checking the sum (not only
+	// each length against the bytes left) stops nested collections from each claiming the
+	// same remaining bytes and multiplying the allocation by the nesting depth.
+	claimed int
 }
 
 // DefaultMaxDepth is the nesting bound of a Decoder whose MaxDepth is zero.
@@ -353,6 +359,12 @@ func (d *Decoder) Len(minElem int) int {
 		d.Fail("collection of %d elements exceeds the %d bytes left", n, len(d.buf)-d.off)
 		return -1
 	}
+	need := int(n) * minElem
+	if need > len(d.buf)-d.claimed {
+		d.Fail("collection of %d elements exceeds the message's %d bytes together with the collections around it", n, len(d.buf))
+		return -1
+	}
+	d.claimed += need
 	return int(n)
 }
 

@@ -103,7 +103,7 @@ func TestDecoderRejectsHostileInput(t *testing.T) {
 		into func(d *mgr.Decoder)
 		want string
 	}{
-		{"huge string length", []byte{0xff, 0xff, 0xff, 0xff, 0x0f}, func(d *mgr.Decoder) { d.String() }, "exceeds"},
+		{"huge string length", []byte{0xff, 0xff, 0xff, 0xff, 0x0f}, func(d *mgr.Decoder) { _ = d.String() }, "exceeds"},
 		{"huge slice count", []byte{0xff, 0xff, 0xff, 0xff, 0x0f}, func(d *mgr.Decoder) { var s []int64; d.Value(&s) }, "exceeds"},
 		{"huge map count", []byte{0xff, 0xff, 0x03}, func(d *mgr.Decoder) { var m map[string]string; d.Value(&m) }, "exceeds"},
 		{"bad bool", []byte{7}, func(d *mgr.Decoder) { d.Bool() }, "invalid byte"},

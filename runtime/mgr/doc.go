@@ -17,4 +17,52 @@
 //		m, err := mgr.Start(ctx, mgr.Options{})
 //		...
 //	}
+//
+// # Worker processes
+//
+// Python's Process(target=f, args=(proxy, ...)) is RegisterWorker plus Spawn. A worker
+// is this binary started again; it finds its entry function by name, connects to the
+// manager with the address and authkey of the Client that spawned it (they travel in a
+// pipe, never on the command line), and reads its arguments by position:
+//
+//	func init() { mgr.RegisterWorker("add", add) }
+//
+//	func add(ctx context.Context, w *mgr.WorkerEnv) error {
+//		counter, err := mgr.AttachArg(ctx, w, 0, AttachCounter) // a proxy argument
+//		if err != nil {
+//			return err
+//		}
+//		n, err := mgr.WorkerArg[int](w, 1) // a plain argument (JSON)
+//		if err != nil {
+//			return err
+//		}
+//		_, err = counter.Add(ctx, n)
+//		return err
+//	}
+//
+//	// in main, after RunChild and Start:
+//	p, err := m.Spawn(ctx, "add", counter, 5)
+//	code, err := p.Wait(ctx) // err carries add's error message
+//
+// What runs where: package-level variables and init functions run in every process —
+// the parent, the manager child and each worker — because each is the same program
+// started afresh. Everything in main after RunChild runs only in the parent, since
+// RunChild never returns in a child. So register types, initializers and workers from
+// init (or before RunChild), and keep work that must happen once (opening files,
+// parsing flags, printing a banner) in main after RunChild. An init that must not run
+// in children (rare) can test os.Getenv("MGR_ROLE") != "".
+//
+// A worker's ctx is cancelled when its parent dies, however it dies (the parent's end of
+// a pipe closes), or when the parent calls Process.Cancel; the entry function then has a
+// few seconds to return before the worker exits anyway. Its session with the manager
+// ends with it, which drops the references it held.
+//
+// # Separate programs
+//
+// Any program can use a running manager given its address and authkey: Connect with
+// them in Options, or ConnectFromEnv with MGR_ADDRESS and MGR_AUTHKEY (hex) in the
+// environment (Manager.Env returns those entries for exec.Cmd.Env). For flags,
+// *Address is a flag.Value and HexKey makes one for an authkey. Named objects a
+// manager's initializer registered with Server.AddNamed are reached with the generated
+// LookupX functions.
 package mgr

@@ -1,6 +1,7 @@
 package mgr
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -36,6 +37,9 @@ var (
 	ErrPanic = errors.New("mgr: method panicked")
 	// ErrBadToken: a token is malformed, already used, expired, or for another manager.
 	ErrBadToken = errors.New("mgr: invalid token")
+	// ErrWrongType: a token or a named instance refers to an object of another type than
+	// the one the caller asked for (AttachT or LookupT with the wrong T).
+	ErrWrongType = errors.New("mgr: object is of another type")
 	// ErrFrameTooLarge: a frame is larger than the configured maximum.
 	ErrFrameTooLarge = wire.ErrFrameTooLarge
 )
@@ -70,7 +74,10 @@ func init() {
 		"mgr.ErrUnknownObject": ErrUnknownObject, "mgr.ErrUnknownMethod": ErrUnknownMethod,
 		"mgr.ErrUnknownType": ErrUnknownType, "mgr.ErrReleased": ErrReleased,
 		"mgr.ErrShutdown": ErrShutdown, "mgr.ErrPanic": ErrPanic, "mgr.ErrBadToken": ErrBadToken,
-		"mgr.ErrDecode": ErrDecode,
+		"mgr.ErrDecode": ErrDecode, "mgr.ErrWrongType": ErrWrongType,
+		// A method that gives up because the call's (forwarded) deadline passed or the
+		// caller cancelled reports ctx.Err(); the caller can test for it.
+		"context.Canceled": context.Canceled, "context.DeadlineExceeded": context.DeadlineExceeded,
 	} {
 		RegisterError(name, err)
 	}

@@ -13,6 +13,12 @@ func runHelper(role string) int {
 	switch role {
 	case "start-manager-and-wait":
 		return helperStartManagerAndWait()
+	case "hold-and-block":
+		return helperHoldAndBlock()
+	case "load":
+		return helperLoad()
+	case "pingpong": // bench_test.go: BenchmarkPingPong's peer
+		return helperPingPong()
 	default:
 		fmt.Fprintf(os.Stderr, "unknown helper role %q\n", role)
 		return 2

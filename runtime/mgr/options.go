@@ -28,6 +28,10 @@ type Options struct {
 	// DrainTimeout bounds how long Shutdown waits for calls in flight when its context has
 	// no deadline; 0 means 5 s.
 	DrainTimeout time.Duration
+	// CancelGrace is how long a call whose ctx ended waits for the manager's final reply
+	// after telling it to cancel; 0 means 1 s. The reply, if it comes, is what the call
+	// returns (the method may have completed), so no outcome is lost to a cancellation.
+	CancelGrace time.Duration
 	// TLS, if set, wraps connections in TLS (a server config on the manager, a client
 	// config on clients).
 	TLS *tls.Config
@@ -72,6 +76,13 @@ func (o *Options) drainTimeout() time.Duration {
 		return o.DrainTimeout
 	}
 	return 5 * time.Second
+}
+
+func (o *Options) cancelGrace() time.Duration {
+	if o.CancelGrace > 0 {
+		return o.CancelGrace
+	}
+	return time.Second
 }
 
 func (o *Options) codec() Codec {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -58,7 +59,7 @@ type object struct {
 	desc  *TypeDesc
 	value any
 	mu    sync.Mutex // held around calls when desc.Serialized
-	refs  map[uint64]int
+	refs  refCounts  // per holding session
 	named string
 	// tokens counts hand-overs made but not yet attached; each keeps the object alive.
 	tokens int
@@ -196,14 +197,12 @@ func (s *Server) endSession(sess *session, reason error) {
 		delete(s.sessions, sess.id)
 		for id, n := range sess.refs {
 			if obj := s.objects[id]; obj != nil {
-				obj.refs[sess.id] -= n
-				if obj.refs[sess.id] <= 0 {
-					delete(obj.refs, sess.id)
-				}
+				obj.refs.add(sess.id, -n)
 				s.maybeRemoveLocked(obj)
 			}
 		}
 		sess.refs = nil
+		sess.ended = true
 		s.mu.Unlock()
 	})
 }
@@ -211,7 +210,7 @@ func (s *Server) endSession(sess *session, reason error) {
 // maybeRemoveLocked removes obj when nothing keeps it: no reference, no pending token,
 // and not a named object.
 func (s *Server) maybeRemoveLocked(obj *object) {
-	if len(obj.refs) > 0 || obj.tokens > 0 || obj.named != "" {
+	if obj.refs.len() > 0 || obj.tokens > 0 || obj.named != "" {
 		return
 	}
 	delete(s.objects, obj.id)
@@ -224,7 +223,7 @@ func (s *Server) maybeRemoveLocked(obj *object) {
 // when holder is nil).
 func (s *Server) addObjectLocked(desc *TypeDesc, value any, holder *session) *object {
 	s.nextObj++
-	obj := &object{id: s.nextObj, desc: desc, value: value, refs: map[uint64]int{}}
+	obj := &object{id: s.nextObj, desc: desc, value: value}
 	s.objects[obj.id] = obj
 	if holder != nil {
 		s.increfLocked(obj, holder)
@@ -232,21 +231,27 @@ func (s *Server) addObjectLocked(desc *TypeDesc, value any, holder *session) *ob
 	return obj
 }
 
+// liveLocked returns an error if sess has ended. A call still running when its session
+// ends must not take a reference for it: nothing would ever drop it.
+func liveLocked(sess *session) error {
+	if sess.ended {
+		return callError(ErrConnLost, "session %d has ended", sess.id)
+	}
+	return nil
+}
+
 func (s *Server) increfLocked(obj *object, holder *session) {
-	obj.refs[holder.id]++
+	obj.refs.add(holder.id, 1)
 	if holder.refs != nil {
 		holder.refs[obj.id]++
 	}
 }
 
 func (s *Server) decrefLocked(obj *object, holder *session) error {
-	if obj.refs[holder.id] <= 0 {
+	if obj.refs.get(holder.id) <= 0 {
 		return callError(ErrReleased, "session %d holds no reference to %s#%d", holder.id, obj.desc.TypeID, obj.id)
 	}
-	obj.refs[holder.id]--
-	if obj.refs[holder.id] == 0 {
-		delete(obj.refs, holder.id)
-	}
+	obj.refs.add(holder.id, -1)
 	if holder.refs != nil {
 		holder.refs[obj.id]--
 		if holder.refs[obj.id] <= 0 {
@@ -346,7 +351,7 @@ func (s *Server) Info() Info {
 	}
 	for _, obj := range s.objects {
 		oi := ObjectInfo{ID: obj.id, TypeID: obj.desc.TypeID, Name: obj.named, Tokens: obj.tokens}
-		for holder, n := range obj.refs {
+		for holder, n := range obj.refs.all {
 			oi.Refs += n
 			oi.Holders = append(oi.Holders, Holder{Session: holder, Refs: n})
 		}
@@ -458,7 +463,8 @@ type session struct {
 	cmu   sync.Mutex
 	calls map[uint64]context.CancelFunc
 
-	refs map[uint64]int // object ID → count; guarded by srv.mu
+	refs  map[uint64]int // object ID → count; guarded by srv.mu
+	ended bool           // the session is over; guarded by srv.mu
 
 	lastRecv atomic.Int64
 
@@ -585,7 +591,7 @@ func (sess *session) handleFrame(frame []byte) error {
 		sess.calls[reqID] = cancel
 		sess.cmu.Unlock()
 		sess.srv.inflight.Add(1)
-		go sess.runCall(ctx, cancel, reqID, objID, method, args, len(frame))
+		goCall(callJob{sess: sess, ctx: ctx, cancel: cancel, reqID: reqID, objID: objID, method: method, args: args, slot: len(frame)}) // workers.go
 	case wire.KindCancel:
 		reqID := d.Uint64()
 		if d.err != nil {
@@ -756,10 +762,17 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		if err != nil {
 			return err
 		}
+		if isNil(value) {
+			return fmt.Errorf("mgr: the constructor of %s returned nil without an error", typeID)
+		}
 		if err := args.Done(); err != nil {
 			return fmt.Errorf("mgr: constructor arguments of %s: %w", typeID, err)
 		}
 		s.mu.Lock()
+		if err := liveLocked(sess); err != nil {
+			s.mu.Unlock()
+			return err
+		}
 		obj := s.addObjectLocked(desc, value, sess)
 		s.mu.Unlock()
 		res.Uint64(obj.id)
@@ -791,7 +804,7 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		if obj == nil {
 			return callError(ErrUnknownObject, "token for object #%d, which does not exist", id)
 		}
-		if obj.refs[sess.id] <= 0 {
+		if obj.refs.get(sess.id) <= 0 {
 			return callError(ErrReleased, "session %d holds no reference to %s#%d", sess.id, obj.desc.TypeID, id)
 		}
 		obj.tokens++
@@ -812,6 +825,9 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		copy(secret[:], b)
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if err := liveLocked(sess); err != nil {
+			return err // leave the token for a live session to attach
+		}
 		h := s.tokens[secret]
 		if h == nil || h.objID != id {
 			return callError(ErrBadToken, "token for object #%d is unknown, already attached, or expired", id)
@@ -832,6 +848,9 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if err := liveLocked(sess); err != nil {
+			return err
+		}
 		id, ok := s.named[name]
 		if !ok {
 			return callError(ErrUnknownObject, "the manager has no object named %q", name)
@@ -858,6 +877,15 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		return nil
 	}
 	return callError(ErrUnknownMethod, "the manager has no control method #%d", method)
+}
+
+// isNil reports whether v is nil or a nil pointer in an interface.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 func (s *Server) construct(ctx context.Context, desc *TypeDesc, args *Decoder) (v any, err error) {
@@ -899,6 +927,9 @@ func (sess *session) encodeRef(h *Handle) (uint64, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := liveLocked(sess); err != nil {
+		return 0, err
+	}
 	obj := s.objects[h.id]
 	if obj == nil {
 		return 0, callError(ErrUnknownObject, "object #%d does not exist", h.id)
@@ -931,7 +962,7 @@ func (sess *session) decodeRef(id uint64, typeID string) (*Handle, error) {
 func (s *Server) dropInternal(id uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if obj := s.objects[id]; obj != nil && obj.refs[0] > 0 {
+	if obj := s.objects[id]; obj != nil && obj.refs.get(0) > 0 {
 		_ = s.decrefLocked(obj, s.internal)
 	}
 }
@@ -955,6 +986,9 @@ func (sess *session) newObject(typeID string, v any) (uint64, error) {
 	s := sess.srv
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := liveLocked(sess); err != nil {
+		return 0, err
+	}
 	if id, ok := s.byValue[v]; ok {
 		if obj := s.objects[id]; obj != nil {
 			if sess.id != 0 {

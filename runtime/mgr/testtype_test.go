@@ -80,8 +80,7 @@ var counterDesc = &mgr.TypeDesc{
 			c := obj.(*counter)
 			c.once.Do(func() { close(c.started) })
 			<-ctx.Done()
-			res.String(ctx.Err().Error())
-			return nil
+			return ctx.Err()
 		}},
 		mPanic: {Name: "Panic", Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 			panic("boom")

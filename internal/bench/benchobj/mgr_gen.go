@@ -5,15 +5,18 @@ package benchobj
 
 import (
 	"context"
+
 	"github.com/mgr-go/mgr/runtime/mgr"
 )
 
-// A compile error here means the mgr runtime does not speak the version of the
-// generated code this file holds: use the mgrgen of the same release and regenerate.
+// A compile error here means the mgr runtime does not support the version of generated
+// code this file holds: use the mgrgen of the same release as the runtime, and
+// regenerate.
 const _ = mgr.SupportPackageIsVersion1
 
-// _mgrgenRerunGoGenerate_Counter lists the methods of Counter this file was generated for. If
-// the assertion below fails to compile, those methods changed: re-run go generate.
+// _mgrgenRerunGoGenerate_Counter lists the methods of Counter this file was generated
+// for. If the assertion below fails to compile, those methods changed: re-run go
+// generate.
 type _mgrgenRerunGoGenerate_Counter interface {
 	Add(int) int
 	Echo([]byte) []byte
@@ -44,8 +47,9 @@ func CreateCounter(ctx context.Context, c *mgr.Client, start int) (*CounterProxy
 	return &CounterProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
-// AttachCounter attaches to the Counter named by a token another process made with Token.
-// It fails, releasing the reference, when that object is of another type.
+// AttachCounter returns a proxy to the Counter tok names: the way to hand a Counter
+// from one process to another (see mgr.ProxyBase.Token). It fails, releasing the
+// reference, when that object is not a Counter.
 func AttachCounter(ctx context.Context, c *mgr.Client, tok mgr.Token) (*CounterProxy, error) {
 	h, err := c.Attach(ctx, tok)
 	if err != nil {
@@ -57,8 +61,9 @@ func AttachCounter(ctx context.Context, c *mgr.Client, tok mgr.Token) (*CounterP
 	return &CounterProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
-// LookupCounter returns a proxy to the Counter named by the shared instance the manager registered under name.
-// It fails, releasing the reference, when that object is of another type.
+// LookupCounter returns a proxy to the manager's shared Counter registered under name
+// (see mgr.Server.AddNamed). It fails, releasing the reference, when that object is not
+// a Counter.
 func LookupCounter(ctx context.Context, c *mgr.Client, name string) (*CounterProxy, error) {
 	h, err := c.Lookup(ctx, name)
 	if err != nil {
@@ -71,6 +76,8 @@ func LookupCounter(ctx context.Context, c *mgr.Client, name string) (*CounterPro
 }
 
 // Add calls Counter.Add in the manager.
+//
+// Add adds d and returns the new value.
 func (p *CounterProxy) Add(ctx context.Context, d int) (int, error) {
 	var r0 int
 	c := p.Begin(0)
@@ -84,6 +91,8 @@ func (p *CounterProxy) Add(ctx context.Context, d int) (int, error) {
 }
 
 // Echo calls Counter.Echo in the manager.
+//
+// Echo returns b: the 1 KiB payload row's round trip carries it both ways.
 func (p *CounterProxy) Echo(ctx context.Context, b []byte) ([]byte, error) {
 	var r0 []byte
 	c := p.Begin(1)
@@ -97,6 +106,8 @@ func (p *CounterProxy) Echo(ctx context.Context, b []byte) ([]byte, error) {
 }
 
 // Size calls Counter.Size in the manager.
+//
+// Size stores nothing and returns len(b): the 1 KiB payload row sends b to the manager.
 func (p *CounterProxy) Size(ctx context.Context, b []byte) (int, error) {
 	var r0 int
 	c := p.Begin(2)
@@ -110,6 +121,8 @@ func (p *CounterProxy) Size(ctx context.Context, b []byte) (int, error) {
 }
 
 // Value calls Counter.Value in the manager.
+//
+// Value returns the current value.
 func (p *CounterProxy) Value(ctx context.Context) (int, error) {
 	var r0 int
 	c := p.Begin(3)
@@ -121,13 +134,121 @@ func (p *CounterProxy) Value(ctx context.Context) (int, error) {
 	return r0, c.End()
 }
 
-// init registers the exposed types and sentinel errors of this package in every
-// process that links it: the manager and its clients.
+// _mgrgenRerunGoGenerate_Ctl lists the methods of Ctl this file was generated for. If
+// the assertion below fails to compile, those methods changed: re-run go generate.
+type _mgrgenRerunGoGenerate_Ctl interface {
+	HeapAlloc() int64
+	RSS() int64
+	StartCPUProfile(string) error
+	StopCPUProfile() error
+}
+
+var _ _mgrgenRerunGoGenerate_Ctl = (*Ctl)(nil)
+
+// CtlTypeID names Ctl in managers and on the wire.
+const CtlTypeID = "github.com/mgr-go/mgr/internal/bench/benchobj.Ctl"
+
+// CtlProxy is a reference to a Ctl in a manager: its methods run the Ctl's methods
+// there. Call Release when done with it; Token hands it to another process.
+type CtlProxy struct {
+	mgr.ProxyBase
+}
+
+// AttachCtl returns a proxy to the Ctl tok names: the way to hand a Ctl from one
+// process to another (see mgr.ProxyBase.Token). It fails, releasing the reference, when
+// that object is not a Ctl.
+func AttachCtl(ctx context.Context, c *mgr.Client, tok mgr.Token) (*CtlProxy, error) {
+	h, err := c.Attach(ctx, tok)
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.ExpectType(ctx, h, CtlTypeID); err != nil {
+		return nil, err
+	}
+	return &CtlProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// LookupCtl returns a proxy to the manager's shared Ctl registered under name (see
+// mgr.Server.AddNamed). It fails, releasing the reference, when that object is not a
+// Ctl.
+func LookupCtl(ctx context.Context, c *mgr.Client, name string) (*CtlProxy, error) {
+	h, err := c.Lookup(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.ExpectType(ctx, h, CtlTypeID); err != nil {
+		return nil, err
+	}
+	return &CtlProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// HeapAlloc calls Ctl.HeapAlloc in the manager.
+//
+// HeapAlloc runs two garbage collections and returns the bytes of live heap objects.
+func (p *CtlProxy) HeapAlloc(ctx context.Context) (int64, error) {
+	var r0 int64
+	c := p.Begin(0)
+	res, err := c.Do(ctx)
+	if err != nil {
+		return r0, err
+	}
+	r0 = res.Int64()
+	return r0, c.End()
+}
+
+// RSS calls Ctl.RSS in the manager.
+//
+// RSS returns the manager process's resident set size in bytes (VmRSS), or -1.
+func (p *CtlProxy) RSS(ctx context.Context) (int64, error) {
+	var r0 int64
+	c := p.Begin(1)
+	res, err := c.Do(ctx)
+	if err != nil {
+		return r0, err
+	}
+	r0 = res.Int64()
+	return r0, c.End()
+}
+
+// StartCPUProfile calls Ctl.StartCPUProfile in the manager.
+//
+// StartCPUProfile starts writing a CPU profile of the manager process to path.
+func (p *CtlProxy) StartCPUProfile(ctx context.Context, path string) error {
+	c := p.Begin(2)
+	c.Args.String(path)
+	if _, err := c.Do(ctx); err != nil {
+		return err
+	}
+	return c.End()
+}
+
+// StopCPUProfile calls Ctl.StopCPUProfile in the manager.
+//
+// StopCPUProfile stops the CPU profile and closes its file.
+func (p *CtlProxy) StopCPUProfile(ctx context.Context) error {
+	c := p.Begin(3)
+	if _, err := c.Do(ctx); err != nil {
+		return err
+	}
+	return c.End()
+}
+
+// init registers the exposed types and sentinel errors of this package in every process
+// that links it: the manager and its clients.
 func init() {
 	mgr.Register(&mgr.TypeDesc{
+		TypeID: CounterTypeID,
+		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
+			a0 := args.Int()
+			if err := args.Done(); err != nil {
+				return nil, err
+			}
+			return NewCounter(a0), nil
+		},
 		Methods: []mgr.Method{
 			// 0
 			{
+				Name: "Add",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					if err := args.Done(); err != nil {
@@ -137,10 +258,10 @@ func init() {
 					res.Int64(int64(r0))
 					return nil
 				},
-				Name: "Add",
 			},
 			// 1
 			{
+				Name: "Echo",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.ByteSlice()
 					if err := args.Done(); err != nil {
@@ -150,10 +271,10 @@ func init() {
 					res.ByteSlice(r0)
 					return nil
 				},
-				Name: "Echo",
 			},
 			// 2
 			{
+				Name: "Size",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.ByteSlice()
 					if err := args.Done(); err != nil {
@@ -163,10 +284,10 @@ func init() {
 					res.Int64(int64(r0))
 					return nil
 				},
-				Name: "Size",
 			},
 			// 3
 			{
+				Name: "Value",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -175,17 +296,59 @@ func init() {
 					res.Int64(int64(r0))
 					return nil
 				},
-				Name: "Value",
 			},
 		},
-		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
-			a0 := args.Int()
-			if err := args.Done(); err != nil {
-				return nil, err
-			}
-			return NewCounter(a0), nil
-		},
 		Serialized: true,
-		TypeID:     CounterTypeID,
+	})
+	mgr.Register(&mgr.TypeDesc{
+		TypeID: CtlTypeID,
+		Methods: []mgr.Method{
+			// 0
+			{
+				Name: "HeapAlloc",
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					if err := args.Done(); err != nil {
+						return err
+					}
+					r0 := obj.(*Ctl).HeapAlloc()
+					res.Int64(r0)
+					return nil
+				},
+			},
+			// 1
+			{
+				Name: "RSS",
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					if err := args.Done(); err != nil {
+						return err
+					}
+					r0 := obj.(*Ctl).RSS()
+					res.Int64(r0)
+					return nil
+				},
+			},
+			// 2
+			{
+				Name: "StartCPUProfile",
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					a0 := args.String()
+					if err := args.Done(); err != nil {
+						return err
+					}
+					return obj.(*Ctl).StartCPUProfile(a0)
+				},
+			},
+			// 3
+			{
+				Name: "StopCPUProfile",
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					if err := args.Done(); err != nil {
+						return err
+					}
+					return obj.(*Ctl).StopCPUProfile()
+				},
+			},
+		},
+		Serialized: false,
 	})
 }

@@ -1,0 +1,86 @@
+// Package gen is mgrgen as a library: it reads Go packages with structs marked
+// //mgr:expose and produces, for each package, the mgr_gen.go that lets other processes
+// use those structs through an mgr manager. cmd/mgrgen is a thin command over it.
+//
+// The pipeline is load (go/packages, with the previous output read as its package clause
+// only, so a stale output never blocks regeneration) → directives (the raw comment list;
+// CommentGroup.Text drops directives) → model and validation (every problem reported,
+// at its position, in one run) → emit (jennifer, then go/format) → write (atomic,
+// unchanged files untouched).
+//
+// # The annotation
+//
+// A line //mgr:expose in the doc comment of a struct type declaration exposes the type:
+//
+//	// Counter counts.
+//	//
+//	//mgr:expose
+//	type Counter struct{ ... }
+//
+// Options follow on the same line, separated by spaces:
+//
+//		//mgr:expose typeid=NAME constructor=Func nocreate methods=A,B hide=C,D rename=E:F concurrent
+//
+//	  - typeid=NAME: the name of the type in managers and on the wire (default
+//	    "<import path>.<Type>"). Both ends must agree on it; set it to keep the name stable
+//	    when the package moves. For a generic type it is the prefix before "[type args]".
+//	  - constructor=Func: the package function that builds a new object, Python's
+//	    callable. By default it is NewT if that exists, otherwise new(T). It must return *T
+//	    or (*T, error) (for a generic T, *T[P...] with its own type parameters in order), and
+//	    may take a context.Context first, which receives the manager's ctx. Its other
+//	    parameters become the parameters of the generated CreateT.
+//	  - nocreate: no CreateT and no constructor: objects of the type only come from methods
+//	    returning *T or from named instances (Server.AddNamed). Iterators, say.
+//	  - methods=A,B: expose exactly these methods (an allow-list). It may name methods
+//	    promoted from embedded fields, which are otherwise never exposed.
+//	  - hide=C,D: expose the exported methods declared on the type except these.
+//	  - rename=E:F: the proxy method for E is called F. Needed when a method is called like
+//	    a method every proxy has (Release, Token, ObjectID, String, Handle, Begin).
+//	  - concurrent: the manager may run several methods of one object at once. Without it
+//	    the runtime runs one method of an object at a time (TypeDesc.Serialized), which is
+//	    right for plain structs; types that lock for themselves, and every type with a
+//	    method that blocks (a queue's Get), need concurrent.
+//
+// Without methods= and hide=, the exposed methods are the exported methods declared on
+// the type, with pointer or value receivers (the manager holds a *T, so both are
+// callable; a value receiver works on a copy, as in Go).
+//
+// Unknown options, an option given twice, a directive anywhere but a struct type's doc
+// comment, an unknown //mgr: directive, and names in methods=, hide= or rename= that are
+// not methods of the type are errors. So is an exposed type with no methods to expose.
+//
+// # Signatures
+//
+// A method's parameters and results may be of: booleans and numbers of every size,
+// strings, []byte, time.Time and time.Duration, named types of those, error (as a value),
+// slices, arrays, maps, pointers and structs of supported types (exported fields are
+// carried, from any package), any, and the type's own type parameters. Basic types are
+// encoded directly; the rest go through the session's codec (mgr.Encoder.Value).
+//
+//   - A first parameter of type context.Context receives the manager-side ctx of the call,
+//     which ends when the client's ctx does. Elsewhere it is an error.
+//   - A last result of type error is the call's error: it comes back as the proxy
+//     method's error, with errors.Is working for the package's exported Err* variables,
+//     which the generated init registers.
+//   - A parameter or result *X, where X is an exposed type of the same package, travels as
+//     a proxy: the proxy method takes or returns *XProxy, and the method receives the
+//     object itself (Python's method_to_typeid, inferred from the type). Inside other
+//     values (a []*X) it is an error.
+//   - Variadic methods are supported; the variadic part travels as a slice.
+//   - Channels, funcs, unsafe.Pointer, unexported types, interfaces other than error and
+//     any, and struct type literals with tags are errors, at their position.
+//
+// # What is generated
+//
+// For each exposed type T: TTypeID (a constant, or for a generic type a function of its
+// type arguments); TProxy embedding mgr.ProxyBase, with one method per exposed method
+// taking ctx first and returning error last; CreateT, AttachT (from a token) and
+// LookupT (a named instance); the dispatch table registered with mgr.Register from init
+// (for a generic type, RegisterT[...], to be called from init for each instantiation
+// used); a guard interface _mgrgenRerunGoGenerate_T that fails to compile, naming
+// itself, when a method the output calls changed or went away; and a reference to
+// mgr.SupportPackageIsVersionN, which fails to compile against a runtime that does not
+// support the output. Methods are sorted by name; a method's index in that order is its
+// number on the wire. A method added to T without regenerating compiles and is simply not
+// exposed: mgrgen -check in CI finds that.
+package gen

@@ -1,0 +1,66 @@
+package gen
+
+import (
+	"path/filepath"
+)
+
+// Config says what to generate.
+type Config struct {
+	// Dir is the directory patterns are relative to; "" means the current directory.
+	Dir string
+	// Patterns are go/packages patterns ("." and "./..." style); none means ".".
+	Patterns []string
+	// Tags are build tags to load the packages with.
+	Tags []string
+}
+
+// File is the output for one package.
+type File struct {
+	// Path is the absolute path of the package's OutputName file.
+	Path string
+	// Content is what the file must hold; nil means the package has no exposed types,
+	// so a file left over from an earlier run must be removed.
+	Content []byte
+	// Err is set when Content could not be formatted: Content is then the raw source,
+	// written anyway so the user can see the broken line. It is a bug in mgrgen.
+	Err error
+}
+
+// Generate loads the packages cfg names and returns the output file of each. It returns
+// an ErrorList holding every problem in the input, or another error when the packages
+// could not be loaded at all; in both cases no file should be written.
+func Generate(cfg Config) ([]File, error) {
+	pkgs, err := load(cfg.Dir, cfg.Tags, cfg.Patterns)
+	if err != nil {
+		return nil, err
+	}
+	var files []File
+	var errs ErrorList
+	for _, p := range pkgs {
+		if len(p.GoFiles) == 0 {
+			continue
+		}
+		s := &errorSink{fset: p.Fset}
+		m := buildPackage(p, s)
+		errs = append(errs, s.errs...)
+		path := filepath.Join(dirOf(p.GoFiles[0]), OutputName)
+		if len(s.errs) > 0 {
+			continue
+		}
+		if m == nil {
+			files = append(files, File{Path: path})
+			continue
+		}
+		content, err := emit(m)
+		if content == nil {
+			return nil, err
+		}
+		files = append(files, File{Path: path, Content: content, Err: err})
+	}
+	if len(errs) > 0 {
+		return nil, errs.sort()
+	}
+	return files, nil
+}
+
+func dirOf(file string) string { return filepath.Dir(file) }

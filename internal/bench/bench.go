@@ -1,0 +1,258 @@
+// Package bench is mgrbench: it measures mgr against its anchors — a raw Unix-socket
+// ping-pong (the floor), Go's net/rpc and CPython's multiprocessing.managers — with real
+// processes, in one run, and reports every figure beside its anchors as a ratio.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config says what to run.
+type Config struct {
+	// Quick runs fewer iterations and shorter windows (under a minute in all).
+	Quick bool
+	// JSON writes one JSON object instead of the table.
+	JSON bool
+	// Only lists sections to run (floor, rpc, mgr, sync, cpython, scale); empty runs all.
+	// Rows whose anchors were not run show no ratio.
+	Only []string
+	// CPUProfile, if set, is a file the manager child writes a CPU profile of the mgr
+	// rows to.
+	CPUProfile string
+	// Python is the interpreter for the CPython rows; "" looks for python3 on PATH.
+	Python string
+	// Log receives progress lines (nil: none).
+	Log io.Writer
+}
+
+func (c *Config) runs(section string) bool {
+	return len(c.Only) == 0 || slices.Contains(c.Only, section)
+}
+
+func (c *Config) logf(format string, args ...any) {
+	if c.Log != nil {
+		fmt.Fprintf(c.Log, "mgrbench: "+format+"\n", args...)
+	}
+}
+
+// pick returns quick in quick mode and full otherwise.
+func pick[T any](c *Config, quick, full T) T {
+	if c.Quick {
+		return quick
+	}
+	return full
+}
+
+// Metric is one measured figure with its anchors (figures of other rows measured in the
+// same run) and its ratio to each: Ratios[k] = Value / Anchors[k].
+type Metric struct {
+	Key     string             `json:"key"`
+	Section string             `json:"section"`
+	Label   string             `json:"label"`
+	Value   *float64           `json:"value"`
+	Unit    string             `json:"unit"`
+	Status  string             `json:"status,omitempty"` // "skipped", "pending" or "error: …" when Value is nil
+	Anchors map[string]float64 `json:"anchors,omitempty"`
+	Ratios  map[string]float64 `json:"ratios,omitempty"`
+	Note    string             `json:"note,omitempty"`
+
+	anchorKeys []string
+}
+
+// Target is one of issue 6's targets, checked against this run.
+type Target struct {
+	Name   string  `json:"name"`
+	Metric string  `json:"metric"`
+	Anchor string  `json:"anchor"`
+	Op     string  `json:"op"`     // "<=" or ">="
+	Factor float64 `json:"factor"` // Metric Op Factor × Anchor
+	Ratio  float64 `json:"ratio,omitempty"`
+	Status string  `json:"status"` // "met", "missed", "n/a"
+}
+
+// Report is the whole run.
+type Report struct {
+	Machine  Machine   `json:"machine"`
+	Command  string    `json:"command"`
+	Quick    bool      `json:"quick"`
+	Started  time.Time `json:"started"`
+	Seconds  float64   `json:"seconds"`
+	Metrics  []*Metric `json:"metrics"`
+	Targets  []Target  `json:"targets"`
+	Warnings []string  `json:"warnings,omitempty"`
+
+	byKey map[string]*Metric
+}
+
+// Machine describes where the run happened.
+type Machine struct {
+	GOOS, GOARCH string
+	CPUs         int
+	CPU          string `json:",omitempty"`
+	Go           string
+	Python       string `json:",omitempty"`
+	Kernel       string `json:",omitempty"`
+	FDLimit      uint64 `json:",omitempty"`
+}
+
+func (r *Report) add(m *Metric) *Metric {
+	if r.byKey == nil {
+		r.byKey = map[string]*Metric{}
+	}
+	if old := r.byKey[m.Key]; old != nil {
+		*old = *m
+		return old
+	}
+	r.byKey[m.Key] = m
+	r.Metrics = append(r.Metrics, m)
+	return m
+}
+
+// set records a measured value.
+func (r *Report) set(section, key, label string, v float64, unit string, anchors ...string) *Metric {
+	return r.add(&Metric{Key: key, Section: section, Label: label, Value: &v, Unit: unit, anchorKeys: anchors})
+}
+
+// mark records a row that has no value (skipped, pending, failed).
+func (r *Report) mark(section, key, label, unit, status string, anchors ...string) *Metric {
+	return r.add(&Metric{Key: key, Section: section, Label: label, Unit: unit, Status: status, anchorKeys: anchors})
+}
+
+func (r *Report) value(key string) (float64, bool) {
+	m := r.byKey[key]
+	if m == nil || m.Value == nil {
+		return 0, false
+	}
+	return *m.Value, true
+}
+
+func (r *Report) finish() {
+	for _, m := range r.Metrics {
+		if m.Value == nil {
+			continue
+		}
+		for _, k := range m.anchorKeys {
+			a, ok := r.value(k)
+			if !ok || a == 0 {
+				continue
+			}
+			if m.Anchors == nil {
+				m.Anchors, m.Ratios = map[string]float64{}, map[string]float64{}
+			}
+			m.Anchors[k] = a
+			m.Ratios[k] = round3(*m.Value / a)
+		}
+	}
+	for _, t := range targets {
+		v, ok1 := r.value(t.Metric)
+		a, ok2 := r.value(t.Anchor)
+		if t.Anchor == "" {
+			a, ok2 = 1, true
+		}
+		if !ok1 || !ok2 || a == 0 {
+			t.Status = "n/a"
+		} else {
+			t.Ratio = round3(v / a)
+			met := t.Ratio <= t.Factor
+			if t.Op == ">=" {
+				met = t.Ratio >= t.Factor
+			}
+			t.Status = map[bool]string{true: "met", false: "missed"}[met]
+		}
+		r.Targets = append(r.Targets, t)
+	}
+}
+
+func round3(v float64) float64 {
+	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return v
+	}
+	p := math.Pow(10, 3-math.Ceil(math.Log10(math.Abs(v))))
+	return math.Round(v*p) / p
+}
+
+// targets are issue 6's, as ratios of two metrics of the same run.
+var targets = []Target{
+	{Name: "sequential p50 ≤ net/rpc p50", Metric: "mgr.seq.p50", Anchor: "rpc.seq.p50", Op: "<=", Factor: 1},
+	{Name: "sequential p50 ≤ 1.5× floor p50", Metric: "mgr.seq.p50", Anchor: "floor.p50", Op: "<=", Factor: 1.5},
+	{Name: "64 goroutines ≥ 1.5× net/rpc", Metric: "mgr.par64", Anchor: "rpc.par64", Op: ">=", Factor: 1.5},
+	{Name: "sequential calls/s ≥ 5× CPython", Metric: "mgr.seq.rate", Anchor: "py.seq.rate", Op: ">=", Factor: 5},
+	{Name: "saturated calls/s ≥ 8× CPython", Metric: "mgr.sat", Anchor: "py.sat", Op: ">=", Factor: 8},
+	{Name: "Queue put→get ≥ 10× CPython", Metric: "mgr.queue.single", Anchor: "py.queue.single", Op: ">=", Factor: 10},
+	{Name: "create+call+release ≥ 20× CPython", Metric: "mgr.ccr", Anchor: "py.ccr", Op: ">=", Factor: 20},
+	{Name: "dispatch allocs beyond args = 0", Metric: "micro.dispatch.allocs", Op: "<=", Factor: 0},
+	{Name: "≤ 200 B manager overhead per object at 1M", Metric: "scale.mem.1m.overhead", Op: "<=", Factor: 200},
+}
+
+// Run measures and writes the report to w.
+func Run(ctx context.Context, cfg Config, w io.Writer) error {
+	r := &Report{Command: strings.Join(os.Args, " "), Quick: cfg.Quick, Started: time.Now()}
+	r.Machine = machine(&cfg)
+	start := time.Now()
+	type section struct {
+		name string
+		run  func(context.Context, *Config, *Report) error
+	}
+	sections := []section{
+		{"floor", runFloor},
+		{"rpc", runRPC},
+		{"mgr", runMgr},
+		{"sync", runSync},
+		{"micro", runMicro},
+		{"cpython", runCPython},
+		{"scale", runScale},
+	}
+	for _, s := range sections {
+		if !cfg.runs(s.name) {
+			continue
+		}
+		t0 := time.Now()
+		cfg.logf("%s…", s.name)
+		if err := s.run(ctx, &cfg, r); err != nil {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %v", s.name, err))
+			cfg.logf("%s failed: %v", s.name, err)
+		}
+		cfg.logf("%s done in %.1fs", s.name, time.Since(t0).Seconds())
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	r.Seconds = round3(time.Since(start).Seconds())
+	r.finish()
+	if cfg.JSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	writeTable(w, r)
+	return nil
+}
+
+func machine(cfg *Config) Machine {
+	m := Machine{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(), Go: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	m.FDLimit = fdLimit()
+	if py := pythonPath(cfg); py != "" {
+		m.Python = pythonVersion(py)
+	}
+	return m
+}

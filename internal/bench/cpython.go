@@ -1,0 +1,146 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The CPython rows: cpython_bench.py (kept beside this file, embedded in the binary) runs
+// the equivalent operations with CPython's own multiprocessing.managers and prints JSON.
+
+//go:embed cpython_bench.py
+var cpythonScript []byte
+
+func pythonPath(cfg *Config) string {
+	if cfg.Python != "" {
+		return cfg.Python
+	}
+	p, err := exec.LookPath("python3")
+	if err != nil {
+		return ""
+	}
+	return p
+}
+
+func pythonVersion(py string) string {
+	out, err := exec.Command(py, "-c", "import sys; print(sys.version.split()[0])").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+type pySeq struct {
+	P50 float64 `json:"p50_us"`
+	P99 float64 `json:"p99_us"`
+	Rate float64 `json:"rate"`
+}
+
+type pyOut struct {
+	Python   string  `json:"python"`
+	Seq      pySeq   `json:"seq"`
+	Procs2   float64 `json:"procs2"`
+	Procs4   float64 `json:"procs4"`
+	CCR      pySeq   `json:"ccr"`
+	Echo1k   pySeq   `json:"echo1k"`
+	DictSet  pySeq   `json:"dict_set"`
+	DictGet  pySeq   `json:"dict_get"`
+	QueueInt pySeq   `json:"queue_int"`
+	Queue1k  pySeq   `json:"queue_1k"`
+}
+
+var pyKeys = []struct{ key, label, unit string }{
+	{"py.seq.p50", "CPython sequential add p50", "µs"},
+	{"py.seq.p99", "CPython sequential add p99", "µs"},
+	{"py.seq.rate", "CPython sequential add calls/s", "calls/s"},
+	{"py.procs4", "CPython 4 client processes", "calls/s"},
+	{"py.sat", "CPython saturated: best of 2 / 4 processes", "calls/s"},
+	{"py.ccr", "CPython create + add + release", "ops/s"},
+	{"py.ccr.p50", "CPython create + add + release p50", "µs"},
+	{"py.echo1k.p50", "CPython echo 1 KiB bytes p50", "µs"},
+	{"py.echo1k.rate", "CPython echo 1 KiB bytes calls/s", "calls/s"},
+	{"py.dict.set", "CPython DictProxy d[k] = v", "ops/s"},
+	{"py.dict.get", "CPython DictProxy d[k]", "ops/s"},
+	{"py.queue.single", "CPython Queue put→get, int, 2 processes", "items/s"},
+	{"py.queue.1k", "CPython Queue put→get, 1 KiB bytes, 2 processes", "items/s"},
+}
+
+func runCPython(ctx context.Context, cfg *Config, r *Report) error {
+	py := pythonPath(cfg)
+	if py == "" {
+		for _, k := range pyKeys {
+			r.mark("cpython", k.key, k.label, k.unit, "skipped (no python3)")
+		}
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "mgrbench-py-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	script := filepath.Join(dir, "cpython_bench.py")
+	if err := os.WriteFile(script, cpythonScript, 0o600); err != nil {
+		return err
+	}
+	args := []string{script}
+	if cfg.Quick {
+		args = append(args, "--quick")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // kill the whole process group on timeout
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		for _, k := range pyKeys {
+			r.mark("cpython", k.key, k.label, k.unit, "error")
+		}
+		return fmt.Errorf("%s %s: %v: %s", py, filepath.Base(script), err, lastLines(stderr.String(), 5))
+	}
+	var o pyOut
+	if err := json.Unmarshal(stdout.Bytes(), &o); err != nil {
+		return fmt.Errorf("cpython_bench.py output: %w", err)
+	}
+	vals := map[string]float64{
+		"py.seq.p50": o.Seq.P50, "py.seq.p99": o.Seq.P99, "py.seq.rate": o.Seq.Rate,
+		"py.procs4": o.Procs4, "py.sat": max(o.Procs2, o.Procs4),
+		"py.ccr": o.CCR.Rate, "py.ccr.p50": o.CCR.P50,
+		"py.echo1k.p50": o.Echo1k.P50, "py.echo1k.rate": o.Echo1k.Rate,
+		"py.dict.set": o.DictSet.Rate, "py.dict.get": o.DictGet.Rate,
+		"py.queue.single": o.QueueInt.Rate, "py.queue.1k": o.Queue1k.Rate,
+	}
+	for _, k := range pyKeys {
+		m := r.set("cpython", k.key, k.label, vals[k.key], k.unit)
+		if k.key == "py.sat" && cfg.Quick {
+			m.Note = "4 processes only in -quick"
+		}
+	}
+	return nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func fdLimit() uint64 {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return 0
+	}
+	return rl.Cur
+}

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""CPython's own multiprocessing.managers, measured the way mgrbench measures mgr.
+
+Run by mgrbench (internal/bench/cpython.go); prints one JSON object on stdout.
+Every figure is measured over AF_UNIX with the fork start method, in processes of its own:
+the manager is a child process (SyncManager.start), clients are this process or forked
+client processes. Operations mirror the mgr rows:
+
+  seq       Counter.add(1) through an AutoProxy, one client, sequential: p50/p99 µs, calls/s
+  procs<N>  N client processes calling add(1) on one shared Counter for a window: calls/s
+  ccr       create a Counter + one add + release (drop the proxy): ops/s, p50 µs
+  echo1k    Counter.echo(1 KiB bytes) round trip: p50 µs, calls/s
+  dict      DictProxy d[k] = i and d[k], sequential: ops/s
+  queue     Queue proxy put (producer process) → get (consumer process): items/s,
+            ints and 1 KiB bytes
+"""
+import argparse
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+from multiprocessing.managers import SyncManager
+
+
+class Counter:
+    def __init__(self, start=0):
+        self.n = start
+
+    def add(self, d):
+        self.n += d
+        return self.n
+
+    def value(self):
+        return self.n
+
+    def echo(self, b):
+        return b
+
+
+class BenchManager(SyncManager):
+    pass
+
+
+BenchManager.register("Counter", Counter)
+
+
+def pct(sorted_samples, q):
+    if not sorted_samples:
+        return 0.0
+    return sorted_samples[int(q * (len(sorted_samples) - 1))]
+
+
+def time_seq(warm, n, op):
+    for _ in range(warm):
+        op()
+    lat = [0.0] * n
+    clock = time.perf_counter
+    start = clock()
+    for i in range(n):
+        t0 = clock()
+        op()
+        lat[i] = clock() - t0
+    total = clock() - start
+    lat.sort()
+    return {
+        "p50_us": pct(lat, 0.50) * 1e6,
+        "p99_us": pct(lat, 0.99) * 1e6,
+        "rate": n / total,
+        "n": n,
+    }
+
+
+def load_worker(counter, barrier, duration, results):
+    for _ in range(200):
+        counter.add(1)
+    barrier.wait()
+    n = 0
+    t0 = time.perf_counter()
+    end = t0 + duration
+    while True:
+        counter.add(1)
+        n += 1
+        if (n & 63) == 0 and time.perf_counter() >= end:
+            break
+    results.put((n, time.perf_counter() - t0))
+
+
+def procs_rate(counter, procs, duration):
+    barrier = mp.Barrier(procs)
+    results = mp.Queue()
+    ps = [mp.Process(target=load_worker, args=(counter, barrier, duration, results)) for _ in range(procs)]
+    for p in ps:
+        p.start()
+    total = 0.0
+    for _ in ps:
+        n, secs = results.get()
+        total += n / secs
+    for p in ps:
+        p.join()
+    return total
+
+
+def producer(q, n, item, barrier):
+    barrier.wait()
+    for _ in range(n):
+        q.put(item)
+
+
+def consumer(q, n, barrier, results):
+    barrier.wait()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        q.get()
+    results.put(time.perf_counter() - t0)
+
+
+def queue_rate(m, n, item):
+    q = m.Queue()
+    barrier = mp.Barrier(2)
+    results = mp.Queue()
+    pp = mp.Process(target=producer, args=(q, n, item, barrier))
+    cp = mp.Process(target=consumer, args=(q, n, barrier, results))
+    pp.start()
+    cp.start()
+    secs = results.get()
+    pp.join()
+    cp.join()
+    return n / secs
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    quick = args.quick
+    mp.set_start_method("fork")
+    out = {"python": sys.version.split()[0], "start_method": "fork", "quick": quick}
+
+    n_seq = 5000 if quick else 20000
+    warm = 500 if quick else 2000
+    window = 1.5 if quick else 3.0
+
+    m = BenchManager()
+    m.start()
+    try:
+        c = m.Counter(0)
+        out["seq"] = time_seq(warm, n_seq, lambda: c.add(1))
+
+        for procs in ((4,) if quick else (2, 4)):
+            out["procs%d" % procs] = procs_rate(c, procs, window)
+
+        def ccr():
+            x = m.Counter(1)
+            x.add(1)
+            del x  # the proxy's finalizer decrefs: the release
+
+        out["ccr"] = time_seq(100 if quick else 200, 1000 if quick else 3000, ccr)
+
+        blob = bytes(range(256)) * 4
+        out["echo1k"] = time_seq(warm // 2, n_seq // 2, lambda: c.echo(blob))
+
+        d = m.dict()
+        keys = ["k%d" % i for i in range(n_seq)]
+        t0 = time.perf_counter()
+        for i, k in enumerate(keys):
+            d[k] = i
+        out["dict_set"] = {"rate": n_seq / (time.perf_counter() - t0)}
+        t0 = time.perf_counter()
+        for k in keys:
+            d[k]
+        out["dict_get"] = {"rate": n_seq / (time.perf_counter() - t0)}
+
+        nq = 5000 if quick else 20000
+        out["queue_int"] = {"rate": queue_rate(m, nq, 1)}
+        out["queue_1k"] = {"rate": queue_rate(m, nq, blob)}
+    finally:
+        m.shutdown()
+    json.dump(out, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
