@@ -40,8 +40,8 @@ func pythonVersion(py string) string {
 }
 
 type pySeq struct {
-	P50 float64 `json:"p50_us"`
-	P99 float64 `json:"p99_us"`
+	P50  float64 `json:"p50_us"`
+	P99  float64 `json:"p99_us"`
 	Rate float64 `json:"rate"`
 }
 

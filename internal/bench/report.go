@@ -3,7 +3,6 @@ package bench
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -98,5 +97,3 @@ func orDash(s string) string {
 	}
 	return s
 }
-
-var _ = slices.Contains[[]string]

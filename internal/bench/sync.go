@@ -7,7 +7,10 @@ func runSync(ctx context.Context, cfg *Config, r *Report) error {
 	return runSyncRows(ctx, cfg, r)
 }
 
-var syncKeys = []struct{ key, label, unit string; anchors []string }{
+var syncKeys = []struct {
+	key, label, unit string
+	anchors          []string
+}{
 	{"mgr.dict.set", "mgr Dict[string,int] Set, sequential", "ops/s", []string{"py.dict.set"}},
 	{"mgr.dict.get", "mgr Dict[string,int] Get, sequential", "ops/s", []string{"py.dict.get"}},
 	{"mgr.queue.single", "mgr Queue[int] put→get, 2 processes, one item per call", "items/s", []string{"py.queue.single"}},

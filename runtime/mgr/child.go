@@ -145,8 +145,8 @@ func startChildFiles(ctx context.Context, cfg childConfig, files []*os.File, ext
 }
 
 func (p *childProc) kill() {
-	p.ctl.Close()
 	p.cmd.Process.Kill()
+	p.ctl.Close()
 }
 
 // wait closes the control pipe (the child's cue to exit) and waits for the exit until

@@ -143,6 +143,19 @@ func (c *Client) fail(err error) {
 	}
 }
 
+// failAfterWriteError ends the connection after a failed write. The reader usually knows
+// better why it broke (the manager said goodbye because it shut down, or aborted the
+// session with a reason), so it gets a moment to say so first.
+func (c *Client) failAfterWriteError(err error) {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-c.done:
+	case <-t.C:
+		c.fail(fmt.Errorf("%w: write to %s: %w", ErrConnLost, c.addr, err))
+	}
+}
+
 func (c *Client) readLoop() {
 	for {
 		frame, err := c.r.Next()
@@ -294,7 +307,7 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 	c.mu.Unlock()
 
 	if err := c.w.WriteFrame(frame); err != nil {
-		c.fail(fmt.Errorf("%w: write to %s: %w", ErrConnLost, c.addr, err))
+		go c.failAfterWriteError(err)
 	}
 
 	select {

@@ -37,11 +37,20 @@ func measure(t *testing.T, srv *mgr.Server) leakBaseline {
 // waitBaseline waits until the manager and this process are back to base, then logs.
 func waitBaseline(t *testing.T, srv *mgr.Server, base leakBaseline, what string, peak leakBaseline) {
 	t.Helper()
-	waitUntil(t, what+": objects, sessions, goroutines and descriptors back to the baseline", 30*time.Second, func() bool {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
 		now := measure(t, srv)
-		return now.objects == base.objects && now.sessions == base.sessions &&
-			now.goroutines <= base.goroutines+goroutineSlack && now.fds <= base.fds+fdSlack
-	})
+		if now.objects == base.objects && now.sessions == base.sessions &&
+			now.goroutines <= base.goroutines+goroutineSlack && now.fds <= base.fds+fdSlack {
+			break
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Fatalf("%s: not back to the baseline after 30s: now %+v, baseline %+v\n%s", what, now, base, buf)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	now := measure(t, srv)
 	t.Logf("%s: objects %d → peak %d → %d; sessions %d → peak %d → %d; goroutines %d → peak %d → %d; fds %d → peak %d → %d",
 		what, base.objects, peak.objects, now.objects, base.sessions, peak.sessions, now.sessions,

@@ -42,6 +42,7 @@ type Server struct {
 
 	handshakes chan struct{} // bounds concurrent unauthenticated connections
 	bufs       sync.Pool     // *[]byte for arguments and replies
+	idle       chan callJob  // idle call workers wait here (workers.go)
 
 	inflight  atomic.Int64 // calls running
 	shutting  atomic.Bool
@@ -89,6 +90,7 @@ func NewServer(opts Options) (*Server, error) {
 		tokens:     map[[16]byte]*handoff{},
 		listeners:  map[net.Listener]struct{}{},
 		handshakes: make(chan struct{}, maxHandshakes),
+		idle:       make(chan callJob),
 		drained:    make(chan struct{}, 1),
 		finished:   make(chan struct{}),
 	}
@@ -591,7 +593,7 @@ func (sess *session) handleFrame(frame []byte) error {
 		sess.calls[reqID] = cancel
 		sess.cmu.Unlock()
 		sess.srv.inflight.Add(1)
-		goCall(callJob{sess: sess, ctx: ctx, cancel: cancel, reqID: reqID, objID: objID, method: method, args: args, slot: len(frame)}) // workers.go
+		sess.srv.goCall(callJob{sess: sess, ctx: ctx, cancel: cancel, reqID: reqID, objID: objID, method: method, args: args, slot: len(frame)}) // workers.go
 	case wire.KindCancel:
 		reqID := d.Uint64()
 		if d.err != nil {

@@ -267,8 +267,11 @@ func (p *Process) Cancel() {
 // Kill kills the worker at once (SIGKILL); the manager drops the references it held.
 // Killing a worker that has exited does nothing.
 func (p *Process) Kill() error {
+	// Signal first: closing the control pipe first would let the worker see its parent
+	// "die" and exit on its own before the signal lands.
+	err := p.child.cmd.Process.Kill()
 	p.child.ctl.Close()
-	if err := p.child.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
 	}
 	return nil

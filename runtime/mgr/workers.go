@@ -25,20 +25,17 @@ type callJob struct {
 // workerIdle is how long a worker waits for another call before it exits.
 const workerIdle = 2 * time.Second
 
-// idleWorkers hands jobs to workers waiting for one; unbuffered, so a send succeeds only
-// when a worker is idle. It is shared by every Server in the process.
-var idleWorkers = make(chan callJob)
-
-// goCall runs the call in an idle worker, or in a new one.
-func goCall(j callJob) {
+// goCall runs the call in an idle worker, or in a new one. s.idle is unbuffered, so a
+// send succeeds only when a worker is waiting.
+func (s *Server) goCall(j callJob) {
 	select {
-	case idleWorkers <- j:
+	case s.idle <- j:
 	default:
-		go callWorker(j)
+		go s.callWorker(j)
 	}
 }
 
-func callWorker(j callJob) {
+func (s *Server) callWorker(j callJob) {
 	t := time.NewTimer(workerIdle)
 	defer t.Stop()
 	for {
@@ -46,7 +43,7 @@ func callWorker(j callJob) {
 		j = callJob{}
 		t.Reset(workerIdle)
 		select {
-		case j = <-idleWorkers:
+		case j = <-s.idle:
 		case <-t.C:
 			return
 		}
