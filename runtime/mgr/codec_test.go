@@ -1,7 +1,11 @@
 package mgr_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
 	"math"
 	"strings"
 	"testing"
@@ -74,9 +78,12 @@ func TestBinaryCodecRoundTrip(t *testing.T) {
 }
 
 func TestErrorValuesKeepSentinels(t *testing.T) {
-	out := roundTrip(t, outer{Err: errTooBig})
-	if !errors.Is(out.Err, errTooBig) || out.Err.Error() != errTooBig.Error() {
-		t.Fatalf("error value = %v", out.Err)
+	for _, sentinel := range []error{errTooBig, io.EOF, os.ErrNotExist, context.Canceled} {
+		wrapped := fmt.Errorf("while reading: %w", sentinel)
+		out := roundTrip(t, outer{Err: wrapped})
+		if !errors.Is(out.Err, sentinel) || out.Err.Error() != wrapped.Error() {
+			t.Fatalf("error value = %v, want one that wraps %v", out.Err, sentinel)
+		}
 	}
 }
 

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
 	"sync"
 
 	"github.com/mgr-go/mgr/internal/wire"
@@ -75,9 +79,15 @@ func init() {
 		"mgr.ErrUnknownType": ErrUnknownType, "mgr.ErrReleased": ErrReleased,
 		"mgr.ErrShutdown": ErrShutdown, "mgr.ErrPanic": ErrPanic, "mgr.ErrBadToken": ErrBadToken,
 		"mgr.ErrDecode": ErrDecode, "mgr.ErrWrongType": ErrWrongType,
+		"mgr.ErrConnLost": ErrConnLost, "mgr.ErrFrameTooLarge": ErrFrameTooLarge,
 		// A method that gives up because the call's (forwarded) deadline passed or the
 		// caller cancelled reports ctx.Err(); the caller can test for it.
 		"context.Canceled": context.Canceled, "context.DeadlineExceeded": context.DeadlineExceeded,
+		// Standard library sentinels methods commonly return.
+		"io.EOF": io.EOF, "io.ErrUnexpectedEOF": io.ErrUnexpectedEOF, "io.ErrShortWrite": io.ErrShortWrite,
+		"io.ErrClosedPipe": io.ErrClosedPipe, "os.ErrNotExist": os.ErrNotExist, "os.ErrExist": os.ErrExist,
+		"os.ErrPermission": os.ErrPermission, "os.ErrClosed": os.ErrClosed, "os.ErrDeadlineExceeded": os.ErrDeadlineExceeded,
+		"net.ErrClosed": net.ErrClosed, "strconv.ErrRange": strconv.ErrRange, "strconv.ErrSyntax": strconv.ErrSyntax,
 	} {
 		RegisterError(name, err)
 	}
