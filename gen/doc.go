@@ -3,10 +3,11 @@
 // use those structs through an mgr manager. cmd/mgrgen is a thin command over it.
 //
 // The pipeline is load (go/packages, with the previous output read as its package clause
-// only, so a stale output never blocks regeneration) → directives (the raw comment list;
-// CommentGroup.Text drops directives) → model and validation (every problem reported,
-// at its position, in one run) → emit (jennifer, then go/format) → write (atomic,
-// unchanged files untouched).
+// only, so a stale output never blocks regeneration; dependencies as export data) →
+// directives (the raw comment list; CommentGroup.Text drops directives) of every package
+// of the run, so each knows the others' exposed types → model and validation (every
+// problem reported, at its position, in one run) → emit (jennifer, then go/format) →
+// write (atomic, unchanged files untouched).
 //
 // # The annotation
 //
@@ -62,10 +63,25 @@
 //   - A last result of type error is the call's error: it comes back as the proxy
 //     method's error, with errors.Is working for the package's exported Err* variables,
 //     which the generated init registers.
-//   - A parameter or result *X, where X is an exposed type of the same package, travels as
-//     a proxy: the proxy method takes or returns *XProxy, and the method receives the
-//     object itself (Python's method_to_typeid, inferred from the type). Inside other
-//     values (a []*X) it is an error.
+//   - A parameter or result *X, where X is an exposed type, travels as a proxy: the proxy
+//     method takes or returns *XProxy (*other.XProxy when X is other.X), and the method
+//     receives the object itself (Python's method_to_typeid, inferred from the type).
+//     Inside other values (a []*X) it is an error. X is exposed when it is a type of this
+//     package with //mgr:expose, a type with //mgr:expose of another package generated in
+//     the same run, or a type of a dependency whose package declares, as its mgr_gen.go
+//     does, XProxy (a struct whose only field is an embedded mgr.ProxyBase) and XTypeID (a
+//     string constant, or for a generic X a func with X's type parameters). Dependencies'
+//     types come from their compiled export data, so their mgr_gen.go must be current; a
+//     generic X's instantiations must be registered (other.RegisterX[int]()) in every
+//     process, as in its own package. When X has //mgr:expose but its package has no
+//     XProxy yet (mgr_gen.go missing, or older than the directive), it is an error at the
+//     parameter: run go generate in that package first, or generate both packages in one
+//     run (mgrgen ./...). go generate ./... runs mgrgen package by package in import path
+//     order, so an importer that sorts first needs a second go generate. The directive is
+//     found by reading the file export data names for X; when the dependency was compiled
+//     with -trimpath that file cannot be read, and X travels as a copy until its package
+//     is generated (mgrgen -check then reports the importer's output as stale). Any other
+//     *T of another package is a value, carried by the codec as a copy.
 //   - Variadic methods are supported; the variadic part travels as a slice.
 //   - Channels, funcs, unsafe.Pointer, unexported types, interfaces other than error and
 //     any, and struct type literals with tags are errors, at their position.

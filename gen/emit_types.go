@@ -198,17 +198,25 @@ func (e *emitter) targsUse(targs []types.Type) jen.Code {
 	return jen.Types(args...)
 }
 
-// proxyType renders *XProxy[A] for a value that travels as a proxy.
-func (e *emitter) proxyType(w wire) *jen.Statement {
-	return jen.Op("*").Id(w.target.name + "Proxy").Add(e.targsUse(w.targs))
+// exposedName renders a name declared next to the exposed type t (t itself, TProxy,
+// TTypeID): bare in t's own package, qualified (other.TProxy) in another.
+func (e *emitter) exposedName(t *exposedType, suffix string) *jen.Statement {
+	return e.qual(t.obj.Pkg(), t.name+suffix)
 }
 
-// typeIDExpr renders the TypeID of a proxy target: XTypeID, or XTypeID[A]().
+// proxyType renders *XProxy[A] (or *other.XProxy[A]) for a value that travels as a
+// proxy.
+func (e *emitter) proxyType(w wire) *jen.Statement {
+	return jen.Op("*").Add(e.exposedName(w.target, "Proxy")).Add(e.targsUse(w.targs))
+}
+
+// typeIDExpr renders the TypeID of a proxy target: XTypeID, or XTypeID[A](), qualified
+// when X is another package's.
 func (e *emitter) typeIDExpr(target *exposedType, targs jen.Code) *jen.Statement {
 	if !target.generic() {
-		return jen.Id(target.name + "TypeID")
+		return e.exposedName(target, "TypeID")
 	}
-	return jen.Id(target.name + "TypeID").Add(targs).Call()
+	return e.exposedName(target, "TypeID").Add(targs).Call()
 }
 
 // apiType renders the type of v as the proxy's API shows it: a proxy for an exposed
@@ -342,7 +350,7 @@ func (e *emitter) decode(dec func() *jen.Statement, val *value, v string, declar
 		if declare {
 			// Server: the argument names an object in this manager; pass the object.
 			//	v, _ := args.Referent(ID).(*T)
-			concrete := jen.Op("*").Id(w.target.name).Add(e.targsUse(w.targs))
+			concrete := jen.Op("*").Add(e.exposedName(w.target, "")).Add(e.targsUse(w.targs))
 			return []jen.Code{jen.List(jen.Id(v), jen.Id("_")).Op(":=").Add(
 				dec().Dot("Referent").Call(tid).Assert(concrete))}
 		}
@@ -360,9 +368,11 @@ func (e *emitter) decode(dec func() *jen.Statement, val *value, v string, declar
 	return []jen.Code{read}
 }
 
-// newProxy renders &TProxy[A]{ProxyBase: mgr.MakeProxyBase(h)}.
+// newProxy renders &TProxy[A]{ProxyBase: mgr.MakeProxyBase(h)}, or &other.TProxy[A]{...}
+// for another package's T: ProxyBase is an exported embedded field and MakeProxyBase an
+// exported function, so any package can wrap a handle in any generated proxy.
 func (e *emitter) newProxy(t *exposedType, targs jen.Code, h jen.Code) *jen.Statement {
-	return jen.Op("&").Id(t.name + "Proxy").Add(targs).Values(jen.Dict{
+	return jen.Op("&").Add(e.exposedName(t, "Proxy")).Add(targs).Values(jen.Dict{
 		jen.Id("ProxyBase"): jen.Qual(runtimePath, "MakeProxyBase").Call(h),
 	})
 }

@@ -245,3 +245,77 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestCrossPackageOutputIsTheSame checks that a package taking *shapes.Rect gets the same
+// output whether shapes is generated in the same run (its types come from source, and the
+// generator knows its exposed types from its directives) or is a dependency (its types
+// come from export data, which holds the RectProxy and RectTypeID of its mgr_gen.go).
+func TestCrossPackageOutputIsTheSame(t *testing.T) {
+	alone := generateOne(t, "./testdata/golden/crosspkg")
+	files, err := Generate(Config{Dir: moduleRoot, Patterns: []string{"./testdata/golden/crosspkg", "./internal/gentest/shapes"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(files, func(f File) bool { return f.Path == alone.Path })
+	if i < 0 {
+		t.Fatalf("no output for %s when generated with shapes", alone.Path)
+	}
+	if diff := cmp.Diff(string(alone.Content), string(files[i].Content)); diff != "" {
+		t.Errorf("output with shapes in the run differs from the output with shapes as a dependency (-alone +together):\n%s", diff)
+	}
+}
+
+// TestCrossPackageInOneRun checks the two ways a package can use an exposed type of a
+// package that has no mgr_gen.go yet: alone, it is an error that says what to do; with
+// that package in the same run, both outputs are written and compile together.
+func TestCrossPackageInOneRun(t *testing.T) {
+	_, err := Generate(Config{Dir: moduleRoot, Patterns: []string{"./testdata/onerun/user"}})
+	var list ErrorList
+	if !errors.As(err, &list) || len(list) != 2 {
+		t.Fatalf("generating user alone: %v; want two errors (Use's parameter and result)", err)
+	}
+	for _, e := range list {
+		if !strings.Contains(e.Msg, "widgets.Widget is marked //mgr:expose, but package github.com/mgr-go/mgr/testdata/onerun/widgets has no generated WidgetProxy") ||
+			!strings.Contains(e.Msg, "run go generate in that package first") {
+			t.Errorf("unexpected error: %v", e)
+		}
+	}
+
+	files, err := Generate(Config{Dir: moduleRoot, Patterns: []string{"./testdata/onerun/..."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 2 {
+		t.Fatalf("got %d files, want 2", len(files))
+	}
+	overlay := map[string]string{}
+	for _, f := range files {
+		if f.Content == nil || f.Err != nil {
+			t.Fatalf("%s: no content (%v)", f.Path, f.Err)
+		}
+		if strings.Contains(f.Path, "user") && !bytes.Contains(f.Content, []byte("Use(ctx context.Context, w *widgets.WidgetProxy) (*widgets.WidgetProxy, error)")) {
+			t.Errorf("user's proxy method does not take and return *widgets.WidgetProxy:\n%s", f.Content)
+		}
+		tmp := filepath.Join(t.TempDir(), OutputName)
+		if err := os.WriteFile(tmp, f.Content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		overlay[f.Path] = tmp
+	}
+	if testing.Short() {
+		return
+	}
+	js, err := json.Marshal(map[string]any{"Replace": overlay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlayFile := filepath.Join(t.TempDir(), "overlay.json")
+	if err := os.WriteFile(overlayFile, js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "vet", "-overlay="+overlayFile, "./testdata/onerun/...")
+	cmd.Dir = moduleRoot
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go vet of the outputs generated in one run: %v\n%s", err, out)
+	}
+}

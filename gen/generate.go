@@ -34,16 +34,23 @@ func Generate(cfg Config) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	var files []File
-	var errs ErrorList
+	// Every package's exposed types are known before any signature is checked: a method
+	// of one package may take a *X of another package of the run.
+	u := newUniverse()
+	var builders []*builder
 	for _, p := range pkgs {
 		if len(p.GoFiles) == 0 {
 			continue
 		}
-		s := &errorSink{fset: p.Fset}
-		m := buildPackage(p, s)
+		builders = append(builders, declarePackage(p, &errorSink{fset: p.Fset}, u))
+	}
+	var files []File
+	var errs ErrorList
+	for _, b := range builders {
+		m := b.build()
+		s := b.errorSink
 		errs = append(errs, s.errs...)
-		path := filepath.Join(dirOf(p.GoFiles[0]), OutputName)
+		path := filepath.Join(dirOf(b.pkg.GoFiles[0]), OutputName)
 		if len(s.errs) > 0 {
 			continue
 		}

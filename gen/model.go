@@ -15,7 +15,9 @@ type pkgModel struct {
 	sentinels []string       // exported Err* variables, sorted
 }
 
-// exposedType is one //mgr:expose struct.
+// exposedType is one //mgr:expose struct. An exposed type of a dependency, known only as
+// the target of a proxy parameter or result (see universe), has name, obj, named and
+// tparams only: the output refers to its XProxy and XTypeID by name.
 type exposedType struct {
 	name    string
 	obj     *types.TypeName
@@ -88,8 +90,8 @@ type wire struct {
 	// basic is the basic type the Encoder/Decoder method speaks, for the conversions
 	// around named types (type Celsius float64).
 	basic *types.Basic
-	// target is the exposed type a wireProxy value points to, and targs its type
-	// arguments when that type is generic.
+	// target is the exposed type a wireProxy value points to, of this package or
+	// another, and targs its type arguments when that type is generic.
 	target *exposedType
 	targs  []types.Type
 }

@@ -23,21 +23,24 @@ var proxyBaseMethods = []string{"Begin", "Handle", "ObjectID", "Release", "Strin
 // builder turns one loaded package into a pkgModel, reporting every unsupported thing.
 type builder struct {
 	*errorSink
-	pkg     *packages.Package
-	exposed map[*types.TypeName]*exposedType
-	docs    map[token.Pos]string // doc comment text of each func, by the position of its name
+	pkg  *packages.Package
+	u    *universe            // the exposed types of every package, this one's included
+	docs map[token.Pos]string // doc comment text of each func, by the position of its name
+
+	model *pkgModel                   // nil when the package has no //mgr:expose directive
+	dirs  map[*exposedType]*directive // the directive of each exposed type
 }
 
-// buildPackage finds the exposed types of p and checks everything about them. It returns
-// nil when the package has no //mgr:expose directive.
-func buildPackage(p *packages.Package, s *errorSink) *pkgModel {
-	b := &builder{errorSink: s, pkg: p, exposed: map[*types.TypeName]*exposedType{}}
+// declarePackage finds the exposed types of p and records them in u, so that every
+// package of the run knows them before any signature is checked (a method of one package
+// may take a *X of another). build does the rest.
+func declarePackage(p *packages.Package, s *errorSink, u *universe) *builder {
+	b := &builder{errorSink: s, pkg: p, u: u, docs: map[token.Pos]string{}, dirs: map[*exposedType]*directive{}}
 	type found struct {
 		spec *ast.TypeSpec
 		d    *directive
 	}
 	var all []found
-	b.docs = map[token.Pos]string{}
 	for _, f := range p.Syntax {
 		for _, decl := range f.Decls {
 			if fd, ok := decl.(*ast.FuncDecl); ok && fd.Doc != nil {
@@ -49,12 +52,10 @@ func buildPackage(p *packages.Package, s *errorSink) *pkgModel {
 		}
 	}
 	if len(all) == 0 {
-		return nil
+		return b
 	}
 	m := &pkgModel{path: p.PkgPath, name: p.Name}
 
-	// First pass: know every exposed type, so that signatures can refer to any of them.
-	dirs := map[*exposedType]*directive{}
 	for _, f := range all {
 		obj, _ := p.Types.Scope().Lookup(f.spec.Name.Name).(*types.TypeName)
 		if obj == nil {
@@ -80,23 +81,33 @@ func buildPackage(p *packages.Package, s *errorSink) *pkgModel {
 		if f.d.typeID != "" {
 			t.typeID = f.d.typeID
 		}
-		b.exposed[obj] = t
-		dirs[t] = f.d
+		u.exposed[obj] = t
+		b.dirs[t] = f.d
 		m.types = append(m.types, t)
 	}
 	slices.SortFunc(m.types, func(a, b *exposedType) int { return strings.Compare(a.name, b.name) })
+	b.model = m
+	return b
+}
 
-	// Second pass: methods, constructors, generated names.
+// build checks everything about the package's exposed types (methods, constructors,
+// generated names) and returns its model, or nil when the package has no //mgr:expose
+// directive.
+func (b *builder) build() *pkgModel {
+	m := b.model
+	if m == nil {
+		return nil
+	}
 	for _, t := range m.types {
-		d := dirs[t]
+		d := b.dirs[t]
 		b.methods(t, d)
 		if !t.noCreate {
 			b.constructor(t, d)
 		}
 		b.nameCollisions(t)
 	}
-	b.typeIDCollisions(m.types, dirs)
-	m.sentinels = sentinels(p.Types)
+	b.typeIDCollisions(m.types, b.dirs)
+	m.sentinels = sentinels(b.pkg.Types)
 	return m
 }
 
@@ -275,8 +286,14 @@ func (b *builder) results(sig *types.Signature, what string, pos token.Pos) (val
 // classify picks the wire form of a parameter or result of type t, or reports why t
 // cannot cross a process boundary.
 func (b *builder) classify(t types.Type, pos token.Pos, desc string) (wire, bool) {
-	if target, targs := b.exposedPointer(t); target != nil {
+	target, targs, unready := b.exposedPointer(t)
+	if target != nil {
 		return wire{kind: wireProxy, target: target, targs: targs}, true
+	}
+	if unready != nil {
+		b.errorf(pos, "%s has type %s: %s is marked //mgr:expose, but package %s has no generated %sProxy (its %s is missing or stale): run go generate in that package first, or generate both packages in one mgrgen run",
+			desc, typeString(t, b.pkg.Types), qualName(unready, b.pkg.Types), unready.Pkg().Path(), unready.Name(), OutputName)
+		return wire{}, false
 	}
 	if why := b.unsupported(t, true, map[types.Type]bool{}); why != "" {
 		b.errorf(pos, "%s has type %s: %s", desc, typeString(t, b.pkg.Types), why)
@@ -334,26 +351,30 @@ var basicBits = map[types.BasicKind]int{
 	types.Uint8: 8, types.Uint16: 16, types.Uint32: 32, types.Uint64: 64,
 }
 
-// exposedPointer reports whether t is *X for an exposed type X of this package, and
-// returns X and its type arguments.
-func (b *builder) exposedPointer(t types.Type) (*exposedType, []types.Type) {
+// exposedPointer reports whether t is *X for an exposed type X, of this package or
+// another (see universe), and returns X and its type arguments. When X is marked
+// //mgr:expose in a dependency that has no generated proxy for it yet, it returns X's
+// declaration as unready instead.
+func (b *builder) exposedPointer(t types.Type) (target *exposedType, targs []types.Type, unready *types.TypeName) {
 	ptr, ok := types.Unalias(t).(*types.Pointer)
 	if !ok {
-		return nil, nil
+		return nil, nil, nil
 	}
 	named, ok := types.Unalias(ptr.Elem()).(*types.Named)
 	if !ok {
-		return nil, nil
+		return nil, nil, nil
 	}
-	target := b.exposed[named.Origin().Obj()]
-	if target == nil {
-		return nil, nil
+	info := b.u.lookup(named.Origin().Obj(), b.pkg.Types, b.pkg.Fset)
+	if info.unready {
+		return nil, nil, named.Origin().Obj()
 	}
-	var targs []types.Type
+	if info.target == nil {
+		return nil, nil, nil
+	}
 	for i := range named.TypeArgs().Len() {
 		targs = append(targs, named.TypeArgs().At(i))
 	}
-	return target, targs
+	return info.target, targs, nil
 }
 
 // unsupported returns why values of type t cannot be carried, or "". top is true for the
@@ -404,8 +425,12 @@ func (b *builder) unsupported(t types.Type, top bool, seen map[types.Type]bool) 
 		return b.unsupported(t.Underlying(), false, seen)
 	case *types.Pointer:
 		if !top {
-			if target, _ := b.exposedPointer(t); target != nil {
-				return fmt.Sprintf("*%s is an exposed type: it travels as a proxy only as a parameter or result by itself, not inside another value", target.name)
+			if target, _, unready := b.exposedPointer(t); target != nil || unready != nil {
+				decl := unready
+				if target != nil {
+					decl = target.obj
+				}
+				return fmt.Sprintf("*%s is an exposed type: it travels as a proxy only as a parameter or result by itself, not inside another value", qualName(decl, b.pkg.Types))
 			}
 		}
 		return b.unsupported(t.Elem(), false, seen)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mgr-go/mgr/internal/gentest/geo"
+	"github.com/mgr-go/mgr/internal/gentest/shapes"
 	"github.com/mgr-go/mgr/runtime/mgr"
 )
 
@@ -375,6 +376,114 @@ func (p *CounterProxy) Reset(ctx context.Context) error {
 func (p *CounterProxy) Wait(ctx context.Context, d time.Duration) error {
 	c := p.Begin(6)
 	c.Args.Duration(d)
+	if _, err := c.Do(ctx); err != nil {
+		return err
+	}
+	return c.End()
+}
+
+// _mgrgenRerunGoGenerate_Frame lists the methods of Frame this file was generated for.
+// If the assertion below fails to compile, those methods changed: re-run go generate.
+type _mgrgenRerunGoGenerate_Frame interface {
+	Measure(*shapes.Cell[float64]) *shapes.Cell[float64]
+	Put(*shapes.Rect) *shapes.Rect
+	Widen(*shapes.Rect, float64) error
+}
+
+var _ _mgrgenRerunGoGenerate_Frame = (*Frame)(nil)
+
+// FrameTypeID names Frame in managers and on the wire.
+const FrameTypeID = "github.com/mgr-go/mgr/internal/gentest.Frame"
+
+// FrameProxy is a reference to a Frame in a manager: its methods run the Frame's
+// methods there. Call Release when done with it; Token hands it to another process.
+type FrameProxy struct {
+	mgr.ProxyBase
+}
+
+// CreateFrame makes a new Frame in the manager c is connected to, with new(Frame), and
+// returns a proxy to it.
+func CreateFrame(ctx context.Context, c *mgr.Client) (*FrameProxy, error) {
+	h, err := c.Create(ctx, FrameTypeID, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &FrameProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// AttachFrame returns a proxy to the Frame tok names: the way to hand a Frame from one
+// process to another (see mgr.ProxyBase.Token). It fails, releasing the reference, when
+// that object is not a Frame.
+func AttachFrame(ctx context.Context, c *mgr.Client, tok mgr.Token) (*FrameProxy, error) {
+	h, err := c.Attach(ctx, tok)
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.ExpectType(ctx, h, FrameTypeID); err != nil {
+		return nil, err
+	}
+	return &FrameProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// LookupFrame returns a proxy to the manager's shared Frame registered under name (see
+// mgr.Server.AddNamed). It fails, releasing the reference, when that object is not a
+// Frame.
+func LookupFrame(ctx context.Context, c *mgr.Client, name string) (*FrameProxy, error) {
+	h, err := c.Lookup(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.ExpectType(ctx, h, FrameTypeID); err != nil {
+		return nil, err
+	}
+	return &FrameProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// Measure calls Frame.Measure in the manager.
+//
+// Measure stores the framed rectangle's width in cell and returns cell, or returns nil
+// without storing anything when no rectangle is framed: a generic exposed type of another
+// package.
+func (p *FrameProxy) Measure(ctx context.Context, cell *shapes.CellProxy[float64]) (*shapes.CellProxy[float64], error) {
+	var r0 *shapes.CellProxy[float64]
+	c := p.Begin(0)
+	c.Args.Ref(mgr.HandleOf(cell))
+	res, err := c.Do(ctx)
+	if err != nil {
+		return r0, err
+	}
+	if h := res.Handle(); h != nil {
+		r0 = &shapes.CellProxy[float64]{ProxyBase: mgr.MakeProxyBase(h)}
+	}
+	return r0, c.End()
+}
+
+// Put calls Frame.Put in the manager.
+//
+// Put frames r, which may be nil, and returns the rectangle framed before (nil at
+// first): the caller's proxy and the returned one name the manager's objects themselves.
+func (p *FrameProxy) Put(ctx context.Context, r *shapes.RectProxy) (*shapes.RectProxy, error) {
+	var r0 *shapes.RectProxy
+	c := p.Begin(1)
+	c.Args.Ref(mgr.HandleOf(r))
+	res, err := c.Do(ctx)
+	if err != nil {
+		return r0, err
+	}
+	if h := res.Handle(); h != nil {
+		r0 = &shapes.RectProxy{ProxyBase: mgr.MakeProxyBase(h)}
+	}
+	return r0, c.End()
+}
+
+// Widen calls Frame.Widen in the manager.
+//
+// Widen grows r by dw in width, in the manager: the caller sees the change through its
+// own proxy to r.
+func (p *FrameProxy) Widen(ctx context.Context, r *shapes.RectProxy, dw float64) error {
+	c := p.Begin(2)
+	c.Args.Ref(mgr.HandleOf(r))
+	c.Args.Float64(dw)
 	if _, err := c.Do(ctx); err != nil {
 		return err
 	}
@@ -896,6 +1005,64 @@ func init() {
 						return err
 					}
 					return obj.(*Counter).Wait(ctx, a0)
+				},
+			},
+		},
+		Serialized: true,
+	})
+	mgr.Register(&mgr.TypeDesc{
+		TypeID: FrameTypeID,
+		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
+			if err := args.Done(); err != nil {
+				return nil, err
+			}
+			return new(Frame), nil
+		},
+		Methods: []mgr.Method{
+			// 0
+			{
+				Name: "Measure",
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					a0, _ := args.Referent(shapes.CellTypeID[float64]()).(*shapes.Cell[float64])
+					if err := args.Done(); err != nil {
+						return err
+					}
+					r0 := obj.(*Frame).Measure(a0)
+					if r0 == nil {
+						res.Object(shapes.CellTypeID[float64](), nil)
+					} else {
+						res.Object(shapes.CellTypeID[float64](), r0)
+					}
+					return nil
+				},
+			},
+			// 1
+			{
+				Name: "Put",
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					a0, _ := args.Referent(shapes.RectTypeID).(*shapes.Rect)
+					if err := args.Done(); err != nil {
+						return err
+					}
+					r0 := obj.(*Frame).Put(a0)
+					if r0 == nil {
+						res.Object(shapes.RectTypeID, nil)
+					} else {
+						res.Object(shapes.RectTypeID, r0)
+					}
+					return nil
+				},
+			},
+			// 2
+			{
+				Name: "Widen",
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					a0, _ := args.Referent(shapes.RectTypeID).(*shapes.Rect)
+					a1 := args.Float64()
+					if err := args.Done(); err != nil {
+						return err
+					}
+					return obj.(*Frame).Widen(a0, a1)
 				},
 			},
 		},
