@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -191,6 +192,10 @@ func RunChild() {
 		fmt.Fprintf(os.Stderr, "mgr: %s=%q is not a role this binary can run (was it started by mgr?)\n", envRole, role)
 		os.Exit(2)
 	}
+	// Programs the child starts (an initializer's, a method's) must not inherit the pipes:
+	// one holding the ready pipe would keep Start waiting for that program to end.
+	syscall.CloseOnExec(3)
+	syscall.CloseOnExec(4)
 	br := bufio.NewReader(ctl)
 	line, err := br.ReadBytes('\n')
 	var cfg childConfig

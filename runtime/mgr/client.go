@@ -325,6 +325,17 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 		select {
 		case <-call.done:
 			grace.Stop()
+			// A manager that gave up because of our cancel message reports
+			// context.Canceled, even when what ended our ctx was its deadline (the
+			// message can beat the manager's own copy of the deadline): say why ours ended.
+			var re *RemoteError
+			if errors.As(call.err, &re) && re.Sentinel == context.Canceled && ctx.Err() == context.DeadlineExceeded {
+				msg := re.Msg
+				if msg == context.Canceled.Error() {
+					msg = context.DeadlineExceeded.Error()
+				}
+				call.err = &RemoteError{Msg: msg, Sentinel: context.DeadlineExceeded, Stack: re.Stack}
+			}
 		case <-grace.C:
 			c.mu.Lock()
 			_, mine := c.pending[call.id]

@@ -403,6 +403,10 @@ func decodeKind(d *Decoder, v reflect.Value) {
 			if d.err != nil {
 				return
 			}
+			if !k.Comparable() { // an interface key holding a slice, map or func would panic
+				d.Fail("map key of type %s holds an unhashable value", t.Key())
+				return
+			}
 			m.SetMapIndex(k, e)
 		}
 		v.Set(m)

@@ -83,6 +83,9 @@ func fillDefaults(opts *Options) (func(), error) {
 // StartInProcess serves a manager from goroutines of this process (for tests and
 // embedding) and connects to it. Other processes can connect with m.Options().
 func StartInProcess(opts Options) (*Manager, error) {
+	if opts.TLS != nil {
+		return nil, errors.New("mgr: StartInProcess does not take TLS; use NewServer and Serve with a TLS listener")
+	}
 	cleanup, err := fillDefaults(&opts)
 	if err != nil {
 		return nil, err
@@ -94,12 +97,7 @@ func StartInProcess(opts Options) (*Manager, error) {
 	}
 	opts.Address = ListenerAddress(ln)
 	go srv.Serve(ln)
-	clientOpts := opts
-	clientOpts.TLS = nil // a server TLS config is no client config; connect in process over the socket
-	if opts.TLS != nil {
-		return nil, errors.New("mgr: StartInProcess does not take TLS; use NewServer and Serve with a TLS listener")
-	}
-	c, err := Connect(context.Background(), clientOpts)
+	c, err := Connect(context.Background(), opts)
 	if err != nil {
 		srv.Shutdown(context.Background())
 		cleanup()

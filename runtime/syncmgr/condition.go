@@ -115,6 +115,9 @@ func (c *Condition) wait(ctx context.Context, dl time.Time) (bool, error) {
 		return false, werr // cancelled, or the session ended: leave without the lock
 	}
 	if err := c.lock.restore(ctx, caller, saved); err != nil && !errors.Is(err, ErrAbandoned) {
+		if notified {
+			c.notify(1) // this waiter cannot act on its notification: pass it on
+		}
 		return false, err
 	} else if err != nil {
 		return notified, err

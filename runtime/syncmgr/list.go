@@ -191,8 +191,8 @@ func (l *List[T]) Range(offset, limit int) []T {
 	defer l.mu.RUnlock()
 	s := max(0, min(offset, len(l.items)))
 	e := len(l.items)
-	if limit >= 0 {
-		e = min(e, s+limit)
+	if limit >= 0 && limit < e-s { // limit < e-s, not e > s+limit: s+limit may overflow
+		e = s + limit
 	}
 	return append(make([]T, 0, e-s), l.items[s:e]...)
 }

@@ -181,9 +181,18 @@ func (r *RLock) acquire(ctx context.Context, c mgr.Caller, block bool, dl time.T
 		}
 		return false, err
 	}
-	r.count = n // the grant set count to 1; a Condition restores its saved count
+	// The grant counted one acquisition; a Condition restores its saved count. Add, do not
+	// set: another goroutine of this session may have re-entered since the grant.
+	r.count += n - 1
 	if err != nil && err != errTimedOut {
-		r.unlockLocked(false) // granted as the caller gave up: hand it on
+		// Granted as the caller gave up: undo this acquisition only, and hand the lock on
+		// (still abandoned, if it was) when the session holds it no more.
+		if r.locked && r.owner == c.ID() {
+			r.count -= n
+			if r.count <= 0 {
+				r.unlockLocked(w.abandoned)
+			}
+		}
 		return false, err
 	}
 	return true, rlockAbandoned(w.abandoned)

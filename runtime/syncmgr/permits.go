@@ -77,8 +77,9 @@ func (p *permits) acquire(ctx context.Context, c mgr.Caller, block bool, dl time
 	}
 	if err != nil && err != errTimedOut {
 		// Granted as the caller gave up: the client will not see the reply, so give the
-		// permit back rather than leave it with a session that thinks it failed.
-		p.releaseFromLocked(c.ID())
+		// permit back rather than leave it with a session that thinks it failed, still
+		// marked abandoned if it came from an ended session.
+		p.dropLocked(c.ID(), w.abandoned)
 		return false, err
 	}
 	return true, p.abandonedErr(w.abandoned)
@@ -138,7 +139,10 @@ func (p *permits) freeLocked(abandoned bool) {
 }
 
 // releaseFromLocked drops one permit held by session id; it reports whether id held one.
-func (p *permits) releaseFromLocked(id uint64) bool {
+func (p *permits) releaseFromLocked(id uint64) bool { return p.dropLocked(id, false) }
+
+// dropLocked is releaseFromLocked for a permit that may have come back abandoned.
+func (p *permits) dropLocked(id uint64, abandoned bool) bool {
 	h := p.held[id]
 	if h == nil {
 		return false
@@ -148,7 +152,7 @@ func (p *permits) releaseFromLocked(id uint64) bool {
 		h.cancel()
 		delete(p.held, id)
 	}
-	p.freeLocked(false)
+	p.freeLocked(abandoned)
 	return true
 }
 
