@@ -75,7 +75,13 @@ func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error
 		deadline = d
 	}
 	conn.SetDeadline(deadline)
-	if err := wire.ClientHandshake(conn, c.r, opts.AuthKey, c.cdc.Name()); err != nil {
+	// A ctx cancelled without a deadline must end the handshake too.
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
+	err := wire.ClientHandshake(conn, c.r, opts.AuthKey, c.cdc.Name())
+	if !stop() && ctx.Err() != nil {
+		return nil, fmt.Errorf("connect to %s: %w", opts.Address, ctx.Err())
+	}
+	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", opts.Address, err)
 	}
 	conn.SetDeadline(time.Time{})
@@ -89,7 +95,7 @@ func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error
 	// Introduce ourselves; the manager shows the PID and program in its introspection.
 	prog, _ := os.Executable()
 	var sid uint64
-	err := c.control(ctx, wire.CtlHello, func(e *Encoder) {
+	err = c.control(ctx, wire.CtlHello, func(e *Encoder) {
 		e.Int64(int64(os.Getpid()))
 		e.String(prog)
 	}, func(d *Decoder) { sid = d.Uint64() })

@@ -116,3 +116,38 @@ func TestCallDeadlineReportedAsDeadlineWhenCancelWinsRace(t *testing.T) {
 		t.Fatalf("Block past its deadline: %v, want context.DeadlineExceeded", err)
 	}
 }
+
+// TestConnectHonoursCancelDuringHandshake: a manager that accepts and then says nothing
+// must not hold a Connect whose ctx is cancelled (no deadline) for the whole
+// HandshakeTimeout.
+func TestConnectHonoursCancelDuringHandshake(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err == nil {
+			accepted <- conn
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := mgr.Connect(ctx, mgr.Options{Address: mgr.ListenerAddress(ln), AuthKey: []byte("k"), HandshakeTimeout: time.Hour})
+		done <- err
+	}()
+	conn := <-accepted
+	defer conn.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Connect after cancel: %v, want context.Canceled", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Connect ignored the cancellation")
+	}
+}
