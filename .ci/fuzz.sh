@@ -14,3 +14,4 @@ run() {
 }
 run ./internal/wire FuzzReader FuzzServerHandshake FuzzClientHandshake
 run ./runtime/mgr FuzzDecode FuzzServerFrames
+run ./runtime/syncmgr FuzzSyncServerFrames

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -194,8 +193,7 @@ func RunChild() {
 	}
 	// Programs the child starts (an initializer's, a method's) must not inherit the pipes:
 	// one holding the ready pipe would keep Start waiting for that program to end.
-	syscall.CloseOnExec(3)
-	syscall.CloseOnExec(4)
+	closeOnExec(3, 4)
 	br := bufio.NewReader(ctl)
 	line, err := br.ReadBytes('\n')
 	var cfg childConfig

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mgr-go/mgr/internal/wire"
@@ -109,6 +110,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
+	var backoff time.Duration
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
@@ -119,14 +121,29 @@ func (s *Server) Serve(ln net.Listener) error {
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
+			if resourceShortage(err) {
+				// Out of descriptors or buffers (too many sessions, a flood): wait for some
+				// to be freed instead of stopping serving for good, as net/http does.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.opts.logf("mgr: accept: %v; retrying in %s", err, backoff)
+				time.Sleep(backoff)
+				continue
+			}
 			return fmt.Errorf("mgr: accept: %w", err)
 		}
+		backoff = 0
 		if tc, ok := conn.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 		}
 		s.handshakes <- struct{}{}
 		go s.serveConn(conn)
 	}
+}
+
+// resourceShortage reports whether an accept error is a passing lack of resources.
+func resourceShortage(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
 }
 
 // Done is closed when Shutdown has finished.

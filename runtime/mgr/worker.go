@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"runtime/debug"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -402,9 +401,7 @@ func AttachArg[P Proxy](ctx context.Context, w *WorkerEnv, i int, attach func(co
 func runWorkerChild(cfg *childConfig, ctl io.Reader, ready io.WriteCloser) int {
 	// Programs the worker starts must not inherit the pipes: a grandchild holding the
 	// result pipe would keep the parent from seeing it end.
-	for fd := 3; fd <= 5; fd++ {
-		syscall.CloseOnExec(fd)
-	}
+	closeOnExec(5) // RunChild did 3 and 4
 	result := os.NewFile(5, "mgr-result")
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(ready, "error: "+format+"\n", args...)
