@@ -181,3 +181,40 @@ func TestTCPWithTLS(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+// TestDuplicateRequestIDIsAProtocolError: a second call under the ID of a call still
+// running would take over its cancellation; the manager ends such a session instead.
+func TestDuplicateRequestIDIsAProtocolError(t *testing.T) {
+	ctx := testCtx(t)
+	m := startInProcess(t, mgr.Options{})
+	p, err := createCounter(ctx, m.Client(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, r := rawSession(t, m)
+	blockCall := func() []byte {
+		e := mgr.NewEncoder(append(make([]byte, wire.HeaderSize), wire.KindCall))
+		e.Uint64(7) // request ID, the same both times
+		e.Uint64(p.ObjectID())
+		e.Uint64(mBlock)
+		e.Uint64(0)
+		f := e.Bytes()
+		wire.PutHeader(f, len(f)-wire.HeaderSize)
+		return f
+	}
+	if _, err := conn.Write(blockCall()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.call0(ctx, mBlockStarted); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Write(blockCall()); err != nil {
+		t.Fatal(err)
+	}
+	if msg := readAbort(t, conn, r); !strings.Contains(msg, "request ID 7 is already in use") {
+		t.Fatalf("abort message %q", msg)
+	}
+	if _, err := p.Add(ctx, 1); err != nil {
+		t.Fatalf("other client afterwards: %v", err)
+	}
+}

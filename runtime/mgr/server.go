@@ -177,7 +177,7 @@ func (s *Server) newSession(conn net.Conn) *session {
 	sess := &session{
 		srv:    s,
 		conn:   conn,
-		w:      wire.NewWriter(stallWriter{conn, s.opts.lease()}),
+		w:      wire.NewWriter(&stallWriter{conn: conn, timeout: s.opts.lease()}),
 		remote: conn.RemoteAddr().String(),
 		calls:  map[uint64]context.CancelFunc{},
 		refs:   map[uint64]int{},
@@ -439,10 +439,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		sessions = append(sessions, sess)
 	}
 	s.mu.Unlock()
+	// Say goodbye to every session at once: a peer that stopped reading makes its write
+	// wait for the stall deadline, and must not hold up the others.
+	var bye sync.WaitGroup
 	for _, sess := range sessions {
-		writeGoodbye(sess.w, wire.KindGoodbye, "manager shut down")
-		s.endSession(sess, nil)
+		bye.Go(func() {
+			writeGoodbye(sess.w, wire.KindGoodbye, "manager shut down")
+			s.endSession(sess, nil)
+		})
 	}
+	bye.Wait()
 	s.mu.Lock()
 	for _, h := range s.tokens {
 		h.timer.Stop()
@@ -485,7 +491,8 @@ type session struct {
 	refs  map[uint64]int // object ID → count; guarded by srv.mu
 	ended bool           // the session is over; guarded by srv.mu
 
-	lastRecv atomic.Int64
+	lastRecv    atomic.Int64
+	flowBlocked atomic.Bool // the read loop waits for call slots (acquire)
 
 	// Backpressure: calls running and the bytes of their arguments, bounded by
 	// maxSessionCalls and maxSessionArgBytes. At the bound the read loop stops reading
@@ -517,8 +524,12 @@ func (sess *session) acquire(n int) bool {
 			return false
 		default:
 		}
+		// While we hold the reading back, the peer's silence is our doing: keep the
+		// session's lease alive (watchLease).
+		sess.flowBlocked.Store(true)
 		sess.flow.Wait()
 	}
+	sess.flowBlocked.Store(false)
 	sess.fcalls++
 	sess.fbytes += n
 	return true
@@ -535,13 +546,21 @@ func (sess *session) releaseSlot(n int) {
 // stallWriter bounds every write to a session's connection: a peer that stops reading
 // for a whole lease fails the write, and the session ends (runCall closes the
 // connection) instead of holding its calls' goroutines and replies forever.
+//
+// The deadline is moved forward only when less than half the lease is left, not on
+// every write, to keep re-arming a runtime timer off the path of every reply. A stalled
+// write therefore fails between half a lease and a lease after it began. Writes are serialised by the wire.Writer that owns this value.
 type stallWriter struct {
-	conn    net.Conn
-	timeout time.Duration
+	conn     net.Conn
+	timeout  time.Duration
+	deadline time.Time
 }
 
-func (w stallWriter) Write(p []byte) (int, error) {
-	w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+func (w *stallWriter) Write(p []byte) (int, error) {
+	if now := time.Now(); w.deadline.Sub(now) < w.timeout/2 {
+		w.deadline = now.Add(w.timeout)
+		w.conn.SetWriteDeadline(w.deadline)
+	}
 	return w.conn.Write(p)
 }
 
@@ -556,6 +575,10 @@ func (sess *session) watchLease() {
 		case <-sess.done:
 			return
 		case <-t.C:
+			if sess.flowBlocked.Load() {
+				sess.lastRecv.Store(time.Now().UnixNano())
+				continue
+			}
 			if quiet := time.Since(time.Unix(0, sess.lastRecv.Load())); quiet > lease {
 				sess.srv.endSession(sess, fmt.Errorf("no word for %s (lease %s)", quiet.Round(time.Millisecond), lease))
 				return
@@ -607,8 +630,18 @@ func (sess *session) handleFrame(frame []byte) error {
 			ctx, cancel = context.WithCancel(sess.ctx)
 		}
 		sess.cmu.Lock()
-		sess.calls[reqID] = cancel
+		_, dup := sess.calls[reqID]
+		if !dup {
+			sess.calls[reqID] = cancel
+		}
 		sess.cmu.Unlock()
+		if dup {
+			// A second call under a live ID would take over the first one's cancel.
+			cancel()
+			sess.releaseSlot(len(frame))
+			sess.srv.putBuf(args)
+			return fmt.Errorf("request ID %d is already in use", reqID)
+		}
 		sess.srv.inflight.Add(1)
 		sess.srv.goCall(callJob{sess: sess, ctx: ctx, cancel: cancel, reqID: reqID, objID: objID, method: method, args: args, slot: len(frame)}) // workers.go
 	case wire.KindCancel:
