@@ -36,7 +36,7 @@
 //	    promoted from embedded fields, which are otherwise never exposed.
 //	  - hide=C,D: expose the exported methods declared on the type except these.
 //	  - rename=E:F: the proxy method for E is called F. Needed when a method is called like
-//	    a method every proxy has (Release, Token, ObjectID, String, Handle, Begin).
+//	    a method every proxy has (Close, Token, ObjectID, String, Handle, Begin, BeginMethod).
 //	  - concurrent: the manager may run several methods of one object at once. Without it
 //	    the runtime runs one method of an object at a time (TypeDesc.Serialized), which is
 //	    right for plain structs; types that lock for themselves, and every type with a

@@ -79,7 +79,7 @@ func (e *emitter) exposedType(t *exposedType) {
 
 	// type CounterProxy struct { mgr.ProxyBase }
 	f.Line()
-	e.doc(fmt.Sprintf("%sProxy is a reference to %s in a manager: its methods run the %s's methods there. Call Release when done with it; Token hands it to another process.", t.name, article(t.name), t.name))
+	e.doc(fmt.Sprintf("%sProxy is a reference to %s in a manager: its methods run the %s's methods there. Call Close when done with it; Token hands it to another process.", t.name, article(t.name), t.name))
 	f.Type().Id(t.name + "Proxy").Add(e.typeParamsDecl(t)).Struct(jen.Qual(runtimePath, "ProxyBase"))
 
 	if !t.noCreate {

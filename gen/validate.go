@@ -18,7 +18,7 @@ var (
 
 // proxyBaseMethods are the methods every proxy gets from mgr.ProxyBase; an exposed method
 // of the same name would be shadowed by (or shadow) them.
-var proxyBaseMethods = []string{"Begin", "Handle", "ObjectID", "Release", "String", "Token"}
+var proxyBaseMethods = []string{"Begin", "BeginMethod", "Close", "Handle", "ObjectID", "String", "Token"}
 
 // builder turns one loaded package into a pkgModel, reporting every unsupported thing.
 type builder struct {

@@ -29,7 +29,7 @@ var _ _mgrgenRerunGoGenerate_Counter = (*Counter)(nil)
 const CounterTypeID = "github.com/mgr-go/mgr/examples/counter.Counter"
 
 // CounterProxy is a reference to a Counter in a manager: its methods run the Counter's
-// methods there. Call Release when done with it; Token hands it to another process.
+// methods there. Call Close when done with it; Token hands it to another process.
 type CounterProxy struct {
 	mgr.ProxyBase
 }

@@ -54,7 +54,7 @@ func greeter(ctx context.Context, w *mgr.WorkerEnv) error {
 		if err := inbox.Append(ctx, msg); err != nil {
 			return err
 		}
-		if err := inbox.Release(ctx); err != nil {
+		if err := inbox.Close(ctx); err != nil {
 			return err
 		}
 	}
@@ -118,7 +118,7 @@ func run(ctx context.Context) error {
 			return err
 		}
 		// The dict holds a reference now; ours can go without the list going with it.
-		if err := l.Release(ctx); err != nil {
+		if err := l.Close(ctx); err != nil {
 			return err
 		}
 	}

@@ -26,7 +26,7 @@ var _ _mgrgenRerunGoGenerate_Pair = (*Pair)(nil)
 const PairTypeID = "github.com/mgr-go/mgr/examples/pair.Pair"
 
 // PairProxy is a reference to a Pair in a manager: its methods run the Pair's methods
-// there. Call Release when done with it; Token hands it to another process.
+// there. Call Close when done with it; Token hands it to another process.
 type PairProxy struct {
 	mgr.ProxyBase
 }

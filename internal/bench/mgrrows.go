@@ -194,7 +194,7 @@ func runMgr(ctx context.Context, cfg *Config, r *Report) error {
 	if err != nil {
 		return err
 	}
-	defer p.Release(ctx)
+	defer p.Close(ctx)
 
 	// Sequential.
 	s, err := timeSeq(pick(cfg, 2000, 5000), pick(cfg, 20000, 100000), func() error {
@@ -241,7 +241,7 @@ func runMgr(ctx context.Context, cfg *Config, r *Report) error {
 		if _, err := q.Add(ctx0, 1); err != nil {
 			return err
 		}
-		return q.Release(ctx0)
+		return q.Close(ctx0)
 	})
 	if err != nil {
 		return err

@@ -174,14 +174,14 @@ func runSyncRows(ctx context.Context, cfg *Config, r *Report) error {
 		}
 	}
 	r.set("sync", "mgr.dict.get", syncKeys[1].label, float64(n)/time.Since(t0).Seconds(), "ops/s", syncKeys[1].anchors...)
-	d.Release(ctx)
+	d.Close(ctx)
 
 	items := pick(cfg, 20000, 100000)
 	qi, err := syncmgr.CreateQueue[int](ctx, b.c, 0)
 	if err != nil {
 		return err
 	}
-	defer qi.Release(ctx)
+	defer qi.Close(ctx)
 	tokI := func() (mgr.Token, error) { return qi.Token(ctx) }
 	single, err := queueRate(ctx, b, tokI, "int", items, 1)
 	if err != nil {
@@ -198,7 +198,7 @@ func runSyncRows(ctx context.Context, cfg *Config, r *Report) error {
 	if err != nil {
 		return err
 	}
-	defer qb.Release(ctx)
+	defer qb.Close(ctx)
 	kib, err := queueRate(ctx, b, func() (mgr.Token, error) { return qb.Token(ctx) }, "bytes", items, 1)
 	if err != nil {
 		return fmt.Errorf("queue 1 KiB: %w", err)

@@ -73,7 +73,7 @@ func TestCrossPackageProxies(t *testing.T) {
 		t.Errorf("after Grow through r: returned proxy's Size = %v, want %v", got, want)
 	}
 	// Releasing one proxy leaves the object to the others.
-	if err := back.Release(ctx); err != nil {
+	if err := back.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := size(t, r), [2]float64{8, 13}; got != want {

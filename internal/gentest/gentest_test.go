@@ -67,7 +67,7 @@ func TestCounter(t *testing.T) {
 	if none := must[*CounterProxy](t)(p.None(ctx)); none != nil {
 		t.Errorf("None() = %v, want a nil proxy", none)
 	}
-	if err := child.Release(ctx); err != nil {
+	if err := child.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := child.Get(ctx); !errors.Is(err, mgr.ErrReleased) {
@@ -280,7 +280,7 @@ func TestKitchenRoundTrips(t *testing.T) {
 	// A call that fails before it reaches the manager returns its error in the last
 	// position, whatever the number of results.
 	gone := must[*KitchenProxy](t)(CreateKitchen(ctx, c))
-	if err := gone.Release(ctx); err != nil {
+	if err := gone.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, _, _, _, _, _, _, err := gone.Named(ctx, "", nil, time.Time{}, 0, nil, 0, "", nil); !errors.Is(err, mgr.ErrReleased) {
@@ -320,7 +320,7 @@ func TestAttachAndLookup(t *testing.T) {
 	}
 	defer other.Close()
 	tok := must[mgr.Token](t)(shared.Token(ctx))
-	if err := shared.Release(ctx); err != nil {
+	if err := shared.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	attached := must[*CounterProxy](t)(AttachCounter(ctx, other, tok))

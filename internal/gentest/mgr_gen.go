@@ -40,7 +40,7 @@ func BoxTypeID[T any]() string {
 }
 
 // BoxProxy is a reference to a Box in a manager: its methods run the Box's methods
-// there. Call Release when done with it; Token hands it to another process.
+// there. Call Close when done with it; Token hands it to another process.
 type BoxProxy[T any] struct {
 	mgr.ProxyBase
 }
@@ -236,7 +236,7 @@ var _ _mgrgenRerunGoGenerate_Counter = (*Counter)(nil)
 const CounterTypeID = "github.com/mgr-go/mgr/internal/gentest.Counter"
 
 // CounterProxy is a reference to a Counter in a manager: its methods run the Counter's
-// methods there. Call Release when done with it; Token hands it to another process.
+// methods there. Call Close when done with it; Token hands it to another process.
 type CounterProxy struct {
 	mgr.ProxyBase
 }
@@ -396,7 +396,7 @@ var _ _mgrgenRerunGoGenerate_Frame = (*Frame)(nil)
 const FrameTypeID = "github.com/mgr-go/mgr/internal/gentest.Frame"
 
 // FrameProxy is a reference to a Frame in a manager: its methods run the Frame's
-// methods there. Call Release when done with it; Token hands it to another process.
+// methods there. Call Close when done with it; Token hands it to another process.
 type FrameProxy struct {
 	mgr.ProxyBase
 }
@@ -506,7 +506,7 @@ var _ _mgrgenRerunGoGenerate_Kitchen = (*Kitchen)(nil)
 const KitchenTypeID = "gentest.Kitchen"
 
 // KitchenProxy is a reference to a Kitchen in a manager: its methods run the Kitchen's
-// methods there. Call Release when done with it; Token hands it to another process.
+// methods there. Call Close when done with it; Token hands it to another process.
 type KitchenProxy struct {
 	mgr.ProxyBase
 }
@@ -700,7 +700,7 @@ var _ _mgrgenRerunGoGenerate_Pair = (*Pair)(nil)
 const PairTypeID = "github.com/mgr-go/mgr/internal/gentest.Pair"
 
 // PairProxy is a reference to a Pair in a manager: its methods run the Pair's methods
-// there. Call Release when done with it; Token hands it to another process.
+// there. Call Close when done with it; Token hands it to another process.
 type PairProxy struct {
 	mgr.ProxyBase
 }
@@ -777,7 +777,7 @@ var _ _mgrgenRerunGoGenerate_Registry = (*Registry)(nil)
 const RegistryTypeID = "github.com/mgr-go/mgr/internal/gentest.Registry"
 
 // RegistryProxy is a reference to a Registry in a manager: its methods run the
-// Registry's methods there. Call Release when done with it; Token hands it to another
+// Registry's methods there. Call Close when done with it; Token hands it to another
 // process.
 type RegistryProxy struct {
 	mgr.ProxyBase

@@ -456,7 +456,7 @@ func (c *Client) newHandle(id uint64, typeID string) *Handle {
 }
 
 // releaseLeaked drops the reference of a Handle that was garbage collected without
-// Release. It runs on the cleanup goroutine, so the call is sent from a goroutine of its
+// Close. It runs on the cleanup goroutine, so the call is sent from a goroutine of its
 // own and bounded in time.
 func (c *Client) releaseLeaked(id uint64) {
 	select {

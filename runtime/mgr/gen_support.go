@@ -19,7 +19,7 @@ func ExpectType(ctx context.Context, h *Handle, typeID string) error {
 		return nil
 	}
 	p := MakeProxyBase(h)
-	_ = p.Release(ctx) // best effort: the session's end drops the reference anyway
+	_ = p.Close(ctx) // best effort: the session's end drops the reference anyway
 	return fmt.Errorf("%w: #%d is a %s, not a %s", ErrWrongType, h.ID(), h.TypeID(), typeID)
 }
 

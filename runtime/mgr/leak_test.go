@@ -84,7 +84,7 @@ func TestLeakConnectCreateReleaseDisconnect(t *testing.T) {
 		if i%100 == 0 {
 			peak.max(measure(t, srv))
 		}
-		if err := p.Release(ctx); err != nil {
+		if err := p.Close(ctx); err != nil {
 			t.Fatalf("cycle %d: %v", i, err)
 		}
 		c.Close()

@@ -64,7 +64,7 @@ func TestChildManagerLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Release(ctx); err != nil {
+	if err := p.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	parsed, err := mgr.ParseToken(tok.String())
@@ -146,7 +146,7 @@ func TestNamedObjectsAndInitializer(t *testing.T) {
 		t.Fatalf("named counter = %d, %v; want 7 from the initializer", got, err)
 	}
 	// Releasing every reference leaves a named object in place.
-	if err := p.Release(ctx); err != nil {
+	if err := p.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	h, err = m.Client().Lookup(ctx, "shared")

@@ -9,14 +9,14 @@ import (
 )
 
 // Handle is one reference to an object in a manager, owned by this process's session
-// with that manager. Every proxy holds exactly one Handle; Release drops the reference.
+// with that manager. Every proxy holds exactly one Handle; Close drops the reference.
 type Handle struct {
 	owner    handleOwner
 	id       uint64
 	typeID   string
 	released atomic.Bool
 	// cleanup releases the reference if the Handle is garbage collected unreleased: a
-	// backstop for proxies dropped without Release, never the main mechanism.
+	// backstop for proxies dropped without Close, never the main mechanism.
 	cleanup runtime.Cleanup
 }
 
@@ -42,8 +42,8 @@ type Proxy interface {
 }
 
 // ProxyBase is embedded in every generated proxy. It holds the reference and gives every
-// proxy Release, Token, ObjectID and String. Copying a proxy copies the reference's
-// pointer, not the reference: both copies share one Release.
+// proxy Close, Token, ObjectID and String. Copying a proxy copies the reference's
+// pointer, not the reference: both copies share one Close.
 type ProxyBase struct {
 	h *Handle
 }
@@ -59,9 +59,11 @@ func (p *ProxyBase) Handle() *Handle { return p.h }
 // ObjectID returns the referent's ID in its manager.
 func (p *ProxyBase) ObjectID() uint64 { return p.h.id }
 
-// Release drops the proxy's reference. The object is removed when no reference is left.
-// Release is idempotent; calls through a released proxy fail with ErrReleased.
-func (p *ProxyBase) Release(ctx context.Context) error {
+// Close drops the proxy's reference (Python's decref when a proxy is collected). The
+// object is removed when no reference is left. Close is idempotent; calls through a
+// closed proxy fail with ErrReleased. The name is Close, not Release, so that shared
+// types keep Python's acquire/release: LockProxy.Release unlocks.
+func (p *ProxyBase) Close(ctx context.Context) error {
 	if p == nil || p.h == nil {
 		return nil
 	}
@@ -74,7 +76,7 @@ func (p *ProxyBase) Release(ctx context.Context) error {
 
 // Token returns a token another process can attach to (see Client.Attach). The manager
 // holds a reference for the token from this call until it is attached or expires, so the
-// hand-over cannot race with this proxy's Release. A token attaches once.
+// hand-over cannot race with this proxy's Close. A token attaches once.
 func (p *ProxyBase) Token(ctx context.Context) (Token, error) {
 	if p.h.released.Load() {
 		return Token{}, fmt.Errorf("%w: %s#%d", ErrReleased, p.h.typeID, p.h.id)

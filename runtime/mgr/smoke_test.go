@@ -71,7 +71,7 @@ func TestCallsAndErrors(t *testing.T) {
 	if n := m.Server().NumObjects(); n != 1 {
 		t.Fatalf("objects = %d, want 1", n)
 	}
-	if err := p.Release(ctx); err != nil {
+	if err := p.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.Get(ctx); !errors.Is(err, mgr.ErrReleased) {

@@ -91,7 +91,7 @@ func (m *Manager) Spawn(ctx context.Context, name string, args ...any) (*Process
 // AttachArg, by position.
 //
 // An argument that is a proxy (a pointer to a generated XProxy, or anything embedding
-// ProxyBase) travels as a Token made for this worker, so the caller may Release its
+// ProxyBase) travels as a Token made for this worker, so the caller may Close its
 // proxy as soon as Spawn returns; a Token travels as itself. Anything else travels as
 // JSON (encoding/json), so it must survive a JSON round trip; a proxy nested inside such
 // a value is an error — pass it as an argument of its own, or put it in a shared
@@ -366,7 +366,7 @@ func WorkerArg[T any](w *WorkerEnv, i int) (T, error) {
 //	counter, err := mgr.AttachArg(ctx, w, 0, AttachCounter)
 //
 // A token attaches once, so AttachArg remembers the proxy and returns the same one when
-// asked again. Proxies are owned by the worker's session: the worker may Release them,
+// asked again. Proxies are owned by the worker's session: the worker may Close them,
 // and whatever it still holds is released when it exits.
 func AttachArg[P Proxy](ctx context.Context, w *WorkerEnv, i int, attach func(context.Context, *Client, Token) (P, error)) (P, error) {
 	var zero P

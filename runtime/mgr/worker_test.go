@@ -179,7 +179,7 @@ func TestWorkerArguments(t *testing.T) {
 	}
 	p := spawn(t, m, "args", counter, struct{ X, Y int }{3, 4}, "hello")
 	// The token keeps the object alive for the worker: we may let go at once.
-	if err := counter.Release(ctx); err != nil {
+	if err := counter.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if code, err := p.Wait(ctx); code != 0 || err != nil {

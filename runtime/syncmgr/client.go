@@ -40,16 +40,16 @@ func CreateConditionOwnLock(ctx context.Context, c *mgr.Client) (*ConditionProxy
 	return CreateCondition(ctx, c, nil, nil)
 }
 
-// Acquirer is what WithLock needs; LockProxy, RLockProxy and ConditionProxy satisfy it
-// (the semaphores release with Post).
+// Acquirer is what WithLock needs; LockProxy, RLockProxy, ConditionProxy and
+// BoundedSemaphoreProxy satisfy it.
 type Acquirer interface {
 	Acquire(ctx context.Context) error
-	Unlock(ctx context.Context) error
+	Release(ctx context.Context) error
 }
 
 // WithLock runs fn while holding l, the `with lock:` of Python. An abandoned lock is
 // still held, so fn runs, and WithLock returns fn's error joined with the ErrAbandoned
-// so the caller learns the protected state may need repair. The lock is unlocked with a
+// so the caller learns the protected state may need repair. The lock is released with a
 // fresh context even when ctx has ended, so a cancelled fn does not leak the lock.
 func WithLock(ctx context.Context, l Acquirer, fn func() error) error {
 	aerr := l.Acquire(ctx)
@@ -59,7 +59,7 @@ func WithLock(ctx context.Context, l Acquirer, fn func() error) error {
 	ferr := fn()
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	return errors.Join(aerr, ferr, l.Unlock(uctx))
+	return errors.Join(aerr, ferr, l.Release(uctx))
 }
 
 // WaitFor waits on cond until pred returns true, re-checking after every wakeup, and

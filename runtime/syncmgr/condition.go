@@ -70,8 +70,8 @@ func (c *Condition) TryAcquire(ctx context.Context) (bool, error) {
 	return c.lock.acquire4cond(ctx, mgr.CallerOf(ctx), false, time.Time{})
 }
 
-// Unlock releases the underlying lock (Python's release()).
-func (c *Condition) Unlock(ctx context.Context) error {
+// Release releases the underlying lock (Python's release()).
+func (c *Condition) Release(ctx context.Context) error {
 	return c.lock.release4cond(mgr.CallerOf(ctx))
 }
 
@@ -194,7 +194,7 @@ func (l *Lock) acquire4cond(ctx context.Context, c mgr.Caller, block bool, dl ti
 }
 func (l *Lock) release4cond(c mgr.Caller) error {
 	if err := l.p.release(c, ErrNotHeld); err != nil {
-		return fmt.Errorf("%w: Condition.Unlock", err)
+		return fmt.Errorf("%w: Condition.Release", err)
 	}
 	return nil
 }
@@ -207,7 +207,7 @@ func (r *RLock) release4cond(c mgr.Caller) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.locked || r.owner != c.ID() {
-		return fmt.Errorf("%w: Condition.Unlock", ErrNotOwner)
+		return fmt.Errorf("%w: Condition.Release", ErrNotOwner)
 	}
 	r.count--
 	if r.count == 0 {

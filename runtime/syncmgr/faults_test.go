@@ -81,7 +81,7 @@ func TestFaultKilledWorkerHoldingLockBarrierAndQueue(t *testing.T) {
 		if err := l.Acquire(ctx); !errors.Is(err, syncmgr.ErrAbandoned) {
 			t.Fatalf("round %d: Acquire after the holder was killed: %v, want ErrAbandoned", round, err)
 		}
-		check(t, l.Unlock(ctx))
+		check(t, l.Release(ctx))
 		// The barrier: broken for everyone.
 		waitUntil(t, "the barrier to break", func() (bool, error) { return b.Broken(ctx) })
 		if _, err := b.Wait(ctx); !errors.Is(err, syncmgr.ErrBrokenBarrier) {
@@ -114,8 +114,8 @@ func TestFaultKilledWorkerHoldingLockBarrierAndQueue(t *testing.T) {
 			}
 			return true
 		})
-		for _, pr := range []interface{ Release(context.Context) error }{l, q, b, holding} {
-			check(t, pr.Release(ctx))
+		for _, pr := range []interface{ Close(context.Context) error }{l, q, b, holding} {
+			check(t, pr.Close(ctx))
 		}
 		waitUntilPlain(t, "goroutines back to the baseline", func() bool { return runtime.NumGoroutine() <= baseG+2 })
 		t.Logf("round %d: sessions %d, objects %d, goroutines %d (baseline %d)", round,

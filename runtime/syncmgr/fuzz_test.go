@@ -143,7 +143,7 @@ func FuzzSyncServerFrames(f *testing.F) {
 	slots := fuzzSlots()
 	renew := func(tb testing.TB, s *fuzzSlot) {
 		if s.proxy != nil {
-			s.proxy.(interface{ Release(context.Context) error }).Release(ctx)
+			s.proxy.(interface{ Close(context.Context) error }).Close(ctx)
 		}
 		p, err := s.create(ctx, c)
 		if err != nil {

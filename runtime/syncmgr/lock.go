@@ -43,12 +43,11 @@ func (l *Lock) TryAcquire(ctx context.Context) (bool, error) {
 	return l.p.acquire(ctx, mgr.CallerOf(ctx), false, time.Time{})
 }
 
-// Unlock releases the lock (Python's release(); the name Release is every proxy's
-// reference release). Any session may unlock it; unlocking an unlocked lock fails with
-// ErrNotHeld.
-func (l *Lock) Unlock(ctx context.Context) error {
+// Release releases the lock (Python's release()). Any session may release it, as in
+// Python; releasing an unlocked lock fails with ErrNotHeld.
+func (l *Lock) Release(ctx context.Context) error {
 	if err := l.p.release(mgr.CallerOf(ctx), ErrNotHeld); err != nil {
-		return fmt.Errorf("%w: Lock.Unlock", err)
+		return fmt.Errorf("%w: Lock.Release", err)
 	}
 	return nil
 }
@@ -111,14 +110,14 @@ func (r *RLock) TryAcquire(ctx context.Context) (bool, error) {
 	return r.acquire(ctx, mgr.CallerOf(ctx), false, time.Time{}, 1)
 }
 
-// Unlock undoes one Acquire of the caller's session (Python's release()); the lock is free when the count
-// reaches zero. A session that does not own the lock gets ErrNotOwner.
-func (r *RLock) Unlock(ctx context.Context) error {
+// Release undoes one Acquire of the caller's session (Python's release()); the lock is
+// free when the count reaches zero. A session that does not own the lock gets ErrNotOwner.
+func (r *RLock) Release(ctx context.Context) error {
 	c := mgr.CallerOf(ctx)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.locked || r.owner != c.ID() {
-		return fmt.Errorf("%w: RLock.Unlock", ErrNotOwner)
+		return fmt.Errorf("%w: RLock.Release", ErrNotOwner)
 	}
 	r.count--
 	if r.count == 0 {

@@ -30,20 +30,20 @@ func TestLockSessions(t *testing.T) {
 	}
 	cancel()
 	// Any session may release a Lock (Python semantics); a second release errors.
-	check(t, l2.Unlock(ctx))
-	if err := l.Unlock(ctx); !errors.Is(err, syncmgr.ErrNotHeld) {
-		t.Fatalf("second Unlock: %v, want ErrNotHeld", err)
+	check(t, l2.Release(ctx))
+	if err := l.Release(ctx); !errors.Is(err, syncmgr.ErrNotHeld) {
+		t.Fatalf("second Release: %v, want ErrNotHeld", err)
 	}
 	// A waiter gets the lock when it is released.
 	check(t, l.Acquire(ctx))
 	got := make(chan error, 1)
 	go func() { got <- l2.Acquire(ctx) }()
-	check(t, l.Unlock(ctx))
+	check(t, l.Release(ctx))
 	check(t, <-got)
 	if locked := must[bool](t)(l.Locked(ctx)); !locked {
 		t.Fatal("Locked = false while held")
 	}
-	check(t, l.Unlock(ctx))
+	check(t, l.Release(ctx))
 	ran := false
 	check(t, syncmgr.WithLock(ctx, l, func() error { ran = true; return nil }))
 	if !ran || must[bool](t)(l.Locked(ctx)) {
@@ -67,8 +67,8 @@ func TestLockAbandonedWhenSessionCloses(t *testing.T) {
 	if ok, _ := l.TryAcquire(ctx); ok {
 		t.Fatal("TryAcquire succeeded: the abandoned lock was not handed to the waiter")
 	}
-	check(t, l.Unlock(ctx))
+	check(t, l.Release(ctx))
 	// The abandonment is reported once.
 	check(t, l.Acquire(ctx))
-	check(t, l.Unlock(ctx))
+	check(t, l.Release(ctx))
 }

@@ -39,7 +39,7 @@ func ArrayTypeID[T any]() string {
 }
 
 // ArrayProxy is a reference to an Array in a manager: its methods run the Array's
-// methods there. Call Release when done with it; Token hands it to another process.
+// methods there. Call Close when done with it; Token hands it to another process.
 type ArrayProxy[T any] struct {
 	mgr.ProxyBase
 }
@@ -333,7 +333,7 @@ var _ _mgrgenRerunGoGenerate_Barrier = (*Barrier)(nil)
 const BarrierTypeID = "syncmgr.Barrier"
 
 // BarrierProxy is a reference to a Barrier in a manager: its methods run the Barrier's
-// methods there. Call Release when done with it; Token hands it to another process.
+// methods there. Call Close when done with it; Token hands it to another process.
 type BarrierProxy struct {
 	mgr.ProxyBase
 }
@@ -481,7 +481,7 @@ func (p *BarrierProxy) WaitTimeout(ctx context.Context, timeout time.Duration) (
 type _mgrgenRerunGoGenerate_BoundedSemaphore interface {
 	Acquire(context.Context) error
 	AcquireTimeout(context.Context, time.Duration) (bool, error)
-	Post(context.Context) error
+	Release(context.Context) error
 	TryAcquire(context.Context) (bool, error)
 	Value() int
 }
@@ -492,7 +492,7 @@ var _ _mgrgenRerunGoGenerate_BoundedSemaphore = (*BoundedSemaphore)(nil)
 const BoundedSemaphoreTypeID = "syncmgr.BoundedSemaphore"
 
 // BoundedSemaphoreProxy is a reference to a BoundedSemaphore in a manager: its methods
-// run the BoundedSemaphore's methods there. Call Release when done with it; Token hands
+// run the BoundedSemaphore's methods there. Call Close when done with it; Token hands
 // it to another process.
 type BoundedSemaphoreProxy struct {
 	mgr.ProxyBase
@@ -565,11 +565,11 @@ func (p *BoundedSemaphoreProxy) AcquireTimeout(ctx context.Context, timeout time
 	return r0, c.End()
 }
 
-// Post calls BoundedSemaphore.Post in the manager.
+// Release calls BoundedSemaphore.Release in the manager.
 //
-// Post returns one permit (Python's release()); with every permit already free it fails
+// Release returns one permit (Python's release()); with every permit already free it fails
 // with ErrOverRelease.
-func (p *BoundedSemaphoreProxy) Post(ctx context.Context) error {
+func (p *BoundedSemaphoreProxy) Release(ctx context.Context) error {
 	c := p.Begin(2)
 	if _, err := c.Do(ctx); err != nil {
 		return err
@@ -614,8 +614,8 @@ type _mgrgenRerunGoGenerate_Condition interface {
 	Locked() bool
 	Notify(context.Context, int) error
 	NotifyAll(context.Context) error
+	Release(context.Context) error
 	TryAcquire(context.Context) (bool, error)
-	Unlock(context.Context) error
 	Wait(context.Context) error
 	WaitTimeout(context.Context, time.Duration) (bool, error)
 	Waiting() int
@@ -627,7 +627,7 @@ var _ _mgrgenRerunGoGenerate_Condition = (*Condition)(nil)
 const ConditionTypeID = "syncmgr.Condition"
 
 // ConditionProxy is a reference to a Condition in a manager: its methods run the
-// Condition's methods there. Call Release when done with it; Token hands it to another
+// Condition's methods there. Call Close when done with it; Token hands it to another
 // process.
 type ConditionProxy struct {
 	mgr.ProxyBase
@@ -738,29 +738,29 @@ func (p *ConditionProxy) NotifyAll(ctx context.Context) error {
 	return c.End()
 }
 
+// Release calls Condition.Release in the manager.
+//
+// Release releases the underlying lock (Python's release()).
+func (p *ConditionProxy) Release(ctx context.Context) error {
+	c := p.Begin(5)
+	if _, err := c.Do(ctx); err != nil {
+		return err
+	}
+	return c.End()
+}
+
 // TryAcquire calls Condition.TryAcquire in the manager.
 //
 // TryAcquire acquires the underlying lock if that needs no waiting.
 func (p *ConditionProxy) TryAcquire(ctx context.Context) (bool, error) {
 	var r0 bool
-	c := p.Begin(5)
+	c := p.Begin(6)
 	res, err := c.Do(ctx)
 	if err != nil {
 		return r0, err
 	}
 	r0 = res.Bool()
 	return r0, c.End()
-}
-
-// Unlock calls Condition.Unlock in the manager.
-//
-// Unlock releases the underlying lock (Python's release()).
-func (p *ConditionProxy) Unlock(ctx context.Context) error {
-	c := p.Begin(6)
-	if _, err := c.Do(ctx); err != nil {
-		return err
-	}
-	return c.End()
 }
 
 // Wait calls Condition.Wait in the manager.
@@ -845,7 +845,7 @@ func DictTypeID[K comparable, V any]() string {
 }
 
 // DictProxy is a reference to a Dict in a manager: its methods run the Dict's methods
-// there. Call Release when done with it; Token hands it to another process.
+// there. Call Close when done with it; Token hands it to another process.
 type DictProxy[K comparable, V any] struct {
 	mgr.ProxyBase
 }
@@ -1583,7 +1583,7 @@ var _ _mgrgenRerunGoGenerate_Event = (*Event)(nil)
 const EventTypeID = "syncmgr.Event"
 
 // EventProxy is a reference to an Event in a manager: its methods run the Event's
-// methods there. Call Release when done with it; Token hands it to another process.
+// methods there. Call Close when done with it; Token hands it to another process.
 type EventProxy struct {
 	mgr.ProxyBase
 }
@@ -1725,7 +1725,7 @@ func ListTypeID[T any]() string {
 }
 
 // ListProxy is a reference to a List in a manager: its methods run the List's methods
-// there. Call Release when done with it; Token hands it to another process.
+// there. Call Close when done with it; Token hands it to another process.
 type ListProxy[T any] struct {
 	mgr.ProxyBase
 }
@@ -2354,8 +2354,8 @@ type _mgrgenRerunGoGenerate_Lock interface {
 	Acquire(context.Context) error
 	AcquireTimeout(context.Context, time.Duration) (bool, error)
 	Locked() bool
+	Release(context.Context) error
 	TryAcquire(context.Context) (bool, error)
-	Unlock(context.Context) error
 }
 
 var _ _mgrgenRerunGoGenerate_Lock = (*Lock)(nil)
@@ -2364,7 +2364,7 @@ var _ _mgrgenRerunGoGenerate_Lock = (*Lock)(nil)
 const LockTypeID = "syncmgr.Lock"
 
 // LockProxy is a reference to a Lock in a manager: its methods run the Lock's methods
-// there. Call Release when done with it; Token hands it to another process.
+// there. Call Close when done with it; Token hands it to another process.
 type LockProxy struct {
 	mgr.ProxyBase
 }
@@ -2452,32 +2452,31 @@ func (p *LockProxy) Locked(ctx context.Context) (bool, error) {
 	return r0, c.End()
 }
 
+// Release calls Lock.Release in the manager.
+//
+// Release releases the lock (Python's release()). Any session may release it, as in
+// Python; releasing an unlocked lock fails with ErrNotHeld.
+func (p *LockProxy) Release(ctx context.Context) error {
+	c := p.Begin(3)
+	if _, err := c.Do(ctx); err != nil {
+		return err
+	}
+	return c.End()
+}
+
 // TryAcquire calls Lock.TryAcquire in the manager.
 //
 // TryAcquire takes the lock if it is free, without waiting (Python's
 // acquire(blocking=False)). ErrAbandoned as for Acquire.
 func (p *LockProxy) TryAcquire(ctx context.Context) (bool, error) {
 	var r0 bool
-	c := p.Begin(3)
+	c := p.Begin(4)
 	res, err := c.Do(ctx)
 	if err != nil {
 		return r0, err
 	}
 	r0 = res.Bool()
 	return r0, c.End()
-}
-
-// Unlock calls Lock.Unlock in the manager.
-//
-// Unlock releases the lock (Python's release(); the name Release is every proxy's
-// reference release). Any session may unlock it; unlocking an unlocked lock fails with
-// ErrNotHeld.
-func (p *LockProxy) Unlock(ctx context.Context) error {
-	c := p.Begin(4)
-	if _, err := c.Do(ctx); err != nil {
-		return err
-	}
-	return c.End()
 }
 
 // _mgrgenRerunGoGenerate_Namespace lists the methods of Namespace this file was
@@ -2497,7 +2496,7 @@ var _ _mgrgenRerunGoGenerate_Namespace = (*Namespace)(nil)
 const NamespaceTypeID = "syncmgr.Namespace"
 
 // NamespaceProxy is a reference to a Namespace in a manager: its methods run the
-// Namespace's methods there. Call Release when done with it; Token hands it to another
+// Namespace's methods there. Call Close when done with it; Token hands it to another
 // process.
 type NamespaceProxy struct {
 	mgr.ProxyBase
@@ -2640,7 +2639,7 @@ func QueueTypeID[T any]() string {
 }
 
 // QueueProxy is a reference to a Queue in a manager: its methods run the Queue's
-// methods there. Call Release when done with it; Token hands it to another process.
+// methods there. Call Close when done with it; Token hands it to another process.
 type QueueProxy[T any] struct {
 	mgr.ProxyBase
 }
@@ -3082,8 +3081,8 @@ type _mgrgenRerunGoGenerate_RLock interface {
 	AcquireTimeout(context.Context, time.Duration) (bool, error)
 	Count() int
 	Locked() bool
+	Release(context.Context) error
 	TryAcquire(context.Context) (bool, error)
-	Unlock(context.Context) error
 }
 
 var _ _mgrgenRerunGoGenerate_RLock = (*RLock)(nil)
@@ -3092,7 +3091,7 @@ var _ _mgrgenRerunGoGenerate_RLock = (*RLock)(nil)
 const RLockTypeID = "syncmgr.RLock"
 
 // RLockProxy is a reference to a RLock in a manager: its methods run the RLock's
-// methods there. Call Release when done with it; Token hands it to another process.
+// methods there. Call Close when done with it; Token hands it to another process.
 type RLockProxy struct {
 	mgr.ProxyBase
 }
@@ -3191,12 +3190,24 @@ func (p *RLockProxy) Locked(ctx context.Context) (bool, error) {
 	return r0, c.End()
 }
 
+// Release calls RLock.Release in the manager.
+//
+// Release undoes one Acquire of the caller's session (Python's release()); the lock is
+// free when the count reaches zero. A session that does not own the lock gets ErrNotOwner.
+func (p *RLockProxy) Release(ctx context.Context) error {
+	c := p.Begin(4)
+	if _, err := c.Do(ctx); err != nil {
+		return err
+	}
+	return c.End()
+}
+
 // TryAcquire calls RLock.TryAcquire in the manager.
 //
 // TryAcquire takes the lock if it is free or already owned by the caller's session.
 func (p *RLockProxy) TryAcquire(ctx context.Context) (bool, error) {
 	var r0 bool
-	c := p.Begin(4)
+	c := p.Begin(5)
 	res, err := c.Do(ctx)
 	if err != nil {
 		return r0, err
@@ -3205,25 +3216,13 @@ func (p *RLockProxy) TryAcquire(ctx context.Context) (bool, error) {
 	return r0, c.End()
 }
 
-// Unlock calls RLock.Unlock in the manager.
-//
-// Unlock undoes one Acquire of the caller's session (Python's release()); the lock is free when the count
-// reaches zero. A session that does not own the lock gets ErrNotOwner.
-func (p *RLockProxy) Unlock(ctx context.Context) error {
-	c := p.Begin(5)
-	if _, err := c.Do(ctx); err != nil {
-		return err
-	}
-	return c.End()
-}
-
 // _mgrgenRerunGoGenerate_Semaphore lists the methods of Semaphore this file was
 // generated for. If the assertion below fails to compile, those methods changed: re-run
 // go generate.
 type _mgrgenRerunGoGenerate_Semaphore interface {
 	Acquire(context.Context) error
 	AcquireTimeout(context.Context, time.Duration) (bool, error)
-	Post(context.Context, int) error
+	Release(context.Context, int) error
 	TryAcquire(context.Context) (bool, error)
 	Value() int
 }
@@ -3234,7 +3233,7 @@ var _ _mgrgenRerunGoGenerate_Semaphore = (*Semaphore)(nil)
 const SemaphoreTypeID = "syncmgr.Semaphore"
 
 // SemaphoreProxy is a reference to a Semaphore in a manager: its methods run the
-// Semaphore's methods there. Call Release when done with it; Token hands it to another
+// Semaphore's methods there. Call Close when done with it; Token hands it to another
 // process.
 type SemaphoreProxy struct {
 	mgr.ProxyBase
@@ -3307,11 +3306,10 @@ func (p *SemaphoreProxy) AcquireTimeout(ctx context.Context, timeout time.Durati
 	return r0, c.End()
 }
 
-// Post calls Semaphore.Post in the manager.
+// Release calls Semaphore.Release in the manager.
 //
-// Post returns n permits (Python's release(n); the name Release is every proxy's
-// reference release); n < 1 is ErrInvalid.
-func (p *SemaphoreProxy) Post(ctx context.Context, n int) error {
+// Release returns n permits (Python's release(n)); n < 1 is ErrInvalid.
+func (p *SemaphoreProxy) Release(ctx context.Context, n int) error {
 	c := p.Begin(2)
 	c.Args.Int64(int64(n))
 	if _, err := c.Do(ctx); err != nil {
@@ -3383,7 +3381,7 @@ func SetTypeID[T comparable]() string {
 }
 
 // SetProxy is a reference to a Set in a manager: its methods run the Set's methods
-// there. Call Release when done with it; Token hands it to another process.
+// there. Call Close when done with it; Token hands it to another process.
 type SetProxy[T comparable] struct {
 	mgr.ProxyBase
 }
@@ -3986,7 +3984,7 @@ func ValueTypeID[T any]() string {
 }
 
 // ValueProxy is a reference to a Value in a manager: its methods run the Value's
-// methods there. Call Release when done with it; Token hands it to another process.
+// methods there. Call Close when done with it; Token hands it to another process.
 type ValueProxy[T any] struct {
 	mgr.ProxyBase
 }
@@ -4347,12 +4345,12 @@ func init() {
 			},
 			// 2
 			{
-				Name: "Post",
+				Name: "Release",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
 					}
-					return obj.(*BoundedSemaphore).Post(ctx)
+					return obj.(*BoundedSemaphore).Release(ctx)
 				},
 			},
 			// 3
@@ -4461,6 +4459,16 @@ func init() {
 			},
 			// 5
 			{
+				Name: "Release",
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					if err := args.Done(); err != nil {
+						return err
+					}
+					return obj.(*Condition).Release(ctx)
+				},
+			},
+			// 6
+			{
 				Name: "TryAcquire",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4472,16 +4480,6 @@ func init() {
 					}
 					res.Bool(r0)
 					return nil
-				},
-			},
-			// 6
-			{
-				Name: "Unlock",
-				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
-					if err := args.Done(); err != nil {
-						return err
-					}
-					return obj.(*Condition).Unlock(ctx)
 				},
 			},
 			// 7
@@ -4646,6 +4644,16 @@ func init() {
 			},
 			// 3
 			{
+				Name: "Release",
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					if err := args.Done(); err != nil {
+						return err
+					}
+					return obj.(*Lock).Release(ctx)
+				},
+			},
+			// 4
+			{
 				Name: "TryAcquire",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4657,16 +4665,6 @@ func init() {
 					}
 					res.Bool(r0)
 					return nil
-				},
-			},
-			// 4
-			{
-				Name: "Unlock",
-				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
-					if err := args.Done(); err != nil {
-						return err
-					}
-					return obj.(*Lock).Unlock(ctx)
 				},
 			},
 		},
@@ -4811,6 +4809,16 @@ func init() {
 			},
 			// 4
 			{
+				Name: "Release",
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					if err := args.Done(); err != nil {
+						return err
+					}
+					return obj.(*RLock).Release(ctx)
+				},
+			},
+			// 5
+			{
 				Name: "TryAcquire",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4822,16 +4830,6 @@ func init() {
 					}
 					res.Bool(r0)
 					return nil
-				},
-			},
-			// 5
-			{
-				Name: "Unlock",
-				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
-					if err := args.Done(); err != nil {
-						return err
-					}
-					return obj.(*RLock).Unlock(ctx)
 				},
 			},
 		},
@@ -4879,13 +4877,13 @@ func init() {
 			},
 			// 2
 			{
-				Name: "Post",
+				Name: "Release",
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					if err := args.Done(); err != nil {
 						return err
 					}
-					return obj.(*Semaphore).Post(ctx, a0)
+					return obj.(*Semaphore).Release(ctx, a0)
 				},
 			},
 			// 3

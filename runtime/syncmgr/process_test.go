@@ -112,7 +112,7 @@ func init() {
 		if _, err := d.AddNumber(ctx, "woken", 1); err != nil {
 			return err
 		}
-		return c.Unlock(ctx)
+		return c.Release(ctx)
 	})
 	// add: AddNumber(key, 1) on the Dict (arg 0), n (arg 1) times.
 	mgr.RegisterWorker("add", func(ctx context.Context, w *mgr.WorkerEnv) error {
@@ -187,9 +187,9 @@ func TestProcessLockChildAcquiresParentReleases(t *testing.T) {
 	if ok := must[bool](t)(l.TryAcquire(ctx)); ok {
 		t.Fatal("TryAcquire succeeded while the child holds the lock")
 	}
-	check(t, l.Unlock(ctx))
-	if err := l.Unlock(ctx); !errors.Is(err, syncmgr.ErrNotHeld) {
-		t.Fatalf("second Unlock: %v, want ErrNotHeld", err)
+	check(t, l.Release(ctx))
+	if err := l.Release(ctx); !errors.Is(err, syncmgr.ErrNotHeld) {
+		t.Fatalf("second Release: %v, want ErrNotHeld", err)
 	}
 	check(t, done.Set(ctx))
 	waitOK(t, p)
@@ -211,7 +211,7 @@ func TestProcessKilledHolderAbandonsLock(t *testing.T) {
 	if locked := must[bool](t)(l.Locked(ctx)); !locked {
 		t.Fatal("ErrAbandoned but the lock is not held")
 	}
-	check(t, l.Unlock(ctx))
+	check(t, l.Release(ctx))
 }
 
 func TestProcessQueueMaxsize2(t *testing.T) {
@@ -298,7 +298,7 @@ func TestProcessConditionNotifyN(t *testing.T) {
 
 	check(t, cond.Acquire(ctx))
 	check(t, cond.Notify(ctx, 2))
-	check(t, cond.Unlock(ctx))
+	check(t, cond.Release(ctx))
 	waitUntil(t, "2 woken", count("woken", 2))
 	if n := must[int](t)(cond.Waiting(ctx)); n != 1 {
 		t.Fatalf("after Notify(2): %d waiting, want 1", n)
@@ -312,7 +312,7 @@ func TestProcessConditionNotifyN(t *testing.T) {
 	}
 	check(t, cond.Acquire(ctx))
 	check(t, cond.NotifyAll(ctx))
-	check(t, cond.Unlock(ctx))
+	check(t, cond.Release(ctx))
 	waitUntil(t, "3 woken", count("woken", 3))
 	for _, p := range ps {
 		waitOK(t, p)
@@ -353,7 +353,7 @@ func TestProcessNestedProxies(t *testing.T) {
 	lq := must[*syncmgr.ListProxy[*syncmgr.QueueProxy[string]]](t)(syncmgr.CreateList[*syncmgr.QueueProxy[string]](ctx, c, nil))
 	check(t, lq.Append(ctx, q))
 	// The containers keep the inner objects alive after we drop our own proxies.
-	check(t, l.Release(ctx))
+	check(t, l.Close(ctx))
 
 	waitOK(t, spawn(t, m, "nested", d, lq))
 

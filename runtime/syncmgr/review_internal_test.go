@@ -180,7 +180,7 @@ func TestRLockGrantRacingReentry(t *testing.T) {
 			cancel()
 		}
 		r.count = 0
-		r.unlockLocked(false) // the other session's Unlock grants the lock to sess's waiter
+		r.unlockLocked(false) // the other session's Release grants the lock to sess's waiter
 		r.count++             // a second goroutine of sess re-enters (Acquire's fast path)
 		r.mu.Unlock()
 		err := <-res

@@ -56,13 +56,13 @@ func TestConditionCancelledNotifiedWaiterPassesNotificationOn(t *testing.T) {
 	if err := <-w1; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled waiter 1: %v, want context.Canceled", err)
 	}
-	check(t, cond.Unlock(ctx))
+	check(t, cond.Release(ctx))
 
 	// The notification waiter 1 could not use reaches waiter 2.
 	select {
 	case err := <-w2:
 		check(t, err)
-		check(t, cond3.Unlock(ctx))
+		check(t, cond3.Release(ctx))
 	case <-time.After(10 * time.Second):
 		t.Fatal("waiter 2 was never woken: the notification was lost with the cancelled waiter")
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/mgr-go/mgr/runtime/mgr"
 )
 
-// Semaphore is a shared counting semaphore (Python's Semaphore). Post may raise the
+// Semaphore is a shared counting semaphore (Python's Semaphore). Release may raise the
 // count above its initial value (a semaphore used as a signal). Permits taken by a
 // session that ends before releasing them come back, with ErrAbandoned for whoever takes
 // them next.
@@ -43,11 +43,10 @@ func (s *Semaphore) TryAcquire(ctx context.Context) (bool, error) {
 	return s.p.acquire(ctx, mgr.CallerOf(ctx), false, time.Time{})
 }
 
-// Post returns n permits (Python's release(n); the name Release is every proxy's
-// reference release); n < 1 is ErrInvalid.
-func (s *Semaphore) Post(ctx context.Context, n int) error {
+// Release returns n permits (Python's release(n)); n < 1 is ErrInvalid.
+func (s *Semaphore) Release(ctx context.Context, n int) error {
 	if n < 1 {
-		return fmt.Errorf("%w: Semaphore.Post(%d)", ErrInvalid, n)
+		return fmt.Errorf("%w: Semaphore.Release(%d)", ErrInvalid, n)
 	}
 	c := mgr.CallerOf(ctx)
 	for range n {
@@ -62,7 +61,7 @@ func (s *Semaphore) Post(ctx context.Context, n int) error {
 func (s *Semaphore) Value() int { return s.p.value() }
 
 // BoundedSemaphore is a Semaphore whose count may never exceed its initial value
-// (Python's BoundedSemaphore): a Post without a matching Acquire fails with
+// (Python's BoundedSemaphore): a Release without a matching Acquire fails with
 // ErrOverRelease.
 //
 //mgr:expose typeid=syncmgr.BoundedSemaphore concurrent
@@ -96,11 +95,11 @@ func (s *BoundedSemaphore) TryAcquire(ctx context.Context) (bool, error) {
 	return s.p.acquire(ctx, mgr.CallerOf(ctx), false, time.Time{})
 }
 
-// Post returns one permit (Python's release()); with every permit already free it fails
+// Release returns one permit (Python's release()); with every permit already free it fails
 // with ErrOverRelease.
-func (s *BoundedSemaphore) Post(ctx context.Context) error {
+func (s *BoundedSemaphore) Release(ctx context.Context) error {
 	if err := s.p.release(mgr.CallerOf(ctx), ErrOverRelease); err != nil {
-		return fmt.Errorf("%w: BoundedSemaphore.Post", err)
+		return fmt.Errorf("%w: BoundedSemaphore.Release", err)
 	}
 	return nil
 }

@@ -27,13 +27,13 @@ func TestRLockOwnershipAndAbandon(t *testing.T) {
 	if ok := must[bool](t)(r2.TryAcquire(ctx)); ok {
 		t.Fatal("another session acquired an owned RLock")
 	}
-	if err := r2.Unlock(ctx); !errors.Is(err, syncmgr.ErrNotOwner) {
-		t.Fatalf("Unlock by a non-owner: %v", err)
+	if err := r2.Release(ctx); !errors.Is(err, syncmgr.ErrNotOwner) {
+		t.Fatalf("Release by a non-owner: %v", err)
 	}
-	check(t, r.Unlock(ctx))
-	check(t, r.Unlock(ctx))
-	if err := r.Unlock(ctx); !errors.Is(err, syncmgr.ErrNotOwner) {
-		t.Fatalf("Unlock of a free RLock: %v", err)
+	check(t, r.Release(ctx))
+	check(t, r.Release(ctx))
+	if err := r.Release(ctx); !errors.Is(err, syncmgr.ErrNotOwner) {
+		t.Fatalf("Release of a free RLock: %v", err)
 	}
 	// The owner's session ends while holding it twice: freed, reported once.
 	check(t, r2.Acquire(ctx))
@@ -44,7 +44,7 @@ func TestRLockOwnershipAndAbandon(t *testing.T) {
 	if err := <-got; !errors.Is(err, syncmgr.ErrAbandoned) {
 		t.Fatalf("after the owner closed: %v", err)
 	}
-	check(t, r.Unlock(ctx))
+	check(t, r.Release(ctx))
 	if locked := must[bool](t)(r.Locked(ctx)); locked {
 		t.Fatal("still locked")
 	}
@@ -63,14 +63,14 @@ func TestSemaphores(t *testing.T) {
 	if ok := must[bool](t)(s.AcquireTimeout(ctx, 10*time.Millisecond)); ok {
 		t.Fatal("third permit of 2")
 	}
-	check(t, s.Post(ctx, 3)) // a plain Semaphore may grow past its initial value
+	check(t, s.Release(ctx, 3)) // a plain Semaphore may grow past its initial value
 	if v := must[int](t)(s.Value(ctx)); v != 3 {
 		t.Fatalf("Value = %d, want 3", v)
 	}
 
 	b := must[*syncmgr.BoundedSemaphoreProxy](t)(syncmgr.CreateBoundedSemaphore(ctx, c, 2))
 	b2 := must[*syncmgr.BoundedSemaphoreProxy](t)(syncmgr.AttachBoundedSemaphore(ctx, c2, must[mgr.Token](t)(b.Token(ctx))))
-	if err := b.Post(ctx); !errors.Is(err, syncmgr.ErrOverRelease) {
+	if err := b.Release(ctx); !errors.Is(err, syncmgr.ErrOverRelease) {
 		t.Fatalf("over-release: %v", err)
 	}
 	check(t, b2.Acquire(ctx))
@@ -82,9 +82,9 @@ func TestSemaphores(t *testing.T) {
 			t.Fatalf("Acquire of a returned permit: %v", err)
 		}
 	}
-	check(t, b.Post(ctx))
-	check(t, b.Post(ctx))
-	if err := b.Post(ctx); !errors.Is(err, syncmgr.ErrOverRelease) {
+	check(t, b.Release(ctx))
+	check(t, b.Release(ctx))
+	if err := b.Release(ctx); !errors.Is(err, syncmgr.ErrOverRelease) {
 		t.Fatalf("over-release: %v", err)
 	}
 }
@@ -135,7 +135,7 @@ func TestConditionOverSharedLock(t *testing.T) {
 		if err == nil && !ok {
 			err = errors.New("WaitFor returned false without a timeout")
 		}
-		res <- errors.Join(err, cond2.Unlock(ctx))
+		res <- errors.Join(err, cond2.Release(ctx))
 	}()
 	for i := 1; i <= 3; i++ {
 		check(t, cond.Acquire(ctx)) // the Condition's lock is the shared Lock
@@ -144,7 +144,7 @@ func TestConditionOverSharedLock(t *testing.T) {
 		}
 		must[int](t)(v.AddNumber(ctx, 1))
 		check(t, cond.NotifyAll(ctx))
-		check(t, cond.Unlock(ctx))
+		check(t, cond.Release(ctx))
 	}
 	check(t, <-res)
 	// WaitTimeout reports a timeout and holds the lock again.
@@ -152,7 +152,7 @@ func TestConditionOverSharedLock(t *testing.T) {
 	if ok := must[bool](t)(cond.WaitTimeout(ctx, 5*time.Millisecond)); ok {
 		t.Fatal("WaitTimeout without Notify = true")
 	}
-	check(t, cond.Unlock(ctx))
+	check(t, cond.Release(ctx))
 	if _, err := syncmgr.CreateCondition(ctx, c, l, must[*syncmgr.RLockProxy](t)(syncmgr.CreateRLock(ctx, c))); !errors.Is(err, syncmgr.ErrInvalid) {
 		t.Fatalf("both locks: %v", err)
 	}

@@ -30,7 +30,7 @@ var _ _mgrgenRerunGoGenerate_Counter = (*Counter)(nil)
 const CounterTypeID = "github.com/mgr-go/mgr/internal/bench/benchobj.Counter"
 
 // CounterProxy is a reference to a Counter in a manager: its methods run the Counter's
-// methods there. Call Release when done with it; Token hands it to another process.
+// methods there. Call Close when done with it; Token hands it to another process.
 type CounterProxy struct {
 	mgr.ProxyBase
 }
@@ -149,7 +149,7 @@ var _ _mgrgenRerunGoGenerate_Ctl = (*Ctl)(nil)
 const CtlTypeID = "github.com/mgr-go/mgr/internal/bench/benchobj.Ctl"
 
 // CtlProxy is a reference to a Ctl in a manager: its methods run the Ctl's methods
-// there. Call Release when done with it; Token hands it to another process.
+// there. Call Close when done with it; Token hands it to another process.
 type CtlProxy struct {
 	mgr.ProxyBase
 }

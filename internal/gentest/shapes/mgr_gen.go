@@ -34,7 +34,7 @@ func CellTypeID[T any]() string {
 }
 
 // CellProxy is a reference to a Cell in a manager: its methods run the Cell's methods
-// there. Call Release when done with it; Token hands it to another process.
+// there. Call Close when done with it; Token hands it to another process.
 type CellProxy[T any] struct {
 	mgr.ProxyBase
 }
@@ -163,7 +163,7 @@ var _ _mgrgenRerunGoGenerate_Rect = (*Rect)(nil)
 const RectTypeID = "github.com/mgr-go/mgr/internal/gentest/shapes.Rect"
 
 // RectProxy is a reference to a Rect in a manager: its methods run the Rect's methods
-// there. Call Release when done with it; Token hands it to another process.
+// there. Call Close when done with it; Token hands it to another process.
 type RectProxy struct {
 	mgr.ProxyBase
 }
