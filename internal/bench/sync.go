@@ -18,10 +18,3 @@ var syncKeys = []struct {
 	{"mgr.queue.1k", "mgr Queue[[]byte] put→get, 1 KiB items, 2 processes", "items/s", []string{"py.queue.1k"}},
 }
 
-func markSyncPending(r *Report, why string) {
-	for _, k := range syncKeys {
-		if _, ok := r.value(k.key); !ok {
-			r.mark("sync", k.key, k.label, k.unit, why, k.anchors...)
-		}
-	}
-}

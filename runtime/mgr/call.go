@@ -16,9 +16,6 @@ type Call struct {
 
 	h      *Handle
 	method int
-	// hdr is how many bytes at the front of Args.buf are reserved for the frame header,
-	// which Do writes right-aligned into that space so the frame goes out without a copy.
-	hdr int
 
 	// Client-side state, owned by the connection while the call is pending.
 	id    uint64
@@ -28,7 +25,9 @@ type Call struct {
 	conn  *Client
 }
 
-// reservedHeader is room for a frame length, kind and four uvarints.
+// reservedHeader is room at the front of every call's Args buffer for the frame length,
+// kind and four uvarints; Do writes the header right-aligned into it, so the frame goes
+// out without a copy.
 const reservedHeader = 4 + 1 + 4*10
 
 // Do sends the call and waits for its reply, for ctx to end, or for the connection to

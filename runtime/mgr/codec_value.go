@@ -71,7 +71,6 @@ func codecOf(env refEnv) Codec {
 var (
 	timeType  = reflect.TypeFor[time.Time]()
 	errorType = reflect.TypeFor[error]()
-	anyType   = reflect.TypeFor[any]()
 )
 
 // Type tags written before a value held in an interface.

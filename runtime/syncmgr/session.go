@@ -68,16 +68,6 @@ func onSessionEnd(c mgr.Caller, fn func()) (cancel func()) {
 	}
 }
 
-// sessionDead reports whether c's session has ended.
-func sessionDead(c mgr.Caller) bool {
-	select {
-	case <-c.Done():
-		return true
-	default:
-		return false
-	}
-}
-
 // deadline turns a timeout into a deadline; a negative timeout means none.
 func deadline(timeout time.Duration) time.Time {
 	if timeout < 0 {
