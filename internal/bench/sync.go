@@ -17,4 +17,3 @@ var syncKeys = []struct {
 	{"mgr.queue.batch", "mgr Queue[int] put→get, 2 processes, PutMany/GetMany of 64", "items/s", []string{"py.queue.single"}},
 	{"mgr.queue.1k", "mgr Queue[[]byte] put→get, 1 KiB items, 2 processes", "items/s", []string{"py.queue.1k"}},
 }
-
