@@ -105,8 +105,8 @@ func TestAuthWrongKeyFailsOnBothSides(t *testing.T) {
 	opts := m.Options()
 	opts.AuthKey = []byte("not the manager's key")
 	_, err := mgr.Connect(testCtx(t), opts)
-	if !errors.Is(err, mgr.ErrAuth) {
-		t.Fatalf("client with a wrong key: %v, want ErrAuth", err)
+	if !errors.Is(err, mgr.ErrAuth) || !strings.Contains(err.Error(), "rejected our authkey") {
+		t.Fatalf("client with a wrong key: %v, want ErrAuth saying the manager rejected our authkey", err)
 	}
 	waitUntil(t, "the manager to log an ErrAuth rejection", 20*time.Second, func() bool { return logs.rejections(mgr.ErrAuth) == 1 })
 	if n := m.Server().NumSessions(); n != 1 {

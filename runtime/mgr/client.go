@@ -249,7 +249,8 @@ func (c *Client) keepAlive() {
 	}
 }
 
-func (c *Client) getCall(h *Handle, method int) *Call {
+// newCall implements handleOwner: a pooled Call with room reserved for the header.
+func (c *Client) newCall(h *Handle, method int) *Call {
 	call := c.calls.Get().(*Call)
 	call.h = h
 	call.method = method
@@ -268,9 +269,6 @@ func (c *Client) putCall(call *Call) {
 	call.err = nil
 	c.calls.Put(call)
 }
-
-// newCall implements handleOwner.
-func (c *Client) newCall(h *Handle, method int) *Call { return c.getCall(h, method) }
 
 // call implements handleOwner: it sends c and waits for the reply.
 func (c *Client) call(ctx context.Context, call *Call) error {
@@ -372,7 +370,7 @@ func (c *Client) sendCancel(id uint64) {
 // control calls a method of the manager itself.
 func (c *Client) control(ctx context.Context, method int, enc func(*Encoder), dec func(*Decoder)) error {
 	h := &Handle{owner: c, id: wire.ControlObject, typeID: "mgr.Manager"}
-	call := c.getCall(h, method)
+	call := c.newCall(h, method)
 	if enc != nil {
 		enc(&call.Args)
 	}

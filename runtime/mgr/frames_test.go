@@ -91,31 +91,10 @@ func TestHostileFramesAreRejectedWhileOthersWork(t *testing.T) {
 	}
 }
 
-func TestWrongAuthKeyFailsOnBothSides(t *testing.T) {
+// TestImpostorManagerIsCaughtByTheClient: a listener that accepts any proof but cannot
+// make its own fails the client's handshake with ErrAuth.
+func TestImpostorManagerIsCaughtByTheClient(t *testing.T) {
 	ctx := testCtx(t)
-	rejected := make(chan string, 1)
-	m := startInProcess(t, mgr.Options{Logf: func(f string, a ...any) {
-		select {
-		case rejected <- f:
-		default:
-		}
-	}})
-	opts := m.Options()
-	opts.AuthKey = []byte("not the key")
-	_, err := mgr.Connect(ctx, opts)
-	if !errors.Is(err, mgr.ErrAuth) || !strings.Contains(err.Error(), "rejected our authkey") {
-		t.Fatalf("client with the wrong key: %v, want ErrAuth", err)
-	}
-	select {
-	case msg := <-rejected:
-		if !strings.Contains(msg, "rejected connection") {
-			t.Fatalf("manager logged %q", msg)
-		}
-	case <-ctx.Done():
-		t.Fatal("manager did not report the rejection")
-	}
-
-	// A manager impostor without the key is caught by the client.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

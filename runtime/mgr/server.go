@@ -239,31 +239,36 @@ func (s *Server) maybeRemoveLocked(obj *object) {
 }
 
 // addObjectLocked enters value into the table with one reference for holder (none
-// when holder is nil).
-func (s *Server) addObjectLocked(desc *TypeDesc, value any, holder *session) *object {
+// when holder is nil). It fails, adding nothing, when holder has ended.
+func (s *Server) addObjectLocked(desc *TypeDesc, value any, holder *session) (*object, error) {
+	if holder != nil && holder.ended {
+		return nil, endedError(holder)
+	}
 	s.nextObj++
 	obj := &object{id: s.nextObj, desc: desc, value: value}
 	s.objects[obj.id] = obj
 	if holder != nil {
-		s.increfLocked(obj, holder)
+		s.increfLocked(obj, holder) // cannot fail: holder is live
 	}
-	return obj
+	return obj, nil
 }
 
-// liveLocked returns an error if sess has ended. A call still running when its session
-// ends must not take a reference for it: nothing would ever drop it.
-func liveLocked(sess *session) error {
-	if sess.ended {
-		return callError(ErrConnLost, "session %d has ended", sess.id)
-	}
-	return nil
+func endedError(sess *session) error {
+	return callError(ErrConnLost, "session %d has ended", sess.id)
 }
 
-func (s *Server) increfLocked(obj *object, holder *session) {
+// increfLocked counts one more reference of holder to obj. It refuses a session that has
+// ended: a call still running when its session ends must not take a reference for it,
+// since nothing would ever drop it.
+func (s *Server) increfLocked(obj *object, holder *session) error {
+	if holder.ended {
+		return endedError(holder)
+	}
 	obj.refs.add(holder.id, 1)
 	if holder.refs != nil {
 		holder.refs[obj.id]++
 	}
+	return nil
 }
 
 func (s *Server) decrefLocked(obj *object, holder *session) error {
@@ -300,7 +305,7 @@ func (s *Server) AddNamed(name, typeID string, value any) error {
 	if _, ok := s.named[name]; ok {
 		return fmt.Errorf("mgr: a named object %q exists already", name)
 	}
-	obj := s.addObjectLocked(desc, value, nil)
+	obj, _ := s.addObjectLocked(desc, value, nil) // no holder: cannot fail
 	obj.named = name
 	s.named[name] = obj.id
 	return nil
@@ -821,12 +826,11 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 			return fmt.Errorf("mgr: constructor arguments of %s: %w", typeID, err)
 		}
 		s.mu.Lock()
-		if err := liveLocked(sess); err != nil {
-			s.mu.Unlock()
+		obj, err := s.addObjectLocked(desc, value, sess)
+		s.mu.Unlock()
+		if err != nil {
 			return err
 		}
-		obj := s.addObjectLocked(desc, value, sess)
-		s.mu.Unlock()
 		res.Uint64(obj.id)
 		return nil
 
@@ -877,18 +881,17 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		copy(secret[:], b)
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if err := liveLocked(sess); err != nil {
-			return err // leave the token for a live session to attach
-		}
 		h := s.tokens[secret]
 		if h == nil || h.objID != id {
 			return callError(ErrBadToken, "token for object #%d is unknown, already attached, or expired", id)
 		}
+		obj := s.objects[id]
+		if err := s.increfLocked(obj, sess); err != nil {
+			return err // the token stays for a live session to attach
+		}
 		h.timer.Stop()
 		delete(s.tokens, secret)
-		obj := s.objects[id]
 		obj.tokens--
-		s.increfLocked(obj, sess)
 		res.Uint64(id)
 		res.String(obj.desc.TypeID)
 		return nil
@@ -900,15 +903,14 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if err := liveLocked(sess); err != nil {
-			return err
-		}
 		id, ok := s.named[name]
 		if !ok {
 			return callError(ErrUnknownObject, "the manager has no object named %q", name)
 		}
 		obj := s.objects[id]
-		s.increfLocked(obj, sess)
+		if err := s.increfLocked(obj, sess); err != nil {
+			return err
+		}
 		res.Uint64(id)
 		res.String(obj.desc.TypeID)
 		return nil
@@ -979,14 +981,13 @@ func (sess *session) encodeRef(h *Handle) (uint64, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := liveLocked(sess); err != nil {
-		return 0, err
-	}
 	obj := s.objects[h.id]
 	if obj == nil {
 		return 0, callError(ErrUnknownObject, "object #%d does not exist", h.id)
 	}
-	s.increfLocked(obj, sess)
+	if err := s.increfLocked(obj, sess); err != nil {
+		return 0, err
+	}
 	return h.id, nil
 }
 
@@ -1004,7 +1005,7 @@ func (sess *session) decodeRef(id uint64, typeID string) (*Handle, error) {
 		s.mu.Unlock()
 		return nil, fmt.Errorf("mgr: object #%d is a %s, not a %s", id, obj.desc.TypeID, typeID)
 	}
-	s.increfLocked(obj, s.internal)
+	s.increfLocked(obj, s.internal) // the manager's own session never ends
 	s.mu.Unlock()
 	h := &Handle{owner: s, id: id, typeID: typeID}
 	h.cleanup = runtime.AddCleanup(h, s.dropInternal, id)
@@ -1038,22 +1039,24 @@ func (sess *session) newObject(typeID string, v any) (uint64, error) {
 	s := sess.srv
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := liveLocked(sess); err != nil {
-		return 0, err
+	var holder *session // the manager's own session takes its reference in decodeRef
+	if sess.id != 0 {
+		holder = sess
 	}
 	if id, ok := s.byValue[v]; ok {
 		if obj := s.objects[id]; obj != nil {
-			if sess.id != 0 {
-				s.increfLocked(obj, sess)
+			if holder != nil {
+				if err := s.increfLocked(obj, holder); err != nil {
+					return 0, err
+				}
 			}
 			return id, nil
 		}
 	}
-	var holder *session
-	if sess.id != 0 {
-		holder = sess
+	obj, err := s.addObjectLocked(desc, v, holder)
+	if err != nil {
+		return 0, err
 	}
-	obj := s.addObjectLocked(desc, v, holder)
 	s.byValue[v] = obj.id
 	return obj.id, nil
 }
