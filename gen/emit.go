@@ -271,12 +271,22 @@ func (e *emitter) proxyMethod(t *exposedType, index int, m *method) {
 func (e *emitter) typeDesc(t *exposedType) jen.Code {
 	fields := []jen.Code{keyed("TypeID", e.typeIDExpr(t, e.typeParamsUse(t)))}
 	if !t.noCreate {
+		if !t.ctorCtx {
+			// Like a method without a context (Inline below).
+			fields = append(fields, keyed("InlineNew", jen.True()))
+		}
 		fields = append(fields, keyed("New", e.newFunc(t)))
 	}
 	var methods []jen.Code
 	for i, m := range t.methods {
-		methods = append(methods, jen.Comment(strconv.Itoa(i)).Line().Add(
-			multiline(keyed("Name", jen.Lit(m.name)), keyed("Call", e.dispatch(t, m)))))
+		elems := []jen.Code{keyed("Name", jen.Lit(m.name))}
+		if !m.ctx {
+			// Without a context the method cannot be cancelled or wait on purpose: the
+			// manager runs it where it reads the call (mgr.Method.Inline).
+			elems = append(elems, keyed("Inline", jen.True()))
+		}
+		elems = append(elems, keyed("Call", e.dispatch(t, m)))
+		methods = append(methods, jen.Comment(strconv.Itoa(i)).Line().Add(multiline(elems...)))
 	}
 	fields = append(fields,
 		keyed("Methods", jen.Index().Qual(runtimePath, "Method").Add(multiline(methods...))),

@@ -118,7 +118,8 @@ func (p *CounterProxy) Value(ctx context.Context) (int, error) {
 // that links it: the manager and its clients.
 func init() {
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: CounterTypeID,
+		TypeID:    CounterTypeID,
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			if err := args.Done(); err != nil {
 				return nil, err
@@ -128,7 +129,8 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "Decrement",
+				Name:   "Decrement",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -140,7 +142,8 @@ func init() {
 			},
 			// 1
 			{
-				Name: "Increment",
+				Name:   "Increment",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -152,7 +155,8 @@ func init() {
 			},
 			// 2
 			{
-				Name: "Value",
+				Name:   "Value",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err

@@ -81,7 +81,8 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "GetX",
+				Name:   "GetX",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err

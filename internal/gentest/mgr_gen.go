@@ -146,7 +146,8 @@ func (p *BoxProxy[T]) Swap(ctx context.Context, v T) (T, error) {
 // a manager can only build and call the instantiations it knows.
 func RegisterBox[T any]() {
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: BoxTypeID[T](),
+		TypeID:    BoxTypeID[T](),
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			var a0 T
 			args.Value(&a0)
@@ -158,7 +159,8 @@ func RegisterBox[T any]() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "Clear",
+				Name:   "Clear",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -169,7 +171,8 @@ func RegisterBox[T any]() {
 			},
 			// 1
 			{
-				Name: "Clone",
+				Name:   "Clone",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -185,7 +188,8 @@ func RegisterBox[T any]() {
 			},
 			// 2
 			{
-				Name: "Get",
+				Name:   "Get",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -200,7 +204,8 @@ func RegisterBox[T any]() {
 			},
 			// 3
 			{
-				Name: "Swap",
+				Name:   "Swap",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -899,7 +904,8 @@ func (p *RegistryProxy) Put(ctx context.Context, name string, a1 geo.Point) erro
 // that links it: the manager and its clients.
 func init() {
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: CounterTypeID,
+		TypeID:    CounterTypeID,
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			a0 := args.Int()
 			if err := args.Done(); err != nil {
@@ -910,7 +916,8 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "Add",
+				Name:   "Add",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					if err := args.Done(); err != nil {
@@ -926,7 +933,8 @@ func init() {
 			},
 			// 1
 			{
-				Name: "Child",
+				Name:   "Child",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					if err := args.Done(); err != nil {
@@ -943,7 +951,8 @@ func init() {
 			},
 			// 2
 			{
-				Name: "Get",
+				Name:   "Get",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -955,7 +964,8 @@ func init() {
 			},
 			// 3
 			{
-				Name: "Merge",
+				Name:   "Merge",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0, _ := args.Referent(CounterTypeID).(*Counter)
 					if err := args.Done(); err != nil {
@@ -971,7 +981,8 @@ func init() {
 			},
 			// 4
 			{
-				Name: "None",
+				Name:   "None",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -987,7 +998,8 @@ func init() {
 			},
 			// 5
 			{
-				Name: "Reset",
+				Name:   "Reset",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -1011,7 +1023,8 @@ func init() {
 		Serialized: true,
 	})
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: FrameTypeID,
+		TypeID:    FrameTypeID,
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			if err := args.Done(); err != nil {
 				return nil, err
@@ -1021,7 +1034,8 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "Measure",
+				Name:   "Measure",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0, _ := args.Referent(shapes.CellTypeID[float64]()).(*shapes.Cell[float64])
 					if err := args.Done(); err != nil {
@@ -1038,7 +1052,8 @@ func init() {
 			},
 			// 1
 			{
-				Name: "Put",
+				Name:   "Put",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0, _ := args.Referent(shapes.RectTypeID).(*shapes.Rect)
 					if err := args.Done(); err != nil {
@@ -1055,7 +1070,8 @@ func init() {
 			},
 			// 2
 			{
-				Name: "Widen",
+				Name:   "Widen",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0, _ := args.Referent(shapes.RectTypeID).(*shapes.Rect)
 					a1 := args.Float64()
@@ -1069,7 +1085,8 @@ func init() {
 		Serialized: true,
 	})
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: KitchenTypeID,
+		TypeID:    KitchenTypeID,
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			if err := args.Done(); err != nil {
 				return nil, err
@@ -1079,7 +1096,8 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "Composite",
+				Name:   "Composite",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []int
 					args.Value(&a0)
@@ -1105,7 +1123,8 @@ func init() {
 			},
 			// 1
 			{
-				Name: "Named",
+				Name:   "Named",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
 					a1 := args.ByteSlice()
@@ -1132,7 +1151,8 @@ func init() {
 			},
 			// 2
 			{
-				Name: "Scalars",
+				Name:   "Scalars",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Bool()
 					a1 := args.Int()
@@ -1175,7 +1195,8 @@ func init() {
 			},
 			// 3
 			{
-				Name: "Sum",
+				Name:   "Sum",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					var a1 []int
@@ -1192,7 +1213,8 @@ func init() {
 		Serialized: true,
 	})
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: PairTypeID,
+		TypeID:    PairTypeID,
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			a0 := args.Int()
 			a1 := args.Int()
@@ -1208,7 +1230,8 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "GetX",
+				Name:   "GetX",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -1222,7 +1245,8 @@ func init() {
 		Serialized: true,
 	})
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: RegistryTypeID,
+		TypeID:    RegistryTypeID,
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			if err := args.Done(); err != nil {
 				return nil, err
@@ -1232,7 +1256,8 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "All",
+				Name:   "All",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -1244,7 +1269,8 @@ func init() {
 			},
 			// 1
 			{
-				Name: "Get",
+				Name:   "Get",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
 					if err := args.Done(); err != nil {
@@ -1258,7 +1284,8 @@ func init() {
 			},
 			// 2
 			{
-				Name: "Names",
+				Name:   "Names",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -1270,7 +1297,8 @@ func init() {
 			},
 			// 3
 			{
-				Name: "Nearest",
+				Name:   "Nearest",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 *geo.Point
 					args.Value(&a0)
@@ -1284,7 +1312,8 @@ func init() {
 			},
 			// 4
 			{
-				Name: "Put",
+				Name:   "Put",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
 					var a1 geo.Point

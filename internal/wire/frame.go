@@ -23,10 +23,21 @@ const DefaultMaxFrame = 16 << 20
 var ErrFrameTooLarge = errors.New("mgr: frame too large")
 
 // Reader reads frames from a stream. The slice Next returns is valid until the next call.
+//
+// A Reader can be resumed: when the stream returns an error that leaves it usable (a read
+// deadline passing, which the client uses to wake a goroutine reading on behalf of
+// others), the bytes of a frame read so far are kept and the next call to Next goes on
+// where the last one stopped.
 type Reader struct {
 	r   *bufio.Reader
 	max int
-	buf []byte
+	buf []byte // the payload buffer; its full capacity is in use
+
+	// The frame in progress.
+	hdr [HeaderSize]byte
+	hn  int // header bytes read
+	n   int // payload length, once hn == HeaderSize
+	got int // payload bytes read
 }
 
 // NewReader returns a Reader that rejects frames larger than max bytes.
@@ -40,67 +51,69 @@ func NewReader(r io.Reader, max int) *Reader {
 // SetMax changes the frame bound (the handshake runs with a small one).
 func (r *Reader) SetMax(max int) { r.max = max }
 
-// Next reads one frame and returns its payload.
-func (r *Reader) Next() ([]byte, error) {
-	var hdr [HeaderSize]byte
-	if _, err := io.ReadFull(r.r, hdr[:]); err != nil {
-		return nil, err
-	}
-	n := int32(binary.BigEndian.Uint32(hdr[:]))
-	if n < 0 {
-		return nil, fmt.Errorf("%w: negative length %d", ErrFrameTooLarge, n)
-	}
-	if int(n) > r.max {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, r.max)
-	}
-	b, err := r.body(int(n))
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	// Keep small buffers around; drop huge ones so a single large frame does not pin
-	// memory for the connection's life.
-	if cap(r.buf) > 1<<20 {
-		r.buf = nil
-	}
-	return b, nil
-}
-
 // growStep is the frame size up to which the reader allocates a frame's buffer at once.
 const growStep = 64 << 10
 
-// body reads a frame's n-byte payload. Beyond growStep the buffer grows (doubling) as the
-// bytes arrive, so a length prefix alone cannot make the reader allocate: its memory
-// follows what the peer really sent, not what it claimed.
-func (r *Reader) body(n int) ([]byte, error) {
-	if cap(r.buf) >= n || n <= growStep {
-		if cap(r.buf) < n {
-			r.buf = make([]byte, n)
+// Next reads one frame and returns its payload.
+func (r *Reader) Next() ([]byte, error) {
+	for r.hn < HeaderSize {
+		m, err := r.r.Read(r.hdr[r.hn:])
+		r.hn += m
+		if r.hn == HeaderSize {
+			if err := r.begin(); err != nil {
+				return nil, err
+			}
+			break
 		}
-		b := r.buf[:n]
-		_, err := io.ReadFull(r.r, b)
-		return b, err
-	}
-	b := r.buf[:0]
-	for len(b) < n {
-		if len(b) == cap(b) {
-			nb := make([]byte, len(b), len(b)+min(n-len(b), max(cap(b), growStep)))
-			copy(nb, b)
-			b = nb
-		}
-		m, err := io.ReadFull(r.r, b[len(b):min(n, cap(b))])
-		b = b[:len(b)+m]
 		if err != nil {
-			if err == io.EOF && len(b) > 0 {
+			if err == io.EOF && r.hn > 0 {
 				err = io.ErrUnexpectedEOF
 			}
 			return nil, err
 		}
 	}
-	r.buf = b
+	// Beyond growStep the buffer grows (doubling) as the bytes arrive, so a length
+	// prefix alone cannot make the reader allocate: its memory follows what the peer
+	// really sent, not what it claimed.
+	for r.got < r.n {
+		if r.got == len(r.buf) {
+			nb := make([]byte, r.got+min(r.n-r.got, max(len(r.buf), growStep)))
+			copy(nb, r.buf[:r.got])
+			r.buf = nb
+		}
+		m, err := r.r.Read(r.buf[r.got:min(r.n, len(r.buf))])
+		r.got += m
+		if err != nil && r.got < r.n {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	b := r.buf[:r.n]
+	r.hn, r.n, r.got = 0, 0, 0
+	// Keep small buffers around; drop huge ones so a single large frame does not pin
+	// memory for the connection's life.
+	if len(r.buf) > 1<<20 {
+		r.buf = nil
+	}
 	return b, nil
+}
+
+// begin checks a complete length prefix and readies the buffer for its payload.
+func (r *Reader) begin() error {
+	n := int32(binary.BigEndian.Uint32(r.hdr[:]))
+	if n < 0 {
+		return fmt.Errorf("%w: negative length %d", ErrFrameTooLarge, n)
+	}
+	if int(n) > r.max {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, r.max)
+	}
+	r.n, r.got = int(n), 0
+	if len(r.buf) < r.n && r.n <= growStep {
+		r.buf = make([]byte, r.n)
+	}
+	return nil
 }
 
 // Buffered reports whether bytes are waiting in the read buffer.

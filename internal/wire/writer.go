@@ -44,3 +44,37 @@ func (w *Writer) WriteFrame(frame []byte) error {
 	}
 	return nil
 }
+
+// WriteFrameBuffered writes frame but leaves it in the buffer: a reader that has more
+// requests already buffered answers them all and flushes once, so pipelined calls share
+// one system call. The caller must call Flush (or a later WriteFrame flushes it) before
+// it waits for anything.
+func (w *Writer) WriteFrameBuffered(frame []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if _, err := w.bw.Write(frame); err != nil {
+		w.err = err
+		return err
+	}
+	return nil
+}
+
+// Flush writes out whatever WriteFrameBuffered left in the buffer.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if w.bw.Buffered() == 0 {
+		return nil
+	}
+	if err := w.bw.Flush(); err != nil {
+		w.err = err
+		return err
+	}
+	return nil
+}

@@ -37,6 +37,13 @@ type Client struct {
 	lastRecv  atomic.Int64 // unix nanos of the last frame received
 	sessionID uint64
 	calls     sync.Pool
+
+	// Reading (client_read.go): whoever holds readTok reads frames for every call —
+	// usually a caller waiting for its own reply, otherwise the idle reader.
+	readTok     chan struct{} // capacity 1; full while someone reads
+	rmu         sync.Mutex    // guards leader and interrupted
+	leader      *Call         // the call whose goroutine reads, if any
+	interrupted bool          // a read deadline is set to wake the reader
 }
 
 // Connect dials the manager at opts.Address, runs the handshake with opts.AuthKey and
@@ -89,7 +96,7 @@ func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error
 	c.w = wire.NewWriter(conn)
 	c.lastRecv.Store(time.Now().UnixNano())
 	c.calls.New = func() any { return &Call{done: make(chan struct{}, 1), conn: c} }
-	go c.readLoop()
+	c.readTok = make(chan struct{}, 1)
 	go c.keepAlive()
 
 	// Introduce ourselves; the manager shows the PID and program in its introspection.
@@ -162,42 +169,25 @@ func (c *Client) failAfterWriteError(err error) {
 	}
 }
 
-func (c *Client) readLoop() {
-	for {
-		frame, err := c.r.Next()
-		if err != nil {
-			if errors.Is(err, wire.ErrFrameTooLarge) {
-				c.fail(fmt.Errorf("%w: %w", ErrConnLost, err))
-			} else {
-				c.fail(fmt.Errorf("%w: %s: %w", ErrConnLost, c.addr, err))
-			}
-			return
-		}
-		c.lastRecv.Store(time.Now().UnixNano())
-		if err := c.handleFrame(frame); err != nil {
-			c.fail(fmt.Errorf("%w: protocol error from %s: %w", ErrConnLost, c.addr, err))
-			return
-		}
-	}
-}
-
-func (c *Client) handleFrame(frame []byte) error {
+// handleFrame handles one frame from the manager; reply reports that it was the reply
+// to a call.
+func (c *Client) handleFrame(frame []byte) (reply bool, err error) {
 	if len(frame) == 0 {
-		return errors.New("empty frame")
+		return false, errors.New("empty frame")
 	}
 	d := Decoder{buf: frame, off: 1}
 	switch frame[0] {
 	case wire.KindReply, wire.KindError:
 		id := d.Uint64()
 		if d.err != nil {
-			return d.err
+			return false, d.err
 		}
 		c.mu.Lock()
 		call := c.pending[id]
 		delete(c.pending, id)
 		c.mu.Unlock()
 		if call == nil {
-			return nil // the caller gave up (cancelled); drop the late reply
+			return false, nil // the caller gave up (cancelled); drop the late reply
 		}
 		if frame[0] == wire.KindReply {
 			call.reply = append(call.reply[:0], frame[d.off:]...)
@@ -211,6 +201,7 @@ func (c *Client) handleFrame(frame []byte) error {
 			}
 		}
 		call.done <- struct{}{}
+		return true, nil
 	case wire.KindPong:
 	case wire.KindGoodbye:
 		msg := d.String()
@@ -219,32 +210,38 @@ func (c *Client) handleFrame(frame []byte) error {
 		msg := d.String()
 		c.fail(fmt.Errorf("%w: the manager closed the connection: %s", ErrConnLost, msg))
 	default:
-		return fmt.Errorf("unknown message kind %d", frame[0])
+		return false, fmt.Errorf("unknown message kind %d", frame[0])
 	}
-	return nil
+	return false, nil
 }
 
-// keepAlive pings the manager when the connection has been quiet for a third of the
-// lease, and gives up on a manager that has said nothing for a whole lease.
+// keepAlive pings the manager every third of the lease, gives up on a manager that has
+// said nothing for a whole lease, and starts the idle reader on a connection nobody
+// reads (client_read.go).
 func (c *Client) keepAlive() {
 	lease := c.opts.lease()
-	t := time.NewTicker(lease / 3)
+	t := time.NewTicker(min(lease/3, idleReadEvery))
 	defer t.Stop()
 	ping := []byte{0, 0, 0, 1, wire.KindPing}
+	lastPing := time.Now()
 	for {
 		select {
 		case <-c.done:
 			return
-		case <-t.C:
-			quiet := time.Since(time.Unix(0, c.lastRecv.Load()))
+		case now := <-t.C:
+			quiet := now.Sub(time.Unix(0, c.lastRecv.Load()))
 			if quiet > lease {
 				c.fail(fmt.Errorf("%w: no word from %s for %s", ErrConnLost, c.addr, quiet.Round(time.Millisecond)))
 				return
 			}
-			if err := c.w.WriteFrame(ping); err != nil {
-				c.fail(fmt.Errorf("%w: %w", ErrConnLost, err))
-				return
+			if now.Sub(lastPing) >= lease/3 {
+				lastPing = now
+				if err := c.w.WriteFrame(ping); err != nil {
+					c.fail(fmt.Errorf("%w: %w", ErrConnLost, err))
+					return
+				}
 			}
+			c.startIdleReader()
 		}
 	}
 }
@@ -313,47 +310,8 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 	if err := c.w.WriteFrame(frame); err != nil {
 		go c.failAfterWriteError(err)
 	}
-
-	select {
-	case <-call.done:
-	case <-ctx.Done():
-		// Ask the manager to end the call, then wait a little for its final word: the
-		// call may have finished before the cancellation reached it (a Queue.Get that
-		// took an item, a lock granted), and dropping that reply would lose what it did.
-		// A method that honours its ctx answers within a round trip; the grace bounds
-		// the wait for one that does not. Whatever reply arrives is what the call
-		// returns: a result, or the manager's error (a lock acquired as abandoned, the
-		// method's own ctx error).
-		c.sendCancel(call.id)
-		grace := time.NewTimer(c.opts.cancelGrace())
-		select {
-		case <-call.done:
-			grace.Stop()
-			// A manager that gave up because of our cancel message reports
-			// context.Canceled, even when what ended our ctx was its deadline (the
-			// message can beat the manager's own copy of the deadline): say why ours ended.
-			var re *RemoteError
-			if errors.As(call.err, &re) && re.Sentinel == context.Canceled && ctx.Err() == context.DeadlineExceeded {
-				msg := re.Msg
-				if msg == context.Canceled.Error() {
-					msg = context.DeadlineExceeded.Error()
-				}
-				call.err = &RemoteError{Msg: msg, Sentinel: context.DeadlineExceeded, Stack: re.Stack}
-			}
-		case <-grace.C:
-			c.mu.Lock()
-			_, mine := c.pending[call.id]
-			delete(c.pending, call.id)
-			c.mu.Unlock()
-			if mine {
-				return fmt.Errorf("%s: %w", call.describe(), ctx.Err())
-			}
-			// The reader (or fail) took the call and is about to signal it.
-			<-call.done
-		}
-	}
-	if call.err != nil {
-		return call.err
+	if err := c.await(ctx, call); err != nil {
+		return err
 	}
 	call.res = Decoder{buf: call.reply, env: c}
 	return nil

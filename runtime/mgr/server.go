@@ -45,14 +45,15 @@ type Server struct {
 	bufs       sync.Pool     // *[]byte for arguments and replies
 	idle       chan callJob  // idle call workers wait here (workers.go)
 
-	inflight  atomic.Int64 // calls running
-	shutting  atomic.Bool
-	forced    atomic.Bool   // the drain deadline passed; running calls were cancelled
-	drained   chan struct{} // signalled when inflight drops to zero during shutdown
-	callsCtx  context.Context
-	cancelAll context.CancelFunc
-	once      sync.Once
-	finished  chan struct{}
+	inflight       atomic.Int64 // calls running
+	inlineWatching atomic.Bool  // the watchdog of inline calls runs (reader.go)
+	shutting       atomic.Bool
+	forced         atomic.Bool   // the drain deadline passed; running calls were cancelled
+	drained        chan struct{} // signalled when inflight drops to zero during shutdown
+	callsCtx       context.Context
+	cancelAll      context.CancelFunc
+	once           sync.Once
+	finished       chan struct{}
 }
 
 // object is one entry of the table.
@@ -168,8 +169,7 @@ func (s *Server) serveConn(conn net.Conn) {
 		return
 	}
 	go sess.watchLease()
-	reason := sess.readLoop(r)
-	s.endSession(sess, reason)
+	newSessionReader(sess, r).run() // reader.go
 }
 
 func (s *Server) newSession(conn net.Conn) *session {
@@ -497,7 +497,8 @@ type session struct {
 	ended bool           // the session is over; guarded by srv.mu
 
 	lastRecv    atomic.Int64
-	flowBlocked atomic.Bool // the read loop waits for call slots (acquire)
+	flowBlocked atomic.Bool                   // the read loop waits for call slots (acquire)
+	reader      atomic.Pointer[sessionReader] // the goroutine reading the session's frames
 
 	// Backpressure: calls running and the bytes of their arguments, bounded by
 	// maxSessionCalls and maxSessionArgBytes. At the bound the read loop stops reading
@@ -592,96 +593,23 @@ func (sess *session) watchLease() {
 	}
 }
 
-// readLoop reads frames until the connection fails; it returns why.
-func (sess *session) readLoop(r *wire.Reader) error {
-	for {
-		frame, err := r.Next()
-		if err != nil {
-			if errors.Is(err, wire.ErrFrameTooLarge) {
-				writeGoodbye(sess.w, wire.KindAbort, err.Error())
-			}
-			return err
-		}
-		sess.lastRecv.Store(time.Now().UnixNano())
-		if err := sess.handleFrame(frame); err != nil {
-			err = fmt.Errorf("protocol error: %w", err)
-			writeGoodbye(sess.w, wire.KindAbort, err.Error())
-			return err
-		}
-	}
-}
-
-func (sess *session) handleFrame(frame []byte) error {
-	if len(frame) == 0 {
-		return errors.New("empty frame")
-	}
-	d := Decoder{buf: frame, off: 1}
-	switch frame[0] {
-	case wire.KindCall:
-		reqID, objID, method, timeout := d.Uint64(), d.Uint64(), d.Uint64(), d.Uint64()
-		if d.err != nil {
-			return fmt.Errorf("call header: %w", d.err)
-		}
-		if !sess.acquire(len(frame)) {
-			return errors.New("session ended")
-		}
-		args := sess.srv.getBuf(len(frame) - d.off)
-		*args = append((*args)[:0], frame[d.off:]...)
-		var ctx context.Context
-		var cancel context.CancelFunc
-		if timeout > 0 && timeout < uint64(1<<62) {
-			ctx, cancel = context.WithTimeout(sess.ctx, time.Duration(timeout))
-		} else {
-			ctx, cancel = context.WithCancel(sess.ctx)
-		}
-		sess.cmu.Lock()
-		_, dup := sess.calls[reqID]
-		if !dup {
-			sess.calls[reqID] = cancel
-		}
-		sess.cmu.Unlock()
-		if dup {
-			// A second call under a live ID would take over the first one's cancel.
-			cancel()
-			sess.releaseSlot(len(frame))
-			sess.srv.putBuf(args)
-			return fmt.Errorf("request ID %d is already in use", reqID)
-		}
-		sess.srv.inflight.Add(1)
-		sess.srv.goCall(callJob{sess: sess, ctx: ctx, cancel: cancel, reqID: reqID, objID: objID, method: method, args: args, slot: len(frame)}) // workers.go
-	case wire.KindCancel:
-		reqID := d.Uint64()
-		if d.err != nil {
-			return fmt.Errorf("cancel: %w", d.err)
-		}
-		sess.cmu.Lock()
-		cancel := sess.calls[reqID]
-		sess.cmu.Unlock()
-		if cancel != nil {
-			cancel()
-		}
-	case wire.KindPing:
-		if err := sess.w.WriteFrame([]byte{0, 0, 0, 1, wire.KindPong}); err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
-	default:
-		return fmt.Errorf("unknown message kind %d", frame[0])
-	}
-	return nil
-}
-
 // replyReserve is room for a reply's frame length, kind and request ID.
 const replyReserve = wire.HeaderSize + 1 + binary.MaxVarintLen64
 
-func (sess *session) runCall(ctx context.Context, cancel context.CancelFunc, reqID, objID, method uint64, args *[]byte, slot int) {
+// runCall runs one call and writes its reply. A call run inline by the session's reader
+// (j.rd != nil) leaves its reply buffered when more requests are already waiting to be
+// read, so pipelined calls share one write.
+func (sess *session) runCall(j callJob) {
 	s := sess.srv
 	defer func() {
-		cancel()
-		sess.cmu.Lock()
-		delete(sess.calls, reqID)
-		sess.cmu.Unlock()
-		sess.releaseSlot(slot)
-		s.putBuf(args)
+		if j.cancel != nil {
+			j.cancel()
+			sess.cmu.Lock()
+			delete(sess.calls, j.reqID)
+			sess.cmu.Unlock()
+		}
+		sess.releaseSlot(j.slot)
+		s.putBuf(j.args)
 		if s.inflight.Add(-1) == 0 && s.shutting.Load() {
 			select {
 			case s.drained <- struct{}{}:
@@ -697,8 +625,12 @@ func (sess *session) runCall(ctx context.Context, cancel context.CancelFunc, req
 	if s.shutting.Load() {
 		err = callError(ErrShutdown, "the manager is shutting down")
 	} else {
-		dec := Decoder{buf: *args, env: sess}
-		err = s.dispatch(ctx, sess, objID, method, &dec, &enc)
+		dec := Decoder{buf: *j.args, env: sess}
+		if j.objID == wire.ControlObject {
+			err = s.control(j.ctx, sess, j.method, &dec, &enc)
+		} else {
+			err = s.dispatchObject(j.ctx, j.obj, j.objID, j.method, &dec, &enc)
+		}
 		if err == nil {
 			err = enc.err
 		}
@@ -708,12 +640,17 @@ func (sess *session) runCall(ctx context.Context, cancel context.CancelFunc, req
 	}
 	var frame []byte
 	if err != nil {
-		frame = errorFrame(enc.buf[:replyReserve], reqID, err)
+		frame = errorFrame(enc.buf[:replyReserve], j.reqID, err)
 	} else {
-		frame = finishReply(enc.buf, reqID)
+		frame = finishReply(enc.buf, j.reqID)
 	}
 	*res = enc.buf // keep the grown buffer for the pool
-	if err := sess.w.WriteFrame(frame); err != nil {
+	if j.rd != nil && j.rd.endInline() && j.rd.r.Buffered() > 0 {
+		err = sess.w.WriteFrameBuffered(frame) // the reader flushes before it waits (reader.go)
+	} else {
+		err = sess.w.WriteFrame(frame)
+	}
+	if err != nil {
 		// The peer is gone or stopped reading (the write stalled for a lease); the
 		// writer fails every later reply too, so end the session: closing the
 		// connection ends the read loop, which ends the session.
@@ -753,7 +690,12 @@ func (s *Server) dispatch(ctx context.Context, sess *session, objID, method uint
 	if objID == wire.ControlObject {
 		return s.control(ctx, sess, method, args, res)
 	}
-	obj := s.lookup(objID)
+	return s.dispatchObject(ctx, s.lookup(objID), objID, method, args, res)
+}
+
+// dispatchObject runs method of obj, the object the table held under objID when the
+// call was read (nil if none).
+func (s *Server) dispatchObject(ctx context.Context, obj *object, objID, method uint64, args *Decoder, res *Encoder) (err error) {
 	if obj == nil {
 		return callError(ErrUnknownObject, "object #%d does not exist (released, or never created)", objID)
 	}

@@ -17,6 +17,11 @@ type counter struct {
 	n       int64
 	started chan struct{} // closed by the first Block call, so tests can wait for it
 	once    sync.Once
+
+	gateEntered chan struct{} // closed by the first Gate call
+	gate        chan struct{} // closed by Open; Gate waits for it
+	gateOnce    sync.Once
+	openOnce    sync.Once
 }
 
 var errTooBig = errors.New("counter: too big")
@@ -35,19 +40,23 @@ const (
 	mBlock
 	mPanic
 	mBlockStarted
+	mGate
+	mGateEntered
+	mOpen
 )
 
 var counterDesc = &mgr.TypeDesc{
-	TypeID: counterTypeID,
+	TypeID:    counterTypeID,
+	InlineNew: true,
 	New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 		start := args.Int64()
 		if err := args.Done(); err != nil {
 			return nil, err
 		}
-		return &counter{n: start, started: make(chan struct{})}, nil
+		return &counter{n: start, started: make(chan struct{}), gateEntered: make(chan struct{}), gate: make(chan struct{})}, nil
 	},
 	Methods: []mgr.Method{
-		mAdd: {Name: "Add", Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+		mAdd: {Name: "Add", Inline: true, Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 			d := args.Int64()
 			if err := args.Done(); err != nil {
 				return err
@@ -62,7 +71,7 @@ var counterDesc = &mgr.TypeDesc{
 			res.Int64(c.n)
 			return nil
 		}},
-		mGet: {Name: "Get", Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+		mGet: {Name: "Get", Inline: true, Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 			if err := args.Done(); err != nil {
 				return err
 			}
@@ -93,6 +102,28 @@ var counterDesc = &mgr.TypeDesc{
 			case <-ctx.Done():
 				return ctx.Err()
 			}
+		}},
+		// Gate is an Inline method that waits (as no Inline method should) until Open is
+		// called: it holds up the session's reader until the manager hands reading on.
+		mGate: {Name: "Gate", Inline: true, Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+			c := obj.(*counter)
+			c.gateOnce.Do(func() { close(c.gateEntered) })
+			<-c.gate
+			return args.Done()
+		}},
+		// GateEntered returns once some Gate call has started.
+		mGateEntered: {Name: "GateEntered", Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+			select {
+			case <-obj.(*counter).gateEntered:
+				return args.Done()
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}},
+		mOpen: {Name: "Open", Inline: true, Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+			c := obj.(*counter)
+			c.openOnce.Do(func() { close(c.gate) })
+			return args.Done()
 		}},
 	},
 }

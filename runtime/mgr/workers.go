@@ -12,14 +12,18 @@ import (
 // gets a new goroutine, so calls still never wait for each other (a blocked Queue.Get
 // holds only its own worker).
 
-// callJob is one call handed to a worker.
+// callJob is one call, run by a worker or inline by the session's reader.
 type callJob struct {
-	sess                 *session
-	ctx                  context.Context
+	sess *session
+	ctx  context.Context
+	// cancel ends ctx; nil for a call without a context of its own (an inline call runs
+	// under the session's ctx and is not in session.calls).
 	cancel               context.CancelFunc
 	reqID, objID, method uint64
+	obj                  *object // the object objID named when the call was read
 	args                 *[]byte
 	slot                 int
+	rd                   *sessionReader // the reader running the call inline, or nil
 }
 
 // workerIdle is how long a worker waits for another call before it exits.
@@ -39,7 +43,7 @@ func (s *Server) callWorker(j callJob) {
 	t := time.NewTimer(workerIdle)
 	defer t.Stop()
 	for {
-		j.sess.runCall(j.ctx, j.cancel, j.reqID, j.objID, j.method, j.args, j.slot)
+		j.sess.runCall(j)
 		j = callJob{}
 		t.Reset(workerIdle)
 		select {

@@ -194,7 +194,8 @@ func (p *ArrayProxy[T]) Slice(ctx context.Context, start int, stop int) ([]T, er
 // uses: a manager can only build and call the instantiations it knows.
 func RegisterArray[T any]() {
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: ArrayTypeID[T](),
+		TypeID:    ArrayTypeID[T](),
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			var a0 []T
 			args.Value(&a0)
@@ -206,7 +207,8 @@ func RegisterArray[T any]() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "AddNumber",
+				Name:   "AddNumber",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					var a1 T
@@ -224,7 +226,8 @@ func RegisterArray[T any]() {
 			},
 			// 1
 			{
-				Name: "CompareAndSwap",
+				Name:   "CompareAndSwap",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					var a1 T
@@ -244,7 +247,8 @@ func RegisterArray[T any]() {
 			},
 			// 2
 			{
-				Name: "Get",
+				Name:   "Get",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					if err := args.Done(); err != nil {
@@ -260,7 +264,8 @@ func RegisterArray[T any]() {
 			},
 			// 3
 			{
-				Name: "Items",
+				Name:   "Items",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -272,7 +277,8 @@ func RegisterArray[T any]() {
 			},
 			// 4
 			{
-				Name: "Len",
+				Name:   "Len",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -284,7 +290,8 @@ func RegisterArray[T any]() {
 			},
 			// 5
 			{
-				Name: "Set",
+				Name:   "Set",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					var a1 T
@@ -297,7 +304,8 @@ func RegisterArray[T any]() {
 			},
 			// 6
 			{
-				Name: "Slice",
+				Name:   "Slice",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					a1 := args.Int()
@@ -1232,7 +1240,8 @@ func (p *DictProxy[K, V]) Values(ctx context.Context) ([]V, error) {
 // program uses: a manager can only build and call the instantiations it knows.
 func RegisterDict[K comparable, V any]() {
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: DictTypeID[K, V](),
+		TypeID:    DictTypeID[K, V](),
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			if err := args.Done(); err != nil {
 				return nil, err
@@ -1242,7 +1251,8 @@ func RegisterDict[K comparable, V any]() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "AddNumber",
+				Name:   "AddNumber",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
 					args.Value(&a0)
@@ -1261,7 +1271,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 1
 			{
-				Name: "Clear",
+				Name:   "Clear",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -1272,7 +1283,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 2
 			{
-				Name: "CompareAndDelete",
+				Name:   "CompareAndDelete",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
 					args.Value(&a0)
@@ -1288,7 +1300,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 3
 			{
-				Name: "CompareAndSwap",
+				Name:   "CompareAndSwap",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
 					args.Value(&a0)
@@ -1306,7 +1319,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 4
 			{
-				Name: "Contains",
+				Name:   "Contains",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
 					args.Value(&a0)
@@ -1320,7 +1334,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 5
 			{
-				Name: "Copy",
+				Name:   "Copy",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -1332,7 +1347,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 6
 			{
-				Name: "Delete",
+				Name:   "Delete",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
 					args.Value(&a0)
@@ -1346,7 +1362,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 7
 			{
-				Name: "Get",
+				Name:   "Get",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
 					args.Value(&a0)
@@ -1361,7 +1378,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 8
 			{
-				Name: "GetItem",
+				Name:   "GetItem",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
 					args.Value(&a0)
@@ -1378,7 +1396,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 9
 			{
-				Name: "GetOrSet",
+				Name:   "GetOrSet",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
 					args.Value(&a0)
@@ -1395,7 +1414,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 10
 			{
-				Name: "Items",
+				Name:   "Items",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -1407,7 +1427,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 11
 			{
-				Name: "Keys",
+				Name:   "Keys",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -1419,7 +1440,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 12
 			{
-				Name: "Len",
+				Name:   "Len",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -1431,7 +1453,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 13
 			{
-				Name: "Pop",
+				Name:   "Pop",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
 					args.Value(&a0)
@@ -1448,7 +1471,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 14
 			{
-				Name: "PopItem",
+				Name:   "PopItem",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -1464,7 +1488,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 15
 			{
-				Name: "Range",
+				Name:   "Range",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					a1 := args.Int()
@@ -1478,7 +1503,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 16
 			{
-				Name: "Set",
+				Name:   "Set",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
 					args.Value(&a0)
@@ -1493,7 +1519,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 17
 			{
-				Name: "SetDefault",
+				Name:   "SetDefault",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
 					args.Value(&a0)
@@ -1509,7 +1536,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 18
 			{
-				Name: "Swap",
+				Name:   "Swap",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
 					args.Value(&a0)
@@ -1526,7 +1554,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 19
 			{
-				Name: "Update",
+				Name:   "Update",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 map[K]V
 					args.Value(&a0)
@@ -1539,7 +1568,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 20
 			{
-				Name: "UpdateItems",
+				Name:   "UpdateItems",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []Item[K, V]
 					args.Value(&a0)
@@ -1552,7 +1582,8 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 21
 			{
-				Name: "Values",
+				Name:   "Values",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -2057,7 +2088,8 @@ func (p *ListProxy[T]) Sort(ctx context.Context, reverse bool) error {
 // uses: a manager can only build and call the instantiations it knows.
 func RegisterList[T any]() {
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: ListTypeID[T](),
+		TypeID:    ListTypeID[T](),
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			var a0 []T
 			args.Value(&a0)
@@ -2069,7 +2101,8 @@ func RegisterList[T any]() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "AddNumber",
+				Name:   "AddNumber",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					var a1 T
@@ -2087,7 +2120,8 @@ func RegisterList[T any]() {
 			},
 			// 1
 			{
-				Name: "Append",
+				Name:   "Append",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -2100,7 +2134,8 @@ func RegisterList[T any]() {
 			},
 			// 2
 			{
-				Name: "Clear",
+				Name:   "Clear",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -2111,7 +2146,8 @@ func RegisterList[T any]() {
 			},
 			// 3
 			{
-				Name: "CompareAndSwap",
+				Name:   "CompareAndSwap",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					var a1 T
@@ -2131,7 +2167,8 @@ func RegisterList[T any]() {
 			},
 			// 4
 			{
-				Name: "Contains",
+				Name:   "Contains",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -2145,7 +2182,8 @@ func RegisterList[T any]() {
 			},
 			// 5
 			{
-				Name: "Copy",
+				Name:   "Copy",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -2157,7 +2195,8 @@ func RegisterList[T any]() {
 			},
 			// 6
 			{
-				Name: "Count",
+				Name:   "Count",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -2171,7 +2210,8 @@ func RegisterList[T any]() {
 			},
 			// 7
 			{
-				Name: "Delete",
+				Name:   "Delete",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					if err := args.Done(); err != nil {
@@ -2182,7 +2222,8 @@ func RegisterList[T any]() {
 			},
 			// 8
 			{
-				Name: "Extend",
+				Name:   "Extend",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
 					args.Value(&a0)
@@ -2195,7 +2236,8 @@ func RegisterList[T any]() {
 			},
 			// 9
 			{
-				Name: "Get",
+				Name:   "Get",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					if err := args.Done(); err != nil {
@@ -2211,7 +2253,8 @@ func RegisterList[T any]() {
 			},
 			// 10
 			{
-				Name: "Index",
+				Name:   "Index",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -2228,7 +2271,8 @@ func RegisterList[T any]() {
 			},
 			// 11
 			{
-				Name: "Insert",
+				Name:   "Insert",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					var a1 T
@@ -2242,7 +2286,8 @@ func RegisterList[T any]() {
 			},
 			// 12
 			{
-				Name: "Len",
+				Name:   "Len",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -2254,7 +2299,8 @@ func RegisterList[T any]() {
 			},
 			// 13
 			{
-				Name: "Pop",
+				Name:   "Pop",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					if err := args.Done(); err != nil {
@@ -2270,7 +2316,8 @@ func RegisterList[T any]() {
 			},
 			// 14
 			{
-				Name: "Range",
+				Name:   "Range",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					a1 := args.Int()
@@ -2284,7 +2331,8 @@ func RegisterList[T any]() {
 			},
 			// 15
 			{
-				Name: "Remove",
+				Name:   "Remove",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -2296,7 +2344,8 @@ func RegisterList[T any]() {
 			},
 			// 16
 			{
-				Name: "Reverse",
+				Name:   "Reverse",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -2307,7 +2356,8 @@ func RegisterList[T any]() {
 			},
 			// 17
 			{
-				Name: "Set",
+				Name:   "Set",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					var a1 T
@@ -2320,7 +2370,8 @@ func RegisterList[T any]() {
 			},
 			// 18
 			{
-				Name: "Slice",
+				Name:   "Slice",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					a1 := args.Int()
@@ -2334,7 +2385,8 @@ func RegisterList[T any]() {
 			},
 			// 19
 			{
-				Name: "Sort",
+				Name:   "Sort",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Bool()
 					if err := args.Done(); err != nil {
@@ -2881,7 +2933,8 @@ func (p *QueueProxy[T]) TaskDone(ctx context.Context) error {
 // uses: a manager can only build and call the instantiations it knows.
 func RegisterQueue[T any]() {
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: QueueTypeID[T](),
+		TypeID:    QueueTypeID[T](),
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			a0 := args.Int()
 			if err := args.Done(); err != nil {
@@ -2892,7 +2945,8 @@ func RegisterQueue[T any]() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "Empty",
+				Name:   "Empty",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -2904,7 +2958,8 @@ func RegisterQueue[T any]() {
 			},
 			// 1
 			{
-				Name: "Full",
+				Name:   "Full",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -2988,7 +3043,8 @@ func RegisterQueue[T any]() {
 			},
 			// 7
 			{
-				Name: "Maxsize",
+				Name:   "Maxsize",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -3049,7 +3105,8 @@ func RegisterQueue[T any]() {
 			},
 			// 12
 			{
-				Name: "Qsize",
+				Name:   "Qsize",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -3061,7 +3118,8 @@ func RegisterQueue[T any]() {
 			},
 			// 13
 			{
-				Name: "TaskDone",
+				Name:   "TaskDone",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -3694,7 +3752,8 @@ func (p *SetProxy[T]) Update(ctx context.Context, other []T) error {
 // a manager can only build and call the instantiations it knows.
 func RegisterSet[T comparable]() {
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: SetTypeID[T](),
+		TypeID:    SetTypeID[T](),
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			var a0 []T
 			args.Value(&a0)
@@ -3706,7 +3765,8 @@ func RegisterSet[T comparable]() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "Add",
+				Name:   "Add",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -3720,7 +3780,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 1
 			{
-				Name: "Clear",
+				Name:   "Clear",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -3731,7 +3792,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 2
 			{
-				Name: "Contains",
+				Name:   "Contains",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -3745,7 +3807,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 3
 			{
-				Name: "Difference",
+				Name:   "Difference",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
 					args.Value(&a0)
@@ -3759,7 +3822,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 4
 			{
-				Name: "DifferenceUpdate",
+				Name:   "DifferenceUpdate",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
 					args.Value(&a0)
@@ -3772,7 +3836,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 5
 			{
-				Name: "Discard",
+				Name:   "Discard",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -3786,7 +3851,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 6
 			{
-				Name: "Intersection",
+				Name:   "Intersection",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
 					args.Value(&a0)
@@ -3800,7 +3866,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 7
 			{
-				Name: "IntersectionUpdate",
+				Name:   "IntersectionUpdate",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
 					args.Value(&a0)
@@ -3813,7 +3880,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 8
 			{
-				Name: "IsDisjoint",
+				Name:   "IsDisjoint",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
 					args.Value(&a0)
@@ -3827,7 +3895,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 9
 			{
-				Name: "IsSubset",
+				Name:   "IsSubset",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
 					args.Value(&a0)
@@ -3841,7 +3910,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 10
 			{
-				Name: "IsSuperset",
+				Name:   "IsSuperset",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
 					args.Value(&a0)
@@ -3855,7 +3925,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 11
 			{
-				Name: "Items",
+				Name:   "Items",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -3867,7 +3938,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 12
 			{
-				Name: "Len",
+				Name:   "Len",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -3879,7 +3951,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 13
 			{
-				Name: "Pop",
+				Name:   "Pop",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -3894,7 +3967,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 14
 			{
-				Name: "Remove",
+				Name:   "Remove",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -3906,7 +3980,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 15
 			{
-				Name: "SymmetricDifference",
+				Name:   "SymmetricDifference",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
 					args.Value(&a0)
@@ -3920,7 +3995,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 16
 			{
-				Name: "SymmetricDifferenceUpdate",
+				Name:   "SymmetricDifferenceUpdate",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
 					args.Value(&a0)
@@ -3933,7 +4009,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 17
 			{
-				Name: "Union",
+				Name:   "Union",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
 					args.Value(&a0)
@@ -3947,7 +4024,8 @@ func RegisterSet[T comparable]() {
 			},
 			// 18
 			{
-				Name: "Update",
+				Name:   "Update",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
 					args.Value(&a0)
@@ -4107,7 +4185,8 @@ func (p *ValueProxy[T]) Swap(ctx context.Context, v T) (T, error) {
 // uses: a manager can only build and call the instantiations it knows.
 func RegisterValue[T any]() {
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: ValueTypeID[T](),
+		TypeID:    ValueTypeID[T](),
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			var a0 T
 			args.Value(&a0)
@@ -4119,7 +4198,8 @@ func RegisterValue[T any]() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "AddNumber",
+				Name:   "AddNumber",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -4136,7 +4216,8 @@ func RegisterValue[T any]() {
 			},
 			// 1
 			{
-				Name: "CompareAndSwap",
+				Name:   "CompareAndSwap",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -4152,7 +4233,8 @@ func RegisterValue[T any]() {
 			},
 			// 2
 			{
-				Name: "Get",
+				Name:   "Get",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4164,7 +4246,8 @@ func RegisterValue[T any]() {
 			},
 			// 3
 			{
-				Name: "Set",
+				Name:   "Set",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -4177,7 +4260,8 @@ func RegisterValue[T any]() {
 			},
 			// 4
 			{
-				Name: "Swap",
+				Name:   "Swap",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -4198,7 +4282,8 @@ func RegisterValue[T any]() {
 // that links it: the manager and its clients.
 func init() {
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: BarrierTypeID,
+		TypeID:    BarrierTypeID,
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			a0 := args.Int()
 			if err := args.Done(); err != nil {
@@ -4213,7 +4298,8 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "Abort",
+				Name:   "Abort",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4224,7 +4310,8 @@ func init() {
 			},
 			// 1
 			{
-				Name: "Broken",
+				Name:   "Broken",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4236,7 +4323,8 @@ func init() {
 			},
 			// 2
 			{
-				Name: "NWaiting",
+				Name:   "NWaiting",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4248,7 +4336,8 @@ func init() {
 			},
 			// 3
 			{
-				Name: "Parties",
+				Name:   "Parties",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4260,7 +4349,8 @@ func init() {
 			},
 			// 4
 			{
-				Name: "Reset",
+				Name:   "Reset",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4304,7 +4394,8 @@ func init() {
 		Serialized: false,
 	})
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: BoundedSemaphoreTypeID,
+		TypeID:    BoundedSemaphoreTypeID,
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			a0 := args.Int()
 			if err := args.Done(); err != nil {
@@ -4370,7 +4461,8 @@ func init() {
 			},
 			// 4
 			{
-				Name: "Value",
+				Name:   "Value",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4384,7 +4476,8 @@ func init() {
 		Serialized: false,
 	})
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: ConditionTypeID,
+		TypeID:    ConditionTypeID,
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			a0, _ := args.Referent(LockTypeID).(*Lock)
 			a1, _ := args.Referent(RLockTypeID).(*RLock)
@@ -4426,7 +4519,8 @@ func init() {
 			},
 			// 2
 			{
-				Name: "Locked",
+				Name:   "Locked",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4510,7 +4604,8 @@ func init() {
 			},
 			// 9
 			{
-				Name: "Waiting",
+				Name:   "Waiting",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4524,7 +4619,8 @@ func init() {
 		Serialized: false,
 	})
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: EventTypeID,
+		TypeID:    EventTypeID,
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			if err := args.Done(); err != nil {
 				return nil, err
@@ -4534,7 +4630,8 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "Clear",
+				Name:   "Clear",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4545,7 +4642,8 @@ func init() {
 			},
 			// 1
 			{
-				Name: "IsSet",
+				Name:   "IsSet",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4557,7 +4655,8 @@ func init() {
 			},
 			// 2
 			{
-				Name: "Set",
+				Name:   "Set",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4596,7 +4695,8 @@ func init() {
 		Serialized: false,
 	})
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: LockTypeID,
+		TypeID:    LockTypeID,
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			if err := args.Done(); err != nil {
 				return nil, err
@@ -4632,7 +4732,8 @@ func init() {
 			},
 			// 2
 			{
-				Name: "Locked",
+				Name:   "Locked",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4671,7 +4772,8 @@ func init() {
 		Serialized: false,
 	})
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: NamespaceTypeID,
+		TypeID:    NamespaceTypeID,
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			if err := args.Done(); err != nil {
 				return nil, err
@@ -4681,7 +4783,8 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "All",
+				Name:   "All",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4693,7 +4796,8 @@ func init() {
 			},
 			// 1
 			{
-				Name: "Delete",
+				Name:   "Delete",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
 					if err := args.Done(); err != nil {
@@ -4704,7 +4808,8 @@ func init() {
 			},
 			// 2
 			{
-				Name: "Get",
+				Name:   "Get",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
 					if err := args.Done(); err != nil {
@@ -4720,7 +4825,8 @@ func init() {
 			},
 			// 3
 			{
-				Name: "Has",
+				Name:   "Has",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
 					if err := args.Done(); err != nil {
@@ -4733,7 +4839,8 @@ func init() {
 			},
 			// 4
 			{
-				Name: "Set",
+				Name:   "Set",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
 					var a1 any
@@ -4749,7 +4856,8 @@ func init() {
 		Serialized: false,
 	})
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: RLockTypeID,
+		TypeID:    RLockTypeID,
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			if err := args.Done(); err != nil {
 				return nil, err
@@ -4785,7 +4893,8 @@ func init() {
 			},
 			// 2
 			{
-				Name: "Count",
+				Name:   "Count",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4797,7 +4906,8 @@ func init() {
 			},
 			// 3
 			{
-				Name: "Locked",
+				Name:   "Locked",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4836,7 +4946,8 @@ func init() {
 		Serialized: false,
 	})
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: SemaphoreTypeID,
+		TypeID:    SemaphoreTypeID,
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			a0 := args.Int()
 			if err := args.Done(); err != nil {
@@ -4903,7 +5014,8 @@ func init() {
 			},
 			// 4
 			{
-				Name: "Value",
+				Name:   "Value",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err

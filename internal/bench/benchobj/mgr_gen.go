@@ -237,7 +237,8 @@ func (p *CtlProxy) StopCPUProfile(ctx context.Context) error {
 // that links it: the manager and its clients.
 func init() {
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: CounterTypeID,
+		TypeID:    CounterTypeID,
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			a0 := args.Int()
 			if err := args.Done(); err != nil {
@@ -248,7 +249,8 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "Add",
+				Name:   "Add",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					if err := args.Done(); err != nil {
@@ -261,7 +263,8 @@ func init() {
 			},
 			// 1
 			{
-				Name: "Echo",
+				Name:   "Echo",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.ByteSlice()
 					if err := args.Done(); err != nil {
@@ -274,7 +277,8 @@ func init() {
 			},
 			// 2
 			{
-				Name: "Size",
+				Name:   "Size",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.ByteSlice()
 					if err := args.Done(); err != nil {
@@ -287,7 +291,8 @@ func init() {
 			},
 			// 3
 			{
-				Name: "Value",
+				Name:   "Value",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -305,7 +310,8 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "HeapAlloc",
+				Name:   "HeapAlloc",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -317,7 +323,8 @@ func init() {
 			},
 			// 1
 			{
-				Name: "RSS",
+				Name:   "RSS",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -329,7 +336,8 @@ func init() {
 			},
 			// 2
 			{
-				Name: "StartCPUProfile",
+				Name:   "StartCPUProfile",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
 					if err := args.Done(); err != nil {
@@ -340,7 +348,8 @@ func init() {
 			},
 			// 3
 			{
-				Name: "StopCPUProfile",
+				Name:   "StopCPUProfile",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err

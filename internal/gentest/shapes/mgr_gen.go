@@ -110,7 +110,8 @@ func (p *CellProxy[T]) Set(ctx context.Context, v T) error {
 // uses: a manager can only build and call the instantiations it knows.
 func RegisterCell[T any]() {
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: CellTypeID[T](),
+		TypeID:    CellTypeID[T](),
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			var a0 T
 			args.Value(&a0)
@@ -122,7 +123,8 @@ func RegisterCell[T any]() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "Get",
+				Name:   "Get",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -134,7 +136,8 @@ func RegisterCell[T any]() {
 			},
 			// 1
 			{
-				Name: "Set",
+				Name:   "Set",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -242,7 +245,8 @@ func (p *RectProxy) Size(ctx context.Context) (float64, float64, error) {
 // that links it: the manager and its clients.
 func init() {
 	mgr.Register(&mgr.TypeDesc{
-		TypeID: RectTypeID,
+		TypeID:    RectTypeID,
+		InlineNew: true,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			a0 := args.Float64()
 			a1 := args.Float64()
@@ -254,7 +258,8 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "Grow",
+				Name:   "Grow",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Float64()
 					a1 := args.Float64()
@@ -267,7 +272,8 @@ func init() {
 			},
 			// 1
 			{
-				Name: "Size",
+				Name:   "Size",
+				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err

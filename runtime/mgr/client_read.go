@@ -1,0 +1,217 @@
+package mgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/mgr-go/mgr/internal/wire"
+)
+
+// Reading replies: the caller reads its own.
+//
+// A client with a reading goroutine of its own pays a goroutine hand-off on every call:
+// the reader gets the reply and must wake the caller, which on a multi-core machine
+// wakes a second OS thread — about a third of a small call's latency. So there is no
+// permanent reader. A caller that has sent its call takes the reading role (readTok) if
+// nobody holds it, and reads frames — handing any other call's reply to its caller —
+// until its own reply comes; then it passes the role on: to a caller waiting for it,
+// if there is one (Go's channel hands the token straight over), or to nobody. A
+// sequential caller therefore reads its reply itself, exactly like a raw socket
+// ping-pong; under concurrency the role rotates among the callers (leader/followers).
+//
+// Someone must still read when no call is in flight, to see a Goodbye, an Abort, a pong
+// or the connection dropping: keepAlive checks every idleReadEvery and, when the role is
+// free with no call pending, starts the idle reader, which holds the role until it has
+// handed over one reply (the next caller then reads its own again). A timer re-armed
+// per call would do it sooner, but arming a timer wakes another thread too — the very
+// cost this avoids.
+//
+// A caller whose ctx ends while it reads must stop reading to send its Cancel: a read
+// deadline set from context.AfterFunc (interrupt) wakes it, and wire.Reader keeps any
+// part of a frame read so far for the next reader.
+
+// idleReadEvery is how often keepAlive looks for a connection nobody reads: the longest a
+// client with no call in flight takes to notice a dropped connection or a Goodbye.
+const idleReadEvery = 250 * time.Millisecond
+
+// await waits for the reply to call, reading frames itself when nobody else is. When
+// ctx ends first it asks the manager to end the call, then waits a little for the
+// manager's final word: the call may have finished before the cancellation reached it (a
+// Queue.Get that took an item, a lock granted), and dropping that reply would lose what
+// it did. A method that honours its ctx answers within a round trip; the grace
+// (Options.CancelGrace) bounds the wait for one that does not. Whatever reply arrives
+// is what the call returns: a result, or the manager's error.
+func (c *Client) await(ctx context.Context, call *Call) error {
+	done := ctx.Done()
+	var grace *time.Timer
+	var graceC <-chan time.Time
+	var until time.Time // end of the grace, once cancelled
+	for {
+		select {
+		case <-call.done:
+			if grace != nil {
+				grace.Stop()
+				c.explainCancel(ctx, call)
+			}
+			return call.err
+		case c.readTok <- struct{}{}:
+			if grace == nil {
+				c.lead(call, ctx, time.Time{})
+			} else {
+				c.lead(call, nil, until)
+			}
+			c.releaseRead()
+			if grace != nil && !time.Now().Before(until) {
+				if err, gaveUp := c.abandon(ctx, call); gaveUp {
+					grace.Stop()
+					return err
+				}
+			}
+		case <-done:
+			c.sendCancel(call.id)
+			done = nil
+			until = time.Now().Add(c.opts.cancelGrace())
+			grace = time.NewTimer(c.opts.cancelGrace())
+			graceC = grace.C
+		case <-graceC:
+			if err, gaveUp := c.abandon(ctx, call); gaveUp {
+				return err
+			}
+			graceC = nil // the reply is being delivered; call.done follows
+		}
+	}
+}
+
+// explainCancel rewrites the error of a call that ended after we sent Cancel. A manager
+// that gave up because of our cancel message reports context.Canceled, even when what
+// ended our ctx was its deadline (the message can beat the manager's own copy of the
+// deadline): say why ours ended.
+func (c *Client) explainCancel(ctx context.Context, call *Call) {
+	var re *RemoteError
+	if errors.As(call.err, &re) && re.Sentinel == context.Canceled && ctx.Err() == context.DeadlineExceeded {
+		msg := re.Msg
+		if msg == context.Canceled.Error() {
+			msg = context.DeadlineExceeded.Error()
+		}
+		call.err = &RemoteError{Msg: msg, Sentinel: context.DeadlineExceeded, Stack: re.Stack}
+	}
+}
+
+// abandon gives up on a cancelled call whose grace has passed. It reports false if the
+// reply was taken for delivery meanwhile (the caller then waits for call.done).
+func (c *Client) abandon(ctx context.Context, call *Call) (err error, gaveUp bool) {
+	c.mu.Lock()
+	_, mine := c.pending[call.id]
+	delete(c.pending, call.id)
+	c.mu.Unlock()
+	if !mine {
+		return nil, false
+	}
+	return fmt.Errorf("%s: %w", call.describe(), ctx.Err()), true
+}
+
+// lead reads frames for every call of the connection until call has its reply, the
+// connection fails, ctx ends (ctx may be nil), or the deadline until passes (zero for
+// none). The caller holds readTok.
+func (c *Client) lead(call *Call, ctx context.Context, until time.Time) {
+	if len(call.done) > 0 || (ctx != nil && ctx.Err() != nil) || (!until.IsZero() && !time.Now().Before(until)) {
+		return
+	}
+	c.rmu.Lock()
+	c.leader = call
+	if !until.IsZero() {
+		c.interrupted = true
+		c.conn.SetReadDeadline(until)
+	}
+	c.rmu.Unlock()
+	var stop func() bool
+	if ctx != nil && ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { c.interrupt(call) })
+	}
+	for len(call.done) == 0 {
+		if _, err := c.readOne(); err != nil {
+			break
+		}
+	}
+	if stop != nil {
+		stop()
+	}
+	c.rmu.Lock()
+	c.leader = nil
+	if c.interrupted {
+		c.interrupted = false
+		c.conn.SetReadDeadline(time.Time{})
+	}
+	c.rmu.Unlock()
+}
+
+// interrupt wakes the goroutine reading for call, if it still is.
+func (c *Client) interrupt(call *Call) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.leader == call {
+		c.interrupted = true
+		c.conn.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// releaseRead gives up the reading role; a caller waiting for it gets it.
+func (c *Client) releaseRead() { <-c.readTok }
+
+// startIdleReader starts the idle reader if nobody reads and no call is pending.
+func (c *Client) startIdleReader() {
+	c.mu.Lock()
+	idle := len(c.pending) == 0 && c.err == nil
+	c.mu.Unlock()
+	if !idle {
+		return // the callers read
+	}
+	select {
+	case c.readTok <- struct{}{}:
+		go c.readWhileIdle()
+	default: // someone reads
+	}
+}
+
+// readWhileIdle is the idle reader: holding the reading role, it reads until it has
+// handed over one reply or the connection ends.
+func (c *Client) readWhileIdle() {
+	for {
+		reply, err := c.readOne()
+		if reply || err != nil {
+			break
+		}
+	}
+	c.releaseRead()
+}
+
+// readOne reads and handles one frame. It returns a read deadline's error when the
+// reader was interrupted, and any other error after ending the connection with it.
+func (c *Client) readOne() (reply bool, err error) {
+	frame, err := c.r.Next()
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			c.rmu.Lock()
+			interrupted := c.interrupted
+			c.rmu.Unlock()
+			if interrupted {
+				return false, err
+			}
+		}
+		if errors.Is(err, wire.ErrFrameTooLarge) {
+			c.fail(fmt.Errorf("%w: %w", ErrConnLost, err))
+		} else {
+			c.fail(fmt.Errorf("%w: %s: %w", ErrConnLost, c.addr, err))
+		}
+		return false, err
+	}
+	c.lastRecv.Store(time.Now().UnixNano())
+	reply, err = c.handleFrame(frame)
+	if err != nil {
+		c.fail(fmt.Errorf("%w: protocol error from %s: %w", ErrConnLost, c.addr, err))
+	}
+	return reply, err
+}

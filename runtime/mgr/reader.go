@@ -1,0 +1,262 @@
+package mgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/mgr-go/mgr/internal/wire"
+)
+
+// Reading a session's frames, and running quick calls where they are read.
+//
+// Handing a call to another goroutine costs more than a small call itself: the reader
+// readies the worker, and on a multi-core machine that wakes a second OS thread (a futex
+// call, and often a move to another CPU) — measured at about a third of a sequential
+// call's latency. So a call to a method marked Inline (mgrgen marks every method that
+// takes no context.Context) runs in the reading goroutine itself, and its reply is left
+// buffered while more requests are already waiting to be read, so a burst of pipelined
+// calls is answered with one write.
+//
+// Inline must not mean "the session stops reading while a method runs": a method can
+// be slow, or wait for a lock another call of the same session holds. While inline
+// calls run, a watchdog goroutine (watchInline) looks at every session's reader each
+// inlineBudget; a reader found running the same inline call as at its last look gets
+// its role handed to a new goroutine (as Go's own scheduler hands a processor away from
+// a goroutine stuck in a system call), and the goroutine running the call ends after
+// writing its reply. Exactly one goroutine reads at any time: the role passes with a
+// compare-and-swap on the state of the reader that held it. A timer per call would be
+// simpler, but arming a timer wakes another thread — the cost inline calls avoid.
+
+// inlineBudget is the watchdog's period: an inline call holds up its session's reading
+// for one to two of them at most.
+const inlineBudget = time.Millisecond
+
+// inlineLinger is how many quiet periods the watchdog waits before it stops.
+const inlineLinger = 100
+
+// States of a sessionReader.
+const (
+	readerReading   int32 = iota // reading frames
+	readerInline                 // running an inline call
+	readerHandedOff              // the call overran; another goroutine reads now
+)
+
+// sessionReader is the reading role of one session, held by one goroutine.
+type sessionReader struct {
+	sess  *session
+	r     *wire.Reader
+	state atomic.Int32
+	seq   atomic.Uint64 // inline calls begun
+	seen  atomic.Uint64 // seq at the watchdog's last look
+}
+
+func newSessionReader(sess *session, r *wire.Reader) *sessionReader {
+	rd := &sessionReader{sess: sess, r: r}
+	sess.reader.Store(rd)
+	return rd
+}
+
+// run reads frames until the connection fails (then it ends the session) or until an
+// inline call overran its budget and the role passed to another goroutine.
+func (rd *sessionReader) run() {
+	sess := rd.sess
+	for {
+		if rd.r.Buffered() == 0 {
+			// About to wait for the peer: send the replies left buffered first.
+			if err := sess.w.Flush(); err != nil {
+				sess.conn.Close()
+			}
+		}
+		frame, err := rd.r.Next()
+		if err != nil {
+			if errors.Is(err, wire.ErrFrameTooLarge) {
+				writeGoodbye(sess.w, wire.KindAbort, err.Error())
+			}
+			sess.srv.endSession(sess, err)
+			return
+		}
+		sess.lastRecv.Store(time.Now().UnixNano())
+		reading, err := rd.handleFrame(frame)
+		if err != nil {
+			err = fmt.Errorf("protocol error: %w", err)
+			writeGoodbye(sess.w, wire.KindAbort, err.Error())
+			sess.srv.endSession(sess, err)
+			return
+		}
+		if !reading {
+			return
+		}
+	}
+}
+
+// beginInline marks the start of an inline call and makes sure the watchdog runs.
+func (rd *sessionReader) beginInline() {
+	rd.seq.Add(1)
+	rd.state.Store(readerInline)
+	s := rd.sess.srv
+	if !s.inlineWatching.Load() && s.inlineWatching.CompareAndSwap(false, true) {
+		go s.watchInline()
+	}
+}
+
+// endInline ends an inline call and reports whether this goroutine still holds the
+// reading role.
+func (rd *sessionReader) endInline() bool {
+	return rd.state.CompareAndSwap(readerInline, readerReading)
+}
+
+// overrun hands the reading role to a new goroutine, unless the call ended meanwhile.
+func (rd *sessionReader) overrun() {
+	if rd.state.CompareAndSwap(readerInline, readerHandedOff) {
+		go newSessionReader(rd.sess, rd.r).run()
+	}
+}
+
+// watchInline is the watchdog of inline calls. It runs while inline calls do, and
+// stops after inlineLinger quiet periods.
+func (s *Server) watchInline() {
+	t := time.NewTicker(inlineBudget)
+	defer t.Stop()
+	quiet := 0
+	for range t.C {
+		if s.checkInline() {
+			quiet = 0
+			continue
+		}
+		if quiet++; quiet < inlineLinger {
+			continue
+		}
+		s.inlineWatching.Store(false)
+		// An inline call that began before the Store saw the watchdog running.
+		if !s.anyInline() || !s.inlineWatching.CompareAndSwap(false, true) {
+			return
+		}
+		quiet = 0
+	}
+}
+
+// checkInline hands on the reading role of every session whose inline call has run
+// since the last look, and reports whether any inline call ran.
+func (s *Server) checkInline() (busy bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, sess := range s.sessions {
+		rd := sess.reader.Load()
+		if rd == nil {
+			continue
+		}
+		if seq := rd.seq.Load(); seq != rd.seen.Load() {
+			rd.seen.Store(seq)
+			busy = true
+		} else if rd.state.Load() == readerInline {
+			busy = true
+			rd.overrun()
+		}
+	}
+	return busy
+}
+
+// anyInline reports whether an inline call is running.
+func (s *Server) anyInline() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, sess := range s.sessions {
+		if rd := sess.reader.Load(); rd != nil && rd.state.Load() == readerInline {
+			return true
+		}
+	}
+	return false
+}
+
+// inlineControl reports whether a call of the manager's own method can run inline:
+// all of them only look at or change the manager's tables, except Create, which runs the
+// type's constructor and is inline only when that takes no context (InlineNew).
+func inlineControl(method uint64, args []byte) bool {
+	if method != wire.CtlCreate {
+		return true
+	}
+	d := Decoder{buf: args}
+	desc := LookupType(d.String())
+	return d.err == nil && desc != nil && desc.InlineNew
+}
+
+// handleFrame handles one frame; it returns false when this goroutine no longer reads.
+func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
+	sess := rd.sess
+	s := sess.srv
+	if len(frame) == 0 {
+		return false, errors.New("empty frame")
+	}
+	d := Decoder{buf: frame, off: 1}
+	switch frame[0] {
+	case wire.KindCall:
+		reqID, objID, method, timeout := d.Uint64(), d.Uint64(), d.Uint64(), d.Uint64()
+		if d.err != nil {
+			return false, fmt.Errorf("call header: %w", d.err)
+		}
+		j := callJob{sess: sess, reqID: reqID, objID: objID, method: method, slot: len(frame)}
+		var inline bool
+		if objID != wire.ControlObject {
+			j.obj = s.lookup(objID)
+			inline = j.obj != nil && method < uint64(len(j.obj.desc.Methods)) && j.obj.desc.Methods[method].Inline
+		} else {
+			inline = inlineControl(method, frame[d.off:])
+		}
+		if !sess.acquire(j.slot) {
+			return false, errors.New("session ended")
+		}
+		j.args = s.getBuf(len(frame) - d.off)
+		*j.args = append((*j.args)[:0], frame[d.off:]...)
+		if inline {
+			// The method takes no context: it runs under the session's, and a Cancel
+			// for it has nothing to reach.
+			j.ctx = sess.ctx
+			j.rd = rd
+			s.inflight.Add(1)
+			rd.beginInline()
+			sess.runCall(j) // ends the inline call (endInline) before it writes
+			return rd.state.Load() == readerReading, nil
+		}
+		if timeout > 0 && timeout < uint64(1<<62) {
+			j.ctx, j.cancel = context.WithTimeout(sess.ctx, time.Duration(timeout))
+		} else {
+			j.ctx, j.cancel = context.WithCancel(sess.ctx)
+		}
+		sess.cmu.Lock()
+		_, dup := sess.calls[reqID]
+		if !dup {
+			sess.calls[reqID] = j.cancel
+		}
+		sess.cmu.Unlock()
+		if dup {
+			// A second call under a live ID would take over the first one's cancel.
+			j.cancel()
+			sess.releaseSlot(j.slot)
+			s.putBuf(j.args)
+			return false, fmt.Errorf("request ID %d is already in use", reqID)
+		}
+		s.inflight.Add(1)
+		s.goCall(j) // workers.go
+	case wire.KindCancel:
+		reqID := d.Uint64()
+		if d.err != nil {
+			return false, fmt.Errorf("cancel: %w", d.err)
+		}
+		sess.cmu.Lock()
+		cancel := sess.calls[reqID]
+		sess.cmu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
+	case wire.KindPing:
+		if err := sess.w.WriteFrameBuffered([]byte{0, 0, 0, 1, wire.KindPong}); err != nil {
+			return false, fmt.Errorf("write: %w", err)
+		}
+	default:
+		return false, fmt.Errorf("unknown message kind %d", frame[0])
+	}
+	return true, nil
+}
