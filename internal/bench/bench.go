@@ -22,7 +22,8 @@ type Config struct {
 	Quick bool
 	// JSON writes one JSON object instead of the table.
 	JSON bool
-	// Only lists sections to run (floor, rpc, mgr, sync, cpython, scale); empty runs all.
+	// Only lists sections to run (seq, rpc, mgr, sync, micro, cpython, scale); empty runs
+	// all. seq holds the floor and the sequential net/rpc and mgr rows, interleaved.
 	// Rows whose anchors were not run show no ratio.
 	Only []string
 	// CPUProfile, if set, is a file the manager child writes a CPU profile of the mgr
@@ -203,7 +204,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 		run  func(context.Context, *Config, *Report) error
 	}
 	sections := []section{
-		{"floor", runFloor},
+		{"seq", runSeq},
 		{"rpc", runRPC},
 		{"mgr", runMgr},
 		{"sync", runSync},

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -57,35 +56,31 @@ func tempSock(name string) (string, func(), error) {
 	return filepath.Join(dir, name), func() { os.RemoveAll(dir) }, nil
 }
 
-func runFloor(ctx context.Context, cfg *Config, r *Report) error {
+// startFloor starts the ping-pong peer and returns one round trip as an operation.
+func startFloor() (op func() error, stop func(), err error) {
 	path, cleanup, err := tempSock("pp.sock")
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer cleanup()
 	p, err := startPeer("pingpong", sockCfg{Path: path})
 	if err != nil {
-		return err
+		cleanup()
+		return nil, nil, err
 	}
-	defer p.stop()
 	conn, err := net.Dial("unix", path)
 	if err != nil {
-		return err
+		p.stop()
+		cleanup()
+		return nil, nil, err
 	}
-	defer conn.Close()
 	var msg, got [floorMsg]byte
 	copy(msg[:], "ping-pong-16byte")
-	s, err := timeSeq(pick(cfg, 2000, 5000), pick(cfg, 20000, 100000), func() error {
+	op = func() error {
 		if _, err := conn.Write(msg[:]); err != nil {
 			return err
 		}
 		_, err := io.ReadFull(conn, got[:])
 		return err
-	})
-	if err != nil {
-		return err
 	}
-	r.set("floor", "floor.p50", "raw Unix-socket 16 B ping-pong p50", s.P50, "µs")
-	r.set("floor", "floor.p99", "raw Unix-socket 16 B ping-pong p99", s.P99, "µs")
-	return nil
+	return op, func() { conn.Close(); p.stop(); cleanup() }, nil
 }

@@ -196,18 +196,6 @@ func runMgr(ctx context.Context, cfg *Config, r *Report) error {
 	}
 	defer p.Close(ctx)
 
-	// Sequential.
-	s, err := timeSeq(pick(cfg, 2000, 5000), pick(cfg, 20000, 100000), func() error {
-		_, err := p.Add(ctx0, 1)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	r.set("mgr", "mgr.seq.p50", "mgr sequential Add p50", s.P50, "µs", "floor.p50", "rpc.seq.p50", "py.seq.p50")
-	r.set("mgr", "mgr.seq.p99", "mgr sequential Add p99", s.P99, "µs", "floor.p99", "rpc.seq.p99", "py.seq.p99")
-	r.set("mgr", "mgr.seq.rate", "mgr sequential Add calls/s", s.PerSec, "calls/s", "rpc.seq.rate", "py.seq.rate")
-
 	// 64 goroutines on one connection.
 	d := pick(cfg, 1500*time.Millisecond, 4*time.Second)
 	par64, err := parallel(64, d, func() error {
@@ -233,7 +221,7 @@ func runMgr(ctx context.Context, cfg *Config, r *Report) error {
 	r.set("mgr", "mgr.sat", "mgr saturated: best of 64 goroutines / 4 processes", max(par64, procs4, procs4x16), "calls/s", "rpc.par64", "py.sat")
 
 	// create + call + release.
-	s, err = timeSeq(pick(cfg, 500, 2000), pick(cfg, 5000, 30000), func() error {
+	s, err := timeSeq(pick(cfg, 500, 2000), pick(cfg, 5000, 30000), func() error {
 		q, err := benchobj.CreateCounter(ctx0, b.c, 1)
 		if err != nil {
 			return err

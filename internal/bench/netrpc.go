@@ -86,32 +86,34 @@ func parallel(g int, d time.Duration, op func() error) (float64, error) {
 	return float64(n.Load()) / el.Seconds(), firstErr
 }
 
-func runRPC(ctx context.Context, cfg *Config, r *Report) error {
+// startRPC starts the net/rpc peer and returns its client.
+func startRPC() (c *rpc.Client, stop func(), err error) {
 	path, cleanup, err := tempSock("rpc.sock")
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer cleanup()
 	p, err := startPeer("rpc", sockCfg{Path: path})
 	if err != nil {
-		return err
+		cleanup()
+		return nil, nil, err
 	}
-	defer p.stop()
-	c, err := rpc.Dial("unix", path)
+	c, err = rpc.Dial("unix", path)
+	if err != nil {
+		p.stop()
+		cleanup()
+		return nil, nil, err
+	}
+	return c, func() { c.Close(); p.stop(); cleanup() }, nil
+}
+
+// runRPC measures net/rpc with 64 goroutines on one connection (its sequential rows are
+// measured by runSeq).
+func runRPC(ctx context.Context, cfg *Config, r *Report) error {
+	c, stop, err := startRPC()
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	var reply int
-	s, err := timeSeq(pick(cfg, 2000, 5000), pick(cfg, 20000, 100000), func() error {
-		return c.Call("Counter.Add", 1, &reply)
-	})
-	if err != nil {
-		return err
-	}
-	r.set("rpc", "rpc.seq.p50", "net/rpc sequential Add p50", s.P50, "µs", "floor.p50")
-	r.set("rpc", "rpc.seq.p99", "net/rpc sequential Add p99", s.P99, "µs", "floor.p99")
-	r.set("rpc", "rpc.seq.rate", "net/rpc sequential Add calls/s", s.PerSec, "calls/s")
+	defer stop()
 	rate, err := parallel(64, pick(cfg, 1500*time.Millisecond, 4*time.Second), func() error {
 		var reply int
 		return c.Call("Counter.Add", 1, &reply)

@@ -35,6 +35,15 @@ func summarize(l latencies, total time.Duration) latSummary {
 	return latSummary{P50: s.pct(0.50), P99: s.pct(0.99), PerSec: float64(len(l)) / total.Seconds(), N: len(l)}
 }
 
+// summary summarizes latencies measured in pieces; the rate is over their sum.
+func (l latencies) summary() latSummary {
+	var total time.Duration
+	for _, d := range l {
+		total += d
+	}
+	return summarize(l, total)
+}
+
 // timeSeq runs op warm times, then n times, timing each.
 func timeSeq(warm, n int, op func() error) (latSummary, error) {
 	for range warm {

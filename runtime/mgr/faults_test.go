@@ -219,6 +219,61 @@ func TestManagerKilledMidCall(t *testing.T) {
 	}
 }
 
+// TestIdleClientNoticesManagerDeath: a client with no call in flight has no caller
+// reading for it; its idle reader (client_read.go) must still see the connection drop,
+// so Done closes and Err says why, without any call being made.
+func TestIdleClientNoticesManagerDeath(t *testing.T) {
+	ctx := testCtx(t)
+	m, err := mgr.Start(ctx, mgr.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown(context.Background())
+	p, err := createCounter(ctx, m.Client(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Add(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	if err := syscall.Kill(m.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-m.Client().Done():
+		t.Logf("idle client noticed %s after the kill: %v", time.Since(killed).Round(time.Millisecond), m.Client().Err())
+	case <-time.After(10 * time.Second):
+		t.Fatal("idle client's Done still open 10s after the manager was killed")
+	}
+	if err := m.Client().Err(); !errors.Is(err, mgr.ErrConnLost) {
+		t.Fatalf("Err after the manager died: %v, want ErrConnLost", err)
+	}
+}
+
+// TestIdleClientHearsGoodbye: a manager shutting down says goodbye to an idle session,
+// and the client reports ErrShutdown (not a lost connection) without making a call.
+func TestIdleClientHearsGoodbye(t *testing.T) {
+	ctx := testCtx(t)
+	m := startInProcess(t, mgr.Options{})
+	c, err := mgr.Connect(ctx, m.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := m.Server().Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("idle client's Done still open 10s after the manager shut down")
+	}
+	if err := c.Err(); !errors.Is(err, mgr.ErrShutdown) {
+		t.Fatalf("Err after Shutdown: %v, want ErrShutdown", err)
+	}
+}
+
 // TestStalledPeerIsBoundedAndDropped plays a peer that sends calls as fast as it can and
 // never reads a reply. The manager stops reading from it once maxSessionCalls calls are
 // in flight (the peer's writes then block in the kernel), keeps serving another session

@@ -629,7 +629,7 @@ func (sess *session) runCall(j callJob) {
 		if j.objID == wire.ControlObject {
 			err = s.control(j.ctx, sess, j.method, &dec, &enc)
 		} else {
-			err = s.dispatchObject(j.ctx, j.obj, j.objID, j.method, &dec, &enc)
+			err = s.dispatchObject(j.ctx, j.obj, j.objID, j.method, &dec, &enc, j.locked)
 		}
 		if err == nil {
 			err = enc.err
@@ -690,12 +690,13 @@ func (s *Server) dispatch(ctx context.Context, sess *session, objID, method uint
 	if objID == wire.ControlObject {
 		return s.control(ctx, sess, method, args, res)
 	}
-	return s.dispatchObject(ctx, s.lookup(objID), objID, method, args, res)
+	return s.dispatchObject(ctx, s.lookup(objID), objID, method, args, res, false)
 }
 
 // dispatchObject runs method of obj, the object the table held under objID when the
-// call was read (nil if none).
-func (s *Server) dispatchObject(ctx context.Context, obj *object, objID, method uint64, args *Decoder, res *Encoder) (err error) {
+// call was read (nil if none). locked says the caller holds obj.mu already (only for a
+// valid method of a Serialized type); it is released here.
+func (s *Server) dispatchObject(ctx context.Context, obj *object, objID, method uint64, args *Decoder, res *Encoder, locked bool) (err error) {
 	if obj == nil {
 		return callError(ErrUnknownObject, "object #%d does not exist (released, or never created)", objID)
 	}
@@ -705,7 +706,9 @@ func (s *Server) dispatchObject(ctx context.Context, obj *object, objID, method 
 	}
 	m := &desc.Methods[method]
 	if desc.Serialized {
-		obj.mu.Lock()
+		if !locked {
+			obj.mu.Lock()
+		}
 		defer obj.mu.Unlock()
 	}
 	defer func() {

@@ -47,10 +47,11 @@ type Method struct {
 	// Inline lets the manager run the method in the goroutine that read the call,
 	// saving a hand-off to another goroutine (a third of a small call's latency). mgrgen
 	// sets it for methods that take no context.Context: they cannot be cancelled, so
-	// nothing is lost while the session's Cancel frames wait. A method that runs longer
-	// than about a millisecond makes the manager hand reading to a new goroutine, so a
-	// slow or blocking Inline method delays its session's other calls by that much at
-	// most; methods that usually block should leave Inline false.
+	// nothing is lost while the session's Cancel frames wait. An Inline call of a
+	// Serialized type whose object is busy waits in a worker instead. A method that runs
+	// longer than 50–100 ms makes the manager hand reading to a new goroutine, so a slow
+	// or blocking Inline method delays its session's other calls by that much at most;
+	// methods that may block should take a context (mgrgen then leaves Inline false).
 	Inline bool
 }
 

@@ -21,6 +21,7 @@ type callJob struct {
 	cancel               context.CancelFunc
 	reqID, objID, method uint64
 	obj                  *object // the object objID named when the call was read
+	locked               bool    // obj.mu is held already (an inline call of a Serialized type)
 	args                 *[]byte
 	slot                 int
 	rd                   *sessionReader // the reader running the call inline, or nil
