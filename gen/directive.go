@@ -32,6 +32,7 @@ type directive struct {
 	renames []rename
 
 	concurrent bool
+	inline     bool
 }
 
 // rename is one Method:ProxyName pair of the rename= option.
@@ -79,10 +80,13 @@ var options = map[string]option{
 	"concurrent": {set: func(d *directive, _ string, _ token.Pos, _ *errorSink) {
 		d.concurrent = true
 	}},
+	"inline": {set: func(d *directive, _ string, _ token.Pos, _ *errorSink) {
+		d.inline = true
+	}},
 }
 
 // optionList is the hint printed after an unknown option.
-const optionList = "typeid=NAME, constructor=Func, nocreate, methods=A,B, hide=A,B, rename=A:B, concurrent"
+const optionList = "typeid=NAME, constructor=Func, nocreate, methods=A,B, hide=A,B, rename=A:B, concurrent, inline"
 
 // nameList splits "A,B" into names with their positions.
 func nameList(val string, pos token.Pos, s *errorSink) []nameAt {

@@ -20,7 +20,7 @@
 //
 // Options follow on the same line, separated by spaces:
 //
-//		//mgr:expose typeid=NAME constructor=Func nocreate methods=A,B hide=C,D rename=E:F concurrent
+//		//mgr:expose typeid=NAME constructor=Func nocreate methods=A,B hide=C,D rename=E:F concurrent inline
 //
 //	  - typeid=NAME: the name of the type in managers and on the wire (default
 //	    "<import path>.<Type>"). Both ends must agree on it; set it to keep the name stable
@@ -41,6 +41,15 @@
 //	    the runtime runs one method of an object at a time (TypeDesc.Serialized), which is
 //	    right for plain structs; types that lock for themselves, and every type with a
 //	    method that blocks (a queue's Get), need concurrent.
+//	  - inline: every method runs in the goroutine that read the call (mgr.Method.Inline),
+//	    not only those without a context.Context, saving a goroutine hand-off per call. A
+//	    method that takes a context must then call mgr.Blocking(ctx) before it waits for
+//	    anything, so the manager reads the session's other calls meanwhile (otherwise it
+//	    does so only after 50–100 ms). The SyncManager types use it.
+//
+// Methods that take no context.Context always run inline: they cannot be cancelled, so
+// nothing is lost while the session's reading waits for them. One that runs longer than
+// 50–100 ms makes the manager hand reading to another goroutine.
 //
 // Without methods= and hide=, the exposed methods are the exported methods declared on
 // the type, with pointer or value receivers (the manager holds a *T, so both are

@@ -280,10 +280,13 @@ func (e *emitter) typeDesc(t *exposedType) jen.Code {
 	var methods []jen.Code
 	for i, m := range t.methods {
 		elems := []jen.Code{keyed("Name", jen.Lit(m.name))}
-		if !m.ctx {
+		if !m.ctx || t.inline {
 			// Without a context the method cannot be cancelled or wait on purpose: the
 			// manager runs it where it reads the call (mgr.Method.Inline).
 			elems = append(elems, keyed("Inline", jen.True()))
+		}
+		if m.ctx {
+			elems = append(elems, keyed("TakesContext", jen.True()))
 		}
 		elems = append(elems, keyed("Call", e.dispatch(t, m)))
 		methods = append(methods, jen.Comment(strconv.Itoa(i)).Line().Add(multiline(elems...)))

@@ -34,6 +34,7 @@ type exposedType struct {
 	noCreate     bool // no creator; TypeDesc.New is nil
 
 	concurrent bool
+	inline     bool      // methods taking a context run inline too (mgr.Blocking)
 	methods    []*method // sorted by name; index = dispatch index
 }
 

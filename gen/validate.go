@@ -76,6 +76,7 @@ func declarePackage(p *packages.Package, s *errorSink, u *universe) *builder {
 			tparams:    named.TypeParams(),
 			typeID:     p.PkgPath + "." + obj.Name(),
 			concurrent: f.d.concurrent,
+			inline:     f.d.inline,
 			noCreate:   f.d.noCreate,
 		}
 		if f.d.typeID != "" {

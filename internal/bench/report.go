@@ -61,8 +61,8 @@ func writeMetricTable(w io.Writer, r *Report) {
 
 func writeTargetTable(w io.Writer, r *Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
-	fmt.Fprintln(tw, "| target\t| metric / anchor\t| ratio\t| needed\t| status\t|")
-	fmt.Fprintln(tw, "|---\t|---\t|---:\t|---\t|---\t|")
+	fmt.Fprintln(tw, "| target\t| metric / anchor\t| ratio\t| needed\t| status\t| ceiling here\t|")
+	fmt.Fprintln(tw, "|---\t|---\t|---:\t|---\t|---\t|---\t|")
 	for _, t := range r.Targets {
 		ratio := "—"
 		if t.Status != "n/a" {
@@ -76,7 +76,11 @@ func writeTargetTable(w io.Writer, r *Report) {
 		if st == "met" || st == "missed" {
 			st = strings.ToUpper(st)
 		}
-		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %s %s\t| %s\t|\n", t.Name, of, ratio, t.Op, fmtRatio(t.Factor), st)
+		ceiling := "—"
+		if t.CeilingRatio != 0 {
+			ceiling = fmt.Sprintf("%s (%s / %s)", fmtRatio(t.CeilingRatio), t.Ceiling, t.Anchor)
+		}
+		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %s %s\t| %s\t| %s\t|\n", t.Name, of, ratio, t.Op, fmtRatio(t.Factor), st, ceiling)
 	}
 	tw.Flush()
 }

@@ -93,9 +93,7 @@ func runSeq(ctx context.Context, cfg *Config, r *Report) error {
 		}
 		r.set(c.section, c.key+".p50", c.label+" p50", s.P50, "µs", p50...)
 		r.set(c.section, c.key+".p99", c.label+" p99", s.P99, "µs", p99...)
-		if c.key != "floor" {
-			r.set(c.section, c.key+".rate", c.label+" calls/s", s.PerSec, "calls/s", rate...)
-		}
+		r.set(c.section, c.key+".rate", c.label+" calls/s", s.PerSec, "calls/s", rate...)
 	}
 	return nil
 }

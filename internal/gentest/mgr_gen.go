@@ -1010,7 +1010,8 @@ func init() {
 			},
 			// 6
 			{
-				Name: "Wait",
+				Name:         "Wait",
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Duration()
 					if err := args.Done(); err != nil {

@@ -53,6 +53,10 @@ type Method struct {
 	// or blocking Inline method delays its session's other calls by that much at most;
 	// methods that may block should take a context (mgrgen then leaves Inline false).
 	Inline bool
+	// TakesContext says the method takes a context.Context. An Inline method that does
+	// gets its own, like any other call (the caller's deadline, ended by a Cancel), and
+	// must call Blocking(ctx) before it waits; one that does not runs under the session's.
+	TakesContext bool
 }
 
 // MethodIndex returns the index of the method called name, or -1.

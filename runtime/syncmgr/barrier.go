@@ -11,7 +11,7 @@ import (
 // waiter that gives up (ctx, timeout) or whose session ends breaks the barrier, as a
 // timeout does in Python, so the others do not wait forever.
 //
-//mgr:expose typeid=syncmgr.Barrier concurrent
+//mgr:expose typeid=syncmgr.Barrier concurrent inline
 type Barrier struct {
 	mu      sync.Mutex
 	parties int

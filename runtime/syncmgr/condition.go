@@ -14,7 +14,7 @@ import (
 // RLock, or over an RLock of its own. Wait, Notify and NotifyAll need the caller's session
 // to hold the lock.
 //
-//mgr:expose typeid=syncmgr.Condition concurrent
+//mgr:expose typeid=syncmgr.Condition concurrent inline
 type Condition struct {
 	lock condLock
 

@@ -19,7 +19,7 @@ type Item[K comparable, V any] struct {
 // A value may be a proxy of another shared object (Dict[string, *ListProxy[int]]): the
 // Dict stores the reference, and reading it back gives a working proxy.
 //
-//mgr:expose typeid=syncmgr.Dict concurrent
+//mgr:expose typeid=syncmgr.Dict concurrent inline
 type Dict[K comparable, V any] struct {
 	mu      sync.RWMutex
 	entries []dictEntry[K, V] // insertion order, with holes where keys were deleted

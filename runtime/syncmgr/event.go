@@ -8,7 +8,7 @@ import (
 
 // Event is a shared flag that sessions can wait for (Python's Event).
 //
-//mgr:expose typeid=syncmgr.Event concurrent
+//mgr:expose typeid=syncmgr.Event concurrent inline
 type Event struct {
 	mu  sync.Mutex
 	set bool

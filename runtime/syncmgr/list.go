@@ -13,7 +13,7 @@ import (
 // An element may be a proxy of another shared object (List[*QueueProxy[string]]): the
 // List stores the reference, and reading it back gives a working proxy.
 //
-//mgr:expose typeid=syncmgr.List concurrent
+//mgr:expose typeid=syncmgr.List concurrent inline
 type List[T any] struct {
 	mu    sync.RWMutex
 	items []T

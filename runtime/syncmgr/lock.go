@@ -13,7 +13,7 @@ import (
 // may release it, as in Python; the holding session is remembered only so that the lock
 // comes back, with ErrAbandoned for the next acquirer, if that session ends holding it.
 //
-//mgr:expose typeid=syncmgr.Lock concurrent
+//mgr:expose typeid=syncmgr.Lock concurrent inline
 type Lock struct {
 	p *permits
 }
@@ -78,7 +78,7 @@ func (l *Lock) restore(ctx context.Context, c mgr.Caller, _ int) error {
 // If the owner's session ends holding it, the lock is freed and the next acquirer gets
 // it with ErrAbandoned.
 //
-//mgr:expose typeid=syncmgr.RLock concurrent
+//mgr:expose typeid=syncmgr.RLock concurrent inline
 type RLock struct {
 	mu        sync.Mutex
 	locked    bool

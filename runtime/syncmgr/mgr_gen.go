@@ -2971,7 +2971,9 @@ func RegisterQueue[T any]() {
 			},
 			// 2
 			{
-				Name: "Get",
+				Name:         "Get",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -2986,7 +2988,9 @@ func RegisterQueue[T any]() {
 			},
 			// 3
 			{
-				Name: "GetMany",
+				Name:         "GetMany",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					if err := args.Done(); err != nil {
@@ -3002,7 +3006,9 @@ func RegisterQueue[T any]() {
 			},
 			// 4
 			{
-				Name: "GetNowait",
+				Name:         "GetNowait",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -3017,7 +3023,9 @@ func RegisterQueue[T any]() {
 			},
 			// 5
 			{
-				Name: "GetTimeout",
+				Name:         "GetTimeout",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Duration()
 					if err := args.Done(); err != nil {
@@ -3033,7 +3041,9 @@ func RegisterQueue[T any]() {
 			},
 			// 6
 			{
-				Name: "Join",
+				Name:         "Join",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -3056,7 +3066,9 @@ func RegisterQueue[T any]() {
 			},
 			// 8
 			{
-				Name: "Put",
+				Name:         "Put",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -3068,7 +3080,9 @@ func RegisterQueue[T any]() {
 			},
 			// 9
 			{
-				Name: "PutMany",
+				Name:         "PutMany",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
 					args.Value(&a0)
@@ -3080,7 +3094,9 @@ func RegisterQueue[T any]() {
 			},
 			// 10
 			{
-				Name: "PutNowait",
+				Name:         "PutNowait",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -3092,7 +3108,9 @@ func RegisterQueue[T any]() {
 			},
 			// 11
 			{
-				Name: "PutTimeout",
+				Name:         "PutTimeout",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
 					args.Value(&a0)
@@ -4361,7 +4379,9 @@ func init() {
 			},
 			// 5
 			{
-				Name: "Wait",
+				Name:         "Wait",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4376,7 +4396,9 @@ func init() {
 			},
 			// 6
 			{
-				Name: "WaitTimeout",
+				Name:         "WaitTimeout",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Duration()
 					if err := args.Done(); err != nil {
@@ -4410,7 +4432,9 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "Acquire",
+				Name:         "Acquire",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4420,7 +4444,9 @@ func init() {
 			},
 			// 1
 			{
-				Name: "AcquireTimeout",
+				Name:         "AcquireTimeout",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Duration()
 					if err := args.Done(); err != nil {
@@ -4436,7 +4462,9 @@ func init() {
 			},
 			// 2
 			{
-				Name: "Release",
+				Name:         "Release",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4446,7 +4474,9 @@ func init() {
 			},
 			// 3
 			{
-				Name: "TryAcquire",
+				Name:         "TryAcquire",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4493,7 +4523,9 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "Acquire",
+				Name:         "Acquire",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4503,7 +4535,9 @@ func init() {
 			},
 			// 1
 			{
-				Name: "AcquireTimeout",
+				Name:         "AcquireTimeout",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Duration()
 					if err := args.Done(); err != nil {
@@ -4532,7 +4566,9 @@ func init() {
 			},
 			// 3
 			{
-				Name: "Notify",
+				Name:         "Notify",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					if err := args.Done(); err != nil {
@@ -4543,7 +4579,9 @@ func init() {
 			},
 			// 4
 			{
-				Name: "NotifyAll",
+				Name:         "NotifyAll",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4553,7 +4591,9 @@ func init() {
 			},
 			// 5
 			{
-				Name: "Release",
+				Name:         "Release",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4563,7 +4603,9 @@ func init() {
 			},
 			// 6
 			{
-				Name: "TryAcquire",
+				Name:         "TryAcquire",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4578,7 +4620,9 @@ func init() {
 			},
 			// 7
 			{
-				Name: "Wait",
+				Name:         "Wait",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4588,7 +4632,9 @@ func init() {
 			},
 			// 8
 			{
-				Name: "WaitTimeout",
+				Name:         "WaitTimeout",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Duration()
 					if err := args.Done(); err != nil {
@@ -4667,7 +4713,9 @@ func init() {
 			},
 			// 3
 			{
-				Name: "Wait",
+				Name:         "Wait",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4677,7 +4725,9 @@ func init() {
 			},
 			// 4
 			{
-				Name: "WaitTimeout",
+				Name:         "WaitTimeout",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Duration()
 					if err := args.Done(); err != nil {
@@ -4706,7 +4756,9 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "Acquire",
+				Name:         "Acquire",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4716,7 +4768,9 @@ func init() {
 			},
 			// 1
 			{
-				Name: "AcquireTimeout",
+				Name:         "AcquireTimeout",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Duration()
 					if err := args.Done(); err != nil {
@@ -4745,7 +4799,9 @@ func init() {
 			},
 			// 3
 			{
-				Name: "Release",
+				Name:         "Release",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4755,7 +4811,9 @@ func init() {
 			},
 			// 4
 			{
-				Name: "TryAcquire",
+				Name:         "TryAcquire",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4867,7 +4925,9 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "Acquire",
+				Name:         "Acquire",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4877,7 +4937,9 @@ func init() {
 			},
 			// 1
 			{
-				Name: "AcquireTimeout",
+				Name:         "AcquireTimeout",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Duration()
 					if err := args.Done(); err != nil {
@@ -4919,7 +4981,9 @@ func init() {
 			},
 			// 4
 			{
-				Name: "Release",
+				Name:         "Release",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4929,7 +4993,9 @@ func init() {
 			},
 			// 5
 			{
-				Name: "TryAcquire",
+				Name:         "TryAcquire",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4962,7 +5028,9 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name: "Acquire",
+				Name:         "Acquire",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
@@ -4972,7 +5040,9 @@ func init() {
 			},
 			// 1
 			{
-				Name: "AcquireTimeout",
+				Name:         "AcquireTimeout",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Duration()
 					if err := args.Done(); err != nil {
@@ -4988,7 +5058,9 @@ func init() {
 			},
 			// 2
 			{
-				Name: "Release",
+				Name:         "Release",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					if err := args.Done(); err != nil {
@@ -4999,7 +5071,9 @@ func init() {
 			},
 			// 3
 			{
-				Name: "TryAcquire",
+				Name:         "TryAcquire",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err

@@ -10,7 +10,7 @@ import (
 // are anything the codec carries inside an any: the basic types, []any, map[string]any
 // and types registered with mgr.RegisterValue.
 //
-//mgr:expose typeid=syncmgr.Namespace concurrent
+//mgr:expose typeid=syncmgr.Namespace concurrent inline
 type Namespace struct {
 	mu    sync.RWMutex
 	attrs map[string]any

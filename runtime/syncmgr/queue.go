@@ -11,7 +11,7 @@ import (
 // Queue and JoinableQueue): blocking and non-blocking Put and Get, batches of items in
 // one round trip, and TaskDone/Join to wait until every item has been processed.
 //
-//mgr:expose typeid=syncmgr.Queue concurrent
+//mgr:expose typeid=syncmgr.Queue concurrent inline
 type Queue[T any] struct {
 	mu      sync.Mutex
 	items   []T // items[head:] are queued

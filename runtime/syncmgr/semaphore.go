@@ -13,7 +13,7 @@ import (
 // session that ends before releasing them come back, with ErrAbandoned for whoever takes
 // them next.
 //
-//mgr:expose typeid=syncmgr.Semaphore concurrent
+//mgr:expose typeid=syncmgr.Semaphore concurrent inline
 type Semaphore struct {
 	p *permits
 }
@@ -64,7 +64,7 @@ func (s *Semaphore) Value() int { return s.p.value() }
 // (Python's BoundedSemaphore): a Release without a matching Acquire fails with
 // ErrOverRelease.
 //
-//mgr:expose typeid=syncmgr.BoundedSemaphore concurrent
+//mgr:expose typeid=syncmgr.BoundedSemaphore concurrent inline
 type BoundedSemaphore struct {
 	p *permits
 }

@@ -84,22 +84,27 @@ func (timeoutError) Error() string { return "syncmgr: timed out" }
 var errTimedOut error = timeoutError{}
 
 // wait blocks until ch is closed, ctx ends, or the deadline (zero: none) passes. It
-// returns nil, ctx.Err() or errTimedOut.
+// returns nil, ctx.Err() or errTimedOut. Every wait of the SyncManager types goes
+// through here, so this is where they tell the manager that an inline call is about to
+// block (mgr.Blocking): the session's other calls are read meanwhile.
 func wait(ctx context.Context, ch <-chan struct{}, dl time.Time) error {
+	select {
+	case <-ch:
+		return nil
+	default:
+	}
 	var timer <-chan time.Time
 	if !dl.IsZero() {
 		d := time.Until(dl)
 		if d <= 0 {
-			select {
-			case <-ch:
-				return nil
-			default:
-				return errTimedOut
-			}
+			return errTimedOut
 		}
+		mgr.Blocking(ctx)
 		t := time.NewTimer(d)
 		defer t.Stop()
 		timer = t.C
+	} else {
+		mgr.Blocking(ctx)
 	}
 	select {
 	case <-ch:

@@ -10,7 +10,7 @@ import (
 // "Update" return a new slice and leave the Set alone. Elements come back in no
 // particular order.
 //
-//mgr:expose typeid=syncmgr.Set concurrent
+//mgr:expose typeid=syncmgr.Set concurrent inline
 type Set[T comparable] struct {
 	mu sync.RWMutex
 	m  map[T]struct{}

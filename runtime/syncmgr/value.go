@@ -8,7 +8,7 @@ import (
 // Value is one shared value (Python's SyncManager Value), with atomic compare-and-swap
 // and, for numbers, atomic addition.
 //
-//mgr:expose typeid=syncmgr.Value concurrent
+//mgr:expose typeid=syncmgr.Value concurrent inline
 type Value[T any] struct {
 	mu sync.Mutex
 	v  T
@@ -67,7 +67,7 @@ func (x *Value[T]) AddNumber(delta T) (T, error) {
 // Array is a shared fixed-length array (Python's SyncManager Array): elements are read
 // and written by index, never appended or removed.
 //
-//mgr:expose typeid=syncmgr.Array concurrent
+//mgr:expose typeid=syncmgr.Array concurrent inline
 type Array[T any] struct {
 	mu    sync.RWMutex
 	items []T

@@ -1,7 +1,12 @@
 // Package options uses every //mgr:expose option.
 package options
 
-import "sync"
+import (
+	"context"
+	"sync"
+
+	"github.com/mgr-go/mgr/runtime/mgr"
+)
 
 // Store is concurrent, has a custom TypeID and constructor, and hides a method.
 //
@@ -59,3 +64,25 @@ func (*Lease) Release() error { return nil }
 
 // Renew extends the lease.
 func (*Lease) Renew() {}
+
+// Mailbox runs every method inline, the context-taking one too: Take calls
+// mgr.Blocking before it waits.
+//
+//mgr:expose concurrent inline
+type Mailbox struct {
+	items chan string
+}
+
+// Send leaves an item.
+func (m *Mailbox) Send(item string) { m.items <- item }
+
+// Take waits for an item.
+func (m *Mailbox) Take(ctx context.Context) (string, error) {
+	mgr.Blocking(ctx)
+	select {
+	case it := <-m.items:
+		return it, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
