@@ -43,6 +43,7 @@ const (
 	mGate
 	mGateEntered
 	mOpen
+	mFill
 )
 
 var counterDesc = &mgr.TypeDesc{
@@ -125,6 +126,19 @@ var counterDesc = &mgr.TypeDesc{
 			c.openOnce.Do(func() { close(c.gate) })
 			return args.Done()
 		}},
+		// Fill returns n bytes, byte i being byte(i*7+n).
+		mFill: {Name: "Fill", Inline: true, Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+			n := args.Int64()
+			if err := args.Done(); err != nil {
+				return err
+			}
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = byte(int64(i)*7 + n)
+			}
+			res.ByteSlice(b)
+			return nil
+		}},
 	},
 }
 
@@ -168,6 +182,17 @@ func (p *counterProxy) Block(ctx context.Context) (string, error) {
 	}
 	r := res.String()
 	return r, c.End()
+}
+
+func (p *counterProxy) Fill(ctx context.Context, n int64) ([]byte, error) {
+	c := p.Begin(mFill)
+	c.Args.Int64(n)
+	res, err := c.Do(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := res.ByteSlice()
+	return b, c.End()
 }
 
 func (p *counterProxy) call0(ctx context.Context, method int) error {
