@@ -82,7 +82,7 @@ type Target struct {
 	// trips/s bound every row that makes one round trip per operation.
 	Ceiling      string  `json:"ceiling,omitempty"`
 	CeilingRatio float64 `json:"ceiling_ratio,omitempty"`
-	Status string  `json:"status"` // "met", "missed", "n/a"
+	Status       string  `json:"status"` // "met", "missed", "n/a"
 }
 
 // Report is the whole run.

@@ -16,10 +16,10 @@ type probe struct {
 const probeTypeID = "mgr.test.probe"
 
 const (
-	probeBlocking = iota // calls Blocking, reports whether reading was handed on
-	probeDeadline        // reports whether its ctx has the caller's deadline
-	probeWait            // calls Blocking, then waits for its ctx to end
-	probeWaitStarted     // returns once Wait has begun
+	probeBlocking    = iota // calls Blocking, reports whether reading was handed on
+	probeDeadline           // reports whether its ctx has the caller's deadline
+	probeWait               // calls Blocking, then waits for its ctx to end
+	probeWaitStarted        // returns once Wait has begun
 )
 
 func init() {
