@@ -224,6 +224,7 @@ func (c *Client) keepAlive() {
 	defer t.Stop()
 	ping := []byte{0, 0, 0, 1, wire.KindPing}
 	lastPing := time.Now()
+	var pinging atomic.Bool
 	for {
 		select {
 		case <-c.done:
@@ -234,14 +235,17 @@ func (c *Client) keepAlive() {
 				c.fail(fmt.Errorf("%w: no word from %s for %s", ErrConnLost, c.addr, quiet.Round(time.Millisecond)))
 				return
 			}
-			if now.Sub(lastPing) >= lease/3 {
-				lastPing = now
-				if err := c.w.WriteFrame(ping); err != nil {
-					c.fail(fmt.Errorf("%w: %w", ErrConnLost, err))
-					return
-				}
-			}
 			c.startIdleReader()
+			// The ping's write may wait behind a caller's large one; this loop must not.
+			if now.Sub(lastPing) >= lease/3 && !pinging.Swap(true) {
+				lastPing = now
+				go func() {
+					defer pinging.Store(false)
+					if err := c.w.WriteFrame(ping); err != nil {
+						c.fail(fmt.Errorf("%w: %w", ErrConnLost, err))
+					}
+				}()
+			}
 		}
 	}
 }
@@ -307,6 +311,11 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 	c.pending[call.id] = call
 	c.mu.Unlock()
 
+	if len(frame) > largeWrite {
+		// A write this large can wait for the manager to read, and the manager for us
+		// to read what it is writing: make sure someone reads meanwhile.
+		c.startIdleReader()
+	}
 	if err := c.w.WriteFrame(frame); err != nil {
 		go c.failAfterWriteError(err)
 	}

@@ -37,6 +37,10 @@ import (
 // client with no call in flight takes to notice a dropped connection or a Goodbye.
 const idleReadEvery = 250 * time.Millisecond
 
+// largeWrite is the call size beyond which the caller makes sure someone reads before
+// it writes (startIdleReader): a Unix socket buffers a few hundred KiB each way.
+const largeWrite = 64 << 10
+
 // await waits for the reply to call, reading frames itself when nobody else is. When
 // ctx ends first it asks the manager to end the call, then waits a little for the
 // manager's final word: the call may have finished before the cancellation reached it (a
@@ -161,13 +165,15 @@ func (c *Client) interrupt(call *Call) {
 // releaseRead gives up the reading role; a caller waiting for it gets it.
 func (c *Client) releaseRead() { <-c.readTok }
 
-// startIdleReader starts the idle reader if nobody reads and no call is pending.
+// startIdleReader starts the idle reader if nobody reads. It does so even with calls
+// pending: their callers read once they have sent their calls, but a send can wait —
+// for a manager that is itself stuck writing a large reply to us, which nobody reads.
 func (c *Client) startIdleReader() {
 	c.mu.Lock()
-	idle := len(c.pending) == 0 && c.err == nil
+	up := c.err == nil
 	c.mu.Unlock()
-	if !idle {
-		return // the callers read
+	if !up {
+		return
 	}
 	select {
 	case c.readTok <- struct{}{}:

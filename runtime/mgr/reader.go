@@ -261,6 +261,11 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 			return false, fmt.Errorf("call header: %w", d.err)
 		}
 		j := callJob{sess: sess, reqID: reqID, objID: objID, method: method, slot: len(frame)}
+		// The slot first: waiting for one while holding an object's lock (TryLock below)
+		// would lock the object for every session.
+		if !sess.acquire(j.slot) {
+			return false, errors.New("session ended")
+		}
 		var inline, takesCtx bool
 		if objID != wire.ControlObject {
 			j.obj = s.lookup(objID)
@@ -276,12 +281,6 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 			}
 		} else {
 			inline = inlineControl(method, frame[d.off:])
-		}
-		if !sess.acquire(j.slot) {
-			if j.locked {
-				j.obj.mu.Unlock()
-			}
-			return false, errors.New("session ended")
 		}
 		j.args = s.getBuf(len(frame) - d.off)
 		*j.args = append((*j.args)[:0], frame[d.off:]...)

@@ -524,11 +524,23 @@ const (
 func (sess *session) acquire(n int) bool {
 	sess.fmu.Lock()
 	defer sess.fmu.Unlock()
+	flushed := false
 	for sess.fcalls >= maxSessionCalls || (sess.fcalls > 0 && sess.fbytes+n > maxSessionArgBytes) {
 		select {
 		case <-sess.done:
 			return false
 		default:
+		}
+		if !flushed {
+			// About to wait: send the replies inline calls left buffered first — the
+			// peer may need one of them to end the calls we wait for.
+			flushed = true
+			sess.fmu.Unlock()
+			if err := sess.w.Flush(); err != nil {
+				sess.conn.Close()
+			}
+			sess.fmu.Lock()
+			continue
 		}
 		// While we hold the reading back, the peer's silence is our doing: keep the
 		// session's lease alive (watchLease).
@@ -623,6 +635,9 @@ func (sess *session) runCall(j callJob) {
 
 	var err error
 	if s.shutting.Load() {
+		if j.locked {
+			j.obj.mu.Unlock() // taken for an inline call by the reader (TryLock)
+		}
 		err = callError(ErrShutdown, "the manager is shutting down")
 	} else {
 		dec := Decoder{buf: *j.args, env: sess}
