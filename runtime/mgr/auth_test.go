@@ -143,9 +143,9 @@ func TestAuthTruncatedHandshake(t *testing.T) {
 	if n := logs.rejections(mgr.ErrAuth); n != 0 {
 		t.Fatalf("%d truncations reported as auth failures:\n%s", n, &logs)
 	}
-	if n := m.Server().NumSessions(); n != 1 {
-		t.Fatalf("sessions = %d, want 1", n)
-	}
+	// The recorded handshake made a session; it ends when its reader sees the EOF, which
+	// a loaded machine may not have scheduled yet.
+	waitUntil(t, "only the manager's own session left", 20*time.Second, func() bool { return m.Server().NumSessions() == 1 })
 }
 
 func TestAuthReplayedTranscriptIsRejected(t *testing.T) {
