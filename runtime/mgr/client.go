@@ -311,6 +311,7 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 		return err
 	}
 	c.pending[call.id] = call
+	busy := len(c.pending) > 1
 	c.mu.Unlock()
 
 	if len(frame) > largeWrite {
@@ -318,7 +319,7 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 		// to read what it is writing: make sure someone reads meanwhile.
 		c.startIdleReader()
 	}
-	if err := c.w.WriteFrame(frame); err != nil {
+	if err := c.write(frame, busy); err != nil {
 		go c.failAfterWriteError(err)
 	}
 	if err := c.await(ctx, call); err != nil {
@@ -326,6 +327,21 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 	}
 	call.res = Decoder{buf: call.reply, env: c}
 	return nil
+}
+
+// write sends a call's frame. With other calls in flight it first lets the goroutines
+// that are ready to run (callers just handed their replies, about to send their next
+// calls) add their frames, so one system call sends them all: under load, writes
+// dominate the client's CPU otherwise, one per call.
+func (c *Client) write(frame []byte, busy bool) error {
+	if !busy {
+		return c.w.WriteFrame(frame)
+	}
+	if err := c.w.WriteFrameBuffered(frame); err != nil {
+		return err
+	}
+	runtime.Gosched()
+	return c.w.Flush() // a no-op if another caller flushed our frame with its own
 }
 
 func (c *Client) sendCancel(id uint64) {
