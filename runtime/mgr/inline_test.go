@@ -1,6 +1,7 @@
 package mgr_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -138,8 +139,12 @@ func fetchWithInterruptions(t *testing.T, c *mgr.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sizes := []int64{16, 64 << 10, 300 << 10}
-	const goroutines, calls = 4, 150
+	sizes := []int64{16, 64 << 10, 256 << 10}
+	want := map[int64][]byte{}
+	for _, n := range sizes {
+		want[n] = fillPattern(n)
+	}
+	const goroutines, calls = 4, 80
 	var wg sync.WaitGroup
 	var interrupted atomic.Int64
 	errs := make(chan error, goroutines)
@@ -165,15 +170,9 @@ func fetchWithInterruptions(t *testing.T, c *mgr.Client) {
 					errs <- fmt.Errorf("Fill(%d): %w", n, err)
 					return
 				}
-				if int64(len(b)) != n {
-					errs <- fmt.Errorf("Fill(%d) returned %d bytes", n, len(b))
+				if !bytes.Equal(b, want[n]) {
+					errs <- fmt.Errorf("Fill(%d) returned %d bytes, not the ones it should", n, len(b))
 					return
-				}
-				for j := range b {
-					if b[j] != byte(int64(j)*7+n) {
-						errs <- fmt.Errorf("Fill(%d): byte %d is %d, want %d", n, j, b[j], byte(int64(j)*7+n))
-						return
-					}
 				}
 			}
 		})
