@@ -23,6 +23,7 @@ type Call struct {
 	reply []byte
 	err   error
 	conn  *Client
+	slot  int // the argument bytes admitted (client_admit.go)
 }
 
 // reservedHeader is room at the front of every call's Args buffer for the frame length,

@@ -44,6 +44,9 @@ type Client struct {
 	rmu         sync.Mutex    // guards leader and interrupted
 	leader      *Call         // the call whose goroutine reads, if any
 	interrupted bool          // a read deadline is set to wake the reader
+
+	admit     admission      // calls in flight, within the manager's bounds
+	abandoned map[uint64]int // calls given up on, still running in the manager: ID → slot; guarded by mu
 }
 
 // Connect dials the manager at opts.Address, runs the handshake with opts.AuthKey and
@@ -69,13 +72,14 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 
 func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error) {
 	c := &Client{
-		addr:    opts.Address,
-		opts:    opts,
-		cdc:     opts.codec(),
-		conn:    conn,
-		r:       wire.NewReader(conn, opts.maxFrame()),
-		pending: map[uint64]*Call{},
-		done:    make(chan struct{}),
+		addr:      opts.Address,
+		opts:      opts,
+		cdc:       opts.codec(),
+		conn:      conn,
+		r:         wire.NewReader(conn, opts.maxFrame()),
+		pending:   map[uint64]*Call{},
+		abandoned: map[uint64]int{},
+		done:      make(chan struct{}),
 	}
 	deadline := time.Now().Add(opts.handshakeTimeout())
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -187,10 +191,16 @@ func (c *Client) handleFrame(frame []byte) (reply bool, err error) {
 		c.mu.Lock()
 		call := c.pending[id]
 		delete(c.pending, id)
+		slot, late := c.abandoned[id]
+		delete(c.abandoned, id)
 		c.mu.Unlock()
+		if late {
+			c.admit.release(slot)
+		}
 		if call == nil {
 			return false, nil // the caller gave up (cancelled); drop the late reply
 		}
+		c.admit.release(call.slot)
 		if frame[0] == wire.KindReply {
 			call.reply = append(call.reply[:0], frame[d.off:]...)
 			call.err = nil
@@ -275,16 +285,26 @@ func (c *Client) putCall(call *Call) {
 
 // call implements handleOwner: it sends c and waits for the reply.
 func (c *Client) call(ctx context.Context, call *Call) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// Room for the call among those in flight. The reserved header space counts in full,
+	// so the client's count is never below the manager's.
+	call.slot = len(call.Args.buf)
+	if err := c.admit.acquire(ctx, c.done, call.slot); err != nil {
+		if err == errConnDone {
+			return c.Err()
+		}
+		return fmt.Errorf("%s: waiting for the manager to admit the call: %w", call.describe(), err)
+	}
 	var timeout uint64
 	if dl, ok := ctx.Deadline(); ok {
 		left := time.Until(dl)
 		if left <= 0 {
+			c.admit.release(call.slot)
 			return fmt.Errorf("%s: %w", call.describe(), context.DeadlineExceeded)
 		}
 		timeout = uint64(left)
-	}
-	if err := ctx.Err(); err != nil {
-		return err
 	}
 	call.id = c.nextID.Add(1)
 
@@ -301,6 +321,7 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 	copy(frame, h)
 	wire.PutHeader(frame, len(frame)-wire.HeaderSize)
 	if len(frame)-wire.HeaderSize > c.opts.maxFrame() {
+		c.admit.release(call.slot)
 		return fmt.Errorf("%w: arguments of %s take %d bytes, limit %d", ErrFrameTooLarge, call.describe(), len(frame)-wire.HeaderSize, c.opts.maxFrame())
 	}
 
@@ -308,6 +329,7 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 	if c.err != nil {
 		err := c.err
 		c.mu.Unlock()
+		c.admit.release(call.slot)
 		return err
 	}
 	c.pending[call.id] = call

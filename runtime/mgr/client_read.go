@@ -110,6 +110,10 @@ func (c *Client) abandon(ctx context.Context, call *Call) (err error, gaveUp boo
 	c.mu.Lock()
 	_, mine := c.pending[call.id]
 	delete(c.pending, call.id)
+	if mine && c.abandoned != nil {
+		// The manager may still run it, holding its room: the late reply gives it back.
+		c.abandoned[call.id] = call.slot
+	}
 	c.mu.Unlock()
 	if !mine {
 		return nil, false

@@ -208,11 +208,6 @@ func TestReaderTakesCallSlotBeforeObjectLock(t *testing.T) {
 	defer m.Shutdown(context.Background())
 	defer r2open() // whatever happens, let the calls end
 	c1 := m.Client()
-	c2, err := Connect(ctx, m.Options())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
 	hs, err := c1.Create(ctx, r2serID, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -225,43 +220,66 @@ func TestReaderTakesCallSlotBeforeObjectLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c2, err := Connect(ctx, m.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
 	hs2, err := c2.Attach(ctx, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	// Five calls of 11 MiB wait for the gate: 55 MiB of the session's 64 MiB in flight.
+	// A raw session (a Client would hold the sixth call back itself, client_admit.go):
+	// five calls of 11 MiB wait for the gate, 55 MiB of the session's 64 MiB in flight.
+	conn, _ := rawConn(t, m)
 	const blob = 11 << 20
-	var wg sync.WaitGroup
-	for range 5 {
-		wg.Go(func() { r2call(ctx, hh, r2Wait, r2blob(blob)) })
+	big := r2blobArgs(blob)
+	for i := range 5 {
+		if _, err := conn.Write(r2frame(uint64(10+i), hh.id, r2Wait, big)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for range 5 {
 		<-r2entered
 	}
 	// A sixth, Inline on the Serialized object, does not fit: the reader waits for a slot.
-	touchDone := make(chan error, 1)
-	go func() { _, err := r2call(ctx, hs, r2Touch, r2blob(blob)); touchDone <- err }()
-	sess := func() *session {
+	go conn.Write(r2frame(20, hs.id, r2Touch, big))
+	waitUntil(t, "the reader to wait for a call slot", func() bool {
 		m.Server().mu.RLock()
 		defer m.Server().mu.RUnlock()
-		return m.Server().sessions[c1.SessionID()]
-	}()
-	waitUntil(t, "the reader to wait for a call slot", sess.flowBlocked.Load)
+		for _, sess := range m.Server().sessions {
+			if sess.flowBlocked.Load() {
+				return true
+			}
+		}
+		return false
+	})
 
 	// Another session opens the gate through the same object.
 	octx, ocancel := context.WithTimeout(ctx, 5*time.Second)
 	defer ocancel()
-	_, openErr := r2call(octx, hs2, r2Open, nil)
-	r2open()
-	wg.Wait()
-	<-touchDone
-	if openErr != nil {
-		t.Fatalf("Open from another session while session 1's reader waits for a slot: %v (the reader holds the object's lock)", openErr)
+	if _, err := r2call(octx, hs2, r2Open, nil); err != nil {
+		t.Fatalf("Open from another session while the raw session's reader waits for a slot: %v (the reader holds the object's lock)", err)
 	}
 }
 
-// A caller whose ctx ends stops reading; once its call is abandoned nobody reads, and
+// rawConn dials m and runs the handshake: a session that sends frames by hand.
+func rawConn(t *testing.T, m *Manager) (net.Conn, *wire.Reader) {
+	t.Helper()
+	conn, err := net.Dial(m.Address().Network, m.Address().Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	r := wire.NewReader(conn, wire.DefaultMaxFrame)
+	if err := wire.ClientHandshake(conn, r, m.AuthKey(), BinaryCodec{}.Name()); err != nil {
+		t.Fatal(err)
+	}
+	r.SetMax(wire.DefaultMaxFrame)
+	return conn, r
+}
+
 // Someone must read while callers are stuck writing. Here a call with a large argument
 // waits in its write because the manager's reader is itself stuck writing the large
 // reply of an abandoned call, which nobody reads. keepAlive once started the idle reader
@@ -341,16 +359,7 @@ func TestBufferedRepliesFlushedBeforeWaitingForSlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := net.Dial(m.Address().Network, m.Address().Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	r := wire.NewReader(conn, wire.DefaultMaxFrame)
-	if err := wire.ClientHandshake(conn, r, m.AuthKey(), BinaryCodec{}.Name()); err != nil {
-		t.Fatal(err)
-	}
-	r.SetMax(wire.DefaultMaxFrame)
+	conn, r := rawConn(t, m)
 
 	const blob = 11 << 20
 	big := r2blobArgs(blob)
