@@ -3,6 +3,8 @@ package mgr
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -122,5 +124,70 @@ func TestInlineMethodWithContext(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("cancelled Wait did not return")
+	}
+}
+
+// spinner's Spin is an Inline method (no context) that computes for a while: the kind
+// of method that should not run inline, where calls of one session run one at a time.
+type spinner struct {
+	running, most atomic.Int32
+}
+
+const spinnerTypeID = "mgr.test.spinner"
+
+func init() {
+	Register(&TypeDesc{
+		TypeID:    spinnerTypeID,
+		InlineNew: true,
+		New:       func(context.Context, *Decoder) (any, error) { return &spinner{}, nil },
+		Methods: []Method{{Name: "Spin", Inline: true, Call: func(_ context.Context, obj any, args *Decoder, res *Encoder) error {
+			s := obj.(*spinner)
+			n := s.running.Add(1)
+			for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
+			}
+			for start := time.Now(); time.Since(start) < 300*time.Microsecond; {
+			}
+			s.running.Add(-1)
+			return args.Done()
+		}}},
+	})
+}
+
+// An Inline method that turns out slow (300 µs of computing a call, above inlineSlow)
+// stops running inline: one client's concurrent calls of it then run side by side, as
+// they would in goroutines of their own, instead of one at a time in the reader.
+func TestSlowInlineMethodLeavesTheReader(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	m, err := StartInProcess(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown(context.Background())
+	h, err := m.Client().Create(ctx, spinnerTypeID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := MakeProxyBase(h)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				c := p.Begin(0)
+				if _, err := c.Do(ctx); err != nil {
+					t.Error(err)
+					return
+				}
+				c.End()
+			}
+		})
+	}
+	wg.Wait()
+	obj := m.Server().lookup(h.id)
+	if most := obj.value.(*spinner).most.Load(); most < 2 {
+		t.Fatalf("at most %d Spin calls ran at once; want them side by side once out of the reader", most)
+	}
+	if obj.desc.quick(0) {
+		t.Fatalf("Spin still counts as quick: average hold %s", time.Duration(obj.desc.hold[0].Load()))
 	}
 }

@@ -41,6 +41,32 @@ const inlineBudget = 50 * time.Millisecond
 // inlineLinger is how many quiet periods the watchdog waits before it stops.
 const inlineLinger = 20
 
+// inlineSlow is how long, on average, an Inline method may keep its session's reader
+// before its calls go to a goroutine of their own instead: a method that slow gains
+// little from saving a hand-off (tens of µs at most), and running it inline would hold
+// the session's other calls behind it, one at a time. The average follows every call
+// (serverType.record), so a method that gets quick again goes back inline.
+const inlineSlow = 100 * time.Microsecond
+
+// serverType is a registered type as one manager runs it.
+type serverType struct {
+	*TypeDesc
+	hold []atomic.Int64 // per method: average time it kept the reader (ns), a moving average
+}
+
+// quick reports whether method's calls should run inline.
+func (t *serverType) quick(method uint64) bool {
+	return t.hold[method].Load() < int64(inlineSlow)
+}
+
+// record adds one call's time to method's average (weight 1/8; a lost update between
+// concurrent calls does not matter).
+func (t *serverType) record(method uint64, d time.Duration) {
+	h := &t.hold[method]
+	old := h.Load()
+	h.Store(old + (max(int64(d), 0)-old)/8)
+}
+
 // States of a sessionReader.
 const (
 	readerReading   int32 = iota // reading frames
@@ -50,11 +76,12 @@ const (
 
 // sessionReader is the reading role of one session, held by one goroutine.
 type sessionReader struct {
-	sess  *session
-	r     *wire.Reader
-	state atomic.Int32
-	seq   atomic.Uint64 // inline calls begun
-	seen  atomic.Uint64 // seq at the watchdog's last look
+	sess     *session
+	r        *wire.Reader
+	state    atomic.Int32
+	seq      atomic.Uint64 // inline calls begun
+	seen     atomic.Uint64 // seq at the watchdog's last look
+	handedAt atomic.Int64  // when the role was last handed on (unix nanos)
 }
 
 func newSessionReader(sess *session, r *wire.Reader) *sessionReader {
@@ -114,6 +141,7 @@ func (rd *sessionReader) endInline() bool {
 
 // overrun hands the reading role to a new goroutine, unless the call ended meanwhile.
 func (rd *sessionReader) overrun() {
+	rd.handedAt.Store(time.Now().UnixNano()) // read only if the swap below succeeds
 	if rd.state.CompareAndSwap(readerInline, readerHandedOff) {
 		go newSessionReader(rd.sess, rd.r).run()
 	}
@@ -271,7 +299,7 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 			j.obj = s.lookup(objID)
 			if j.obj != nil && method < uint64(len(j.obj.desc.Methods)) {
 				m := &j.obj.desc.Methods[method]
-				inline, takesCtx = m.Inline, m.TakesContext
+				inline, takesCtx = m.Inline && j.obj.desc.quick(method), m.TakesContext
 			}
 			if inline && j.obj.desc.Serialized {
 				// The object is busy with another call: wait for it in a worker, not

@@ -33,7 +33,8 @@ type Server struct {
 
 	mu        sync.RWMutex // guards everything below; never held while user code runs
 	objects   map[uint64]*object
-	byValue   map[any]uint64 // referent → ID, so a method returning a known object reuses it
+	types     map[*TypeDesc]*serverType // the types of objects made so far (reader.go)
+	byValue   map[any]uint64            // referent → ID, so a method returning a known object reuses it
 	named     map[string]uint64
 	sessions  map[uint64]*session
 	tokens    map[[16]byte]*handoff
@@ -59,7 +60,7 @@ type Server struct {
 // object is one entry of the table.
 type object struct {
 	id    uint64
-	desc  *TypeDesc
+	desc  *serverType
 	value any
 	mu    sync.Mutex // held around calls when desc.Serialized
 	refs  refCounts  // per holding session
@@ -86,6 +87,7 @@ func NewServer(opts Options) (*Server, error) {
 		opts:       opts,
 		cdc:        opts.codec(),
 		objects:    map[uint64]*object{},
+		types:      map[*TypeDesc]*serverType{},
 		byValue:    map[any]uint64{},
 		named:      map[string]uint64{},
 		sessions:   map[uint64]*session{},
@@ -244,8 +246,13 @@ func (s *Server) addObjectLocked(desc *TypeDesc, value any, holder *session) (*o
 	if holder != nil && holder.ended {
 		return nil, endedError(holder)
 	}
+	t := s.types[desc]
+	if t == nil {
+		t = &serverType{TypeDesc: desc, hold: make([]atomic.Int64, len(desc.Methods))}
+		s.types[desc] = t
+	}
 	s.nextObj++
-	obj := &object{id: s.nextObj, desc: desc, value: value}
+	obj := &object{id: s.nextObj, desc: t, value: value}
 	s.objects[obj.id] = obj
 	if holder != nil {
 		s.increfLocked(obj, holder) // cannot fail: holder is live
@@ -633,6 +640,13 @@ func (sess *session) runCall(j callJob) {
 	defer s.putBuf(res)
 	enc := Encoder{buf: append((*res)[:0], make([]byte, replyReserve)...), env: sess}
 
+	// How long an Inline method keeps the reader decides whether its calls stay inline
+	// (serverType.quick): measured for every call of one, wherever it runs.
+	var t0 int64
+	measure := j.obj != nil && j.method < uint64(len(j.obj.desc.Methods)) && j.obj.desc.Methods[j.method].Inline
+	if measure {
+		t0 = time.Now().UnixNano()
+	}
 	var err error
 	if s.shutting.Load() {
 		if j.locked {
@@ -660,7 +674,15 @@ func (sess *session) runCall(j callJob) {
 		frame = finishReply(enc.buf, j.reqID)
 	}
 	*res = enc.buf // keep the grown buffer for the pool
-	if j.rd != nil && j.rd.endInline() && j.rd.r.Buffered() > 0 {
+	reading := j.rd != nil && j.rd.endInline()
+	if measure {
+		end := time.Now().UnixNano()
+		if j.rd != nil && !reading {
+			end = j.rd.handedAt.Load() // the reader was free from then on
+		}
+		j.obj.desc.record(j.method, time.Duration(end-t0))
+	}
+	if reading && j.rd.r.Buffered() > 0 {
 		err = sess.w.WriteFrameBuffered(frame) // the reader flushes before it waits (reader.go)
 	} else {
 		err = sess.w.WriteFrame(frame)
@@ -717,7 +739,7 @@ func (s *Server) dispatchObject(ctx context.Context, obj *object, objID, method 
 	}
 	desc := obj.desc
 	if method >= uint64(len(desc.Methods)) {
-		return callError(ErrUnknownMethod, "%s has no exposed method #%d (it exposes %s)", desc.TypeID, method, methodNames(desc))
+		return callError(ErrUnknownMethod, "%s has no exposed method #%d (it exposes %s)", desc.TypeID, method, methodNames(desc.TypeDesc))
 	}
 	m := &desc.Methods[method]
 	if desc.Serialized {
