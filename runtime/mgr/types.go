@@ -48,7 +48,8 @@ type Method struct {
 	// saving a hand-off to another goroutine (a third of a small call's latency). mgrgen
 	// sets it for methods that take no context.Context: they cannot be cancelled, so
 	// nothing is lost while the session's Cancel frames wait. An Inline call of a
-	// Serialized type whose object is busy waits in a worker instead. A method that runs
+	// Serialized type whose object is busy waits in a worker instead, and so do the calls
+	// of a method that keeps the reader over 100 µs on average. A method that runs
 	// longer than 50–100 ms makes the manager hand reading to a new goroutine, so a slow
 	// or blocking Inline method delays its session's other calls by that much at most;
 	// methods that may block should take a context (mgrgen then leaves Inline false).
