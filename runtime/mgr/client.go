@@ -288,6 +288,12 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// A call that can never be sent fails now, not after waiting for room (at the head of
+	// the line, holding up every call behind it). The payload is at least the arguments,
+	// the kind and four one-byte uvarints; the exact check follows the header below.
+	if n := len(call.Args.buf) - reservedHeader + 1 + 4; n > c.opts.maxFrame() {
+		return fmt.Errorf("%w: arguments of %s take %d bytes, limit %d", ErrFrameTooLarge, call.describe(), n, c.opts.maxFrame())
+	}
 	// Room for the call among those in flight. The reserved header space counts in full,
 	// so the client's count is never below the manager's.
 	call.slot = len(call.Args.buf)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -233,6 +234,8 @@ func TestReaderTakesCallSlotBeforeObjectLock(t *testing.T) {
 	// A raw session (a Client would hold the sixth call back itself, client_admit.go):
 	// five calls of 11 MiB wait for the gate, 55 MiB of the session's 64 MiB in flight.
 	conn, _ := rawConn(t, m)
+	defer runtime.KeepAlive(hh) // only the IDs are used below: keep the GC from releasing them
+	defer runtime.KeepAlive(hs)
 	const blob = 11 << 20
 	big := r2blobArgs(blob)
 	for i := range 5 {
@@ -360,6 +363,7 @@ func TestBufferedRepliesFlushedBeforeWaitingForSlot(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn, r := rawConn(t, m)
+	defer runtime.KeepAlive(hh) // only hh.id is used below: keep the GC from releasing it
 
 	const blob = 11 << 20
 	big := r2blobArgs(blob)

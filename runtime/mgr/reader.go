@@ -62,9 +62,11 @@ func (t *serverType) quick(method uint64) bool {
 // record adds one call's time to method's average (weight 1/8; a lost update between
 // concurrent calls does not matter).
 func (t *serverType) record(method uint64, d time.Duration) {
+	// Capped: a call the watchdog would have handed on counts no more than that.
+	d = min(max(d, 0), 2*inlineBudget)
 	h := &t.hold[method]
 	old := h.Load()
-	h.Store(old + (max(int64(d), 0)-old)/8)
+	h.Store(old + (int64(d)-old)/8)
 }
 
 // States of a sessionReader.
@@ -125,6 +127,7 @@ func (rd *sessionReader) run() {
 
 // beginInline marks the start of an inline call and makes sure the watchdog runs.
 func (rd *sessionReader) beginInline() {
+	rd.handedAt.Store(0)
 	rd.seq.Add(1)
 	rd.state.Store(readerInline)
 	s := rd.sess.srv
@@ -141,7 +144,10 @@ func (rd *sessionReader) endInline() bool {
 
 // overrun hands the reading role to a new goroutine, unless the call ended meanwhile.
 func (rd *sessionReader) overrun() {
-	rd.handedAt.Store(time.Now().UnixNano()) // read only if the swap below succeeds
+	// The call's first attempt sets the time, read only if a swap succeeds: a later
+	// Blocking of the same call (one that waits again, after the hand-off) must not move
+	// it past the waits.
+	rd.handedAt.CompareAndSwap(0, time.Now().UnixNano())
 	if rd.state.CompareAndSwap(readerInline, readerHandedOff) {
 		go newSessionReader(rd.sess, rd.r).run()
 	}
@@ -231,8 +237,11 @@ func (sess *session) callContext(j *callJob, timeout uint64) error {
 // finds the call's reader through it.
 type inlineCtx struct {
 	context.Context
-	rd  *sessionReader
-	seq uint64 // the reader's inline call this context belongs to
+	rd  *sessionReader // nil: a call of an Inline method run by a worker
+	seq uint64         // the reader's inline call this context belongs to
+	// blockedAt is when a worker-run call first called Blocking (unix nanos): a reader
+	// running it would have been handed on then (runCall's measure).
+	blockedAt atomic.Int64
 }
 
 type inlineCtxKey struct{}
@@ -255,6 +264,10 @@ func (c *inlineCtx) Value(key any) any {
 func Blocking(ctx context.Context) {
 	c, ok := ctx.Value(inlineCtxKey{}).(*inlineCtx)
 	if !ok {
+		return
+	}
+	if c.rd == nil {
+		c.blockedAt.CompareAndSwap(0, time.Now().UnixNano())
 		return
 	}
 	if c.rd.seq.Load() == c.seq {

@@ -643,8 +643,21 @@ func (sess *session) runCall(j callJob) {
 	// How long an Inline method keeps the reader decides whether its calls stay inline
 	// (serverType.quick): measured for every call of one, wherever it runs.
 	var t0 int64
+	var wctx *inlineCtx
 	measure := j.obj != nil && j.method < uint64(len(j.obj.desc.Methods)) && j.obj.desc.Methods[j.method].Inline
 	if measure {
+		if j.rd == nil {
+			// Measure what a reader would have spent: not the wait for a busy object (a
+			// reader never waits for one: TryLock), nor the waits after Blocking.
+			if j.obj.desc.Serialized && !j.locked && !s.shutting.Load() {
+				j.obj.mu.Lock()
+				j.locked = true
+			}
+			if j.obj.desc.Methods[j.method].TakesContext {
+				wctx = &inlineCtx{Context: j.ctx}
+				j.ctx = wctx
+			}
+		}
 		t0 = time.Now().UnixNano()
 	}
 	var err error
@@ -679,6 +692,10 @@ func (sess *session) runCall(j callJob) {
 		end := time.Now().UnixNano()
 		if j.rd != nil && !reading {
 			end = j.rd.handedAt.Load() // the reader was free from then on
+		} else if wctx != nil {
+			if b := wctx.blockedAt.Load(); b != 0 {
+				end = b
+			}
 		}
 		j.obj.desc.record(j.method, time.Duration(end-t0))
 	}

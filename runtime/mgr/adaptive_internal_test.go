@@ -5,17 +5,18 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/mgr-go/mgr/internal/wire"
 )
 
-// Review of client admission (client_admit.go) and adaptive inlining (reader.go).
+// Client admission (client_admit.go) and adaptive inlining (reader.go) at their edges.
 
-// A call whose arguments exceed the frame limit can never be sent. Before admission it
-// failed at once with ErrFrameTooLarge; now Client.call first waits for room among the
-// calls in flight, and a call of more than maxSessionArgBytes fits only when no other
-// call is in flight. With one call blocked in the manager (a Queue.Get, a Lock.Acquire)
-// it waits until its ctx ends — at the head of the admission queue, so every later call
-// of the client waits behind it too — and never reports ErrFrameTooLarge.
-func TestReview3OversizedCallFailsWithoutWaitingForRoom(t *testing.T) {
+// A call whose arguments exceed the frame limit can never be sent: it must fail at once
+// with ErrFrameTooLarge, not first wait for room among the calls in flight. (A call of
+// more than maxSessionArgBytes fits only when no other call is in flight; with one call
+// blocked in the manager it would wait, at the head of the line, until its ctx ended —
+// and every later call of the client behind it.)
+func TestOversizedCallFailsWithoutWaitingForRoom(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	m, err := StartInProcess(Options{})
@@ -55,31 +56,31 @@ func TestReview3OversizedCallFailsWithoutWaitingForRoom(t *testing.T) {
 	defer bcancel()
 	_, err = cl.Do(bctx)
 	if !errors.Is(err, ErrFrameTooLarge) {
-		t.Fatalf("call with %d bytes of arguments (limit %d): %v; want ErrFrameTooLarge at once, not a wait for admission", maxSessionArgBytes, wireDefaultMaxFrameForReview3, err)
+		t.Fatalf("call with %d bytes of arguments (limit %d): %v; want ErrFrameTooLarge at once, not a wait for admission", maxSessionArgBytes, defaultMaxFrame, err)
 	}
 }
 
 // waiter's methods are Inline and take a context, like syncmgr's Queue.Get or
 // Condition.Wait: they call Blocking before each wait. Each reports how long it waited
 // after its first Blocking, and whether it ran inline.
-const review3WaiterTypeID = "mgr.test.review3.waiter"
+const waiterTypeID = "mgr.test.waiter"
 
 const (
 	waiterWaitTwice = iota // Blocking, wait, Blocking again (Condition.Wait re-acquiring its lock; Queue.Get losing a race)
 	waiterWaitOnce         // Blocking, wait
 )
 
-const review3Wait = 20 * time.Millisecond
+const waiterWait = 20 * time.Millisecond
 
-const wireDefaultMaxFrameForReview3 = 16 << 20 // Options{}.MaxFrame 0
+const defaultMaxFrame = wire.DefaultMaxFrame // Options{}.MaxFrame 0
 
-func review3WaitMethod(twice bool) func(ctx context.Context, _ any, args *Decoder, res *Encoder) error {
+func waitMethod(twice bool) func(ctx context.Context, _ any, args *Decoder, res *Encoder) error {
 	return func(ctx context.Context, _ any, args *Decoder, res *Encoder) error {
 		ic, ok := ctx.Value(inlineCtxKey{}).(*inlineCtx)
 		inline := ok && ic.rd != nil
 		Blocking(ctx)
 		start := time.Now()
-		t := time.NewTimer(review3Wait)
+		t := time.NewTimer(waiterWait)
 		defer t.Stop()
 		select {
 		case <-t.C:
@@ -98,17 +99,17 @@ func review3WaitMethod(twice bool) func(ctx context.Context, _ any, args *Decode
 
 func init() {
 	Register(&TypeDesc{
-		TypeID:    review3WaiterTypeID,
+		TypeID:    waiterTypeID,
 		InlineNew: true,
 		New:       func(context.Context, *Decoder) (any, error) { return new(int), nil },
 		Methods: []Method{
-			waiterWaitTwice: {Name: "WaitTwice", Inline: true, TakesContext: true, Call: review3WaitMethod(true)},
-			waiterWaitOnce:  {Name: "WaitOnce", Inline: true, TakesContext: true, Call: review3WaitMethod(false)},
+			waiterWaitTwice: {Name: "WaitTwice", Inline: true, TakesContext: true, Call: waitMethod(true)},
+			waiterWaitOnce:  {Name: "WaitOnce", Inline: true, TakesContext: true, Call: waitMethod(false)},
 		},
 	})
 }
 
-func review3CallWaiter(ctx context.Context, t *testing.T, p *ProxyBase, method int) (waited time.Duration, inline bool) {
+func callWaiter(ctx context.Context, t *testing.T, p *ProxyBase, method int) (waited time.Duration, inline bool) {
 	t.Helper()
 	cl := p.Begin(method)
 	res, err := cl.Do(ctx)
@@ -122,13 +123,12 @@ func review3CallWaiter(ctx context.Context, t *testing.T, p *ProxyBase, method i
 	return waited, inline
 }
 
-// The hold an inline call is charged ends when it hands the reader on (handedAt). But
-// overrun stores handedAt before its compare-and-swap, whether or not that succeeds, so
-// a second Blocking of the same call — made long after the hand-off, by a method that
-// waits twice — moves handedAt past the first wait: the wait is charged as reader hold.
-// One Condition.Wait whose notifier still holds the lock, or one Queue.Get that loses an
-// item to another getter, is then enough to demote the method (20 ms / 8 > 100 µs).
-func TestReview3HoldEndsAtFirstHandOff(t *testing.T) {
+// The hold an inline call is charged ends when it first hands the reader on (handedAt),
+// even if it calls Blocking again later (a method that waits twice: Condition.Wait
+// re-acquiring its lock, Queue.Get losing an item to another getter). Moving handedAt to
+// the second Blocking would charge the first wait as reader hold, and one 20 ms wait
+// would demote the method (20 ms / 8 > 100 µs).
+func TestInlineHoldEndsAtFirstHandOff(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	m, err := StartInProcess(Options{})
@@ -136,14 +136,14 @@ func TestReview3HoldEndsAtFirstHandOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Shutdown(context.Background())
-	h, err := m.Client().Create(ctx, review3WaiterTypeID, nil)
+	h, err := m.Client().Create(ctx, waiterTypeID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := MakeProxyBase(h)
 	desc := m.Server().lookup(h.id).desc
 
-	waited, inline := review3CallWaiter(ctx, t, &p, waiterWaitTwice)
+	waited, inline := callWaiter(ctx, t, &p, waiterWaitTwice)
 	if !inline {
 		t.Fatal("setup: the first call of an Inline method did not run inline")
 	}
@@ -154,13 +154,12 @@ func TestReview3HoldEndsAtFirstHandOff(t *testing.T) {
 	}
 }
 
-// Out of the reader, a call of an Inline method is charged its whole run, waits
-// included, while inline it is charged only up to its Blocking. A method that waits —
-// Queue.Get on an empty queue, Event.Wait, Lock.Acquire — keeps its average above
-// inlineSlow for as long as its calls wait, so once demoted (by one slow call: a
-// preemption, a large item, the handedAt bug above) it never runs inline again, though
-// no call of it would hold the reader for more than microseconds.
-func TestReview3WorkerRunChargedOnlyUntilBlocking(t *testing.T) {
+// Out of the reader, a call of an Inline method must be charged as it would be inline:
+// up to its first Blocking, not its whole run. Otherwise a method that waits — Queue.Get
+// on an empty queue, Event.Wait, Lock.Acquire — would keep its average above inlineSlow
+// for as long as its calls wait, and once demoted (by one slow call) never run inline
+// again, though no call of it holds a reader for more than microseconds.
+func TestWorkerRunChargedOnlyUntilBlocking(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	m, err := StartInProcess(Options{})
@@ -168,7 +167,7 @@ func TestReview3WorkerRunChargedOnlyUntilBlocking(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Shutdown(context.Background())
-	h, err := m.Client().Create(ctx, review3WaiterTypeID, nil)
+	h, err := m.Client().Create(ctx, waiterTypeID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +177,7 @@ func TestReview3WorkerRunChargedOnlyUntilBlocking(t *testing.T) {
 	// Demoted, as one inline call that kept the reader 3.2 ms leaves it.
 	old := int64(4 * inlineSlow)
 	desc.hold[waiterWaitOnce].Store(old)
-	waited, inline := review3CallWaiter(ctx, t, &p, waiterWaitOnce)
+	waited, inline := callWaiter(ctx, t, &p, waiterWaitOnce)
 	if inline {
 		t.Fatal("setup: a demoted method ran inline")
 	}
