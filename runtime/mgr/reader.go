@@ -69,6 +69,50 @@ func (t *serverType) record(method uint64, d time.Duration) {
 	h.Store(old + (int64(d)-old)/8)
 }
 
+// holdMeter measures how long a call of an Inline method holds a reader — or, run by a
+// worker, would have held one — for serverType.record.
+type holdMeter struct {
+	t0   int64      // unix nanos
+	wctx *inlineCtx // a worker-run call's ctx, which notes its first Blocking
+}
+
+// startHold starts measuring j if it calls an Inline method. For a call run by a worker
+// it measures what a reader would have spent: not the wait for a busy object (a reader
+// never waits for one: TryLock), so it takes the object's lock first; nor the waits
+// after Blocking, which the call's ctx notes.
+func (s *Server) startHold(j *callJob) (holdMeter, bool) {
+	if j.obj == nil || j.method >= uint64(len(j.obj.desc.Methods)) || !j.obj.desc.Methods[j.method].Inline {
+		return holdMeter{}, false
+	}
+	var m holdMeter
+	if j.rd == nil {
+		if j.obj.desc.Serialized && !j.locked && !s.shutting.Load() {
+			j.obj.mu.Lock()
+			j.locked = true
+		}
+		if j.obj.desc.Methods[j.method].TakesContext {
+			m.wctx = &inlineCtx{Context: j.ctx}
+			j.ctx = m.wctx
+		}
+	}
+	m.t0 = time.Now().UnixNano()
+	return m, true
+}
+
+// stop records the hold; reading says whether j's reader still reads (it was not handed
+// on during the call).
+func (m holdMeter) stop(j *callJob, reading bool) {
+	end := time.Now().UnixNano()
+	if j.rd != nil && !reading {
+		end = j.rd.handedAt.Load() // the reader was free from then on
+	} else if m.wctx != nil {
+		if b := m.wctx.blockedAt.Load(); b != 0 {
+			end = b
+		}
+	}
+	j.obj.desc.record(j.method, time.Duration(end-m.t0))
+}
+
 // States of a sessionReader.
 const (
 	readerReading   int32 = iota // reading frames

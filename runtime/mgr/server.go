@@ -640,26 +640,7 @@ func (sess *session) runCall(j callJob) {
 	defer s.putBuf(res)
 	enc := Encoder{buf: append((*res)[:0], make([]byte, replyReserve)...), env: sess}
 
-	// How long an Inline method keeps the reader decides whether its calls stay inline
-	// (serverType.quick): measured for every call of one, wherever it runs.
-	var t0 int64
-	var wctx *inlineCtx
-	measure := j.obj != nil && j.method < uint64(len(j.obj.desc.Methods)) && j.obj.desc.Methods[j.method].Inline
-	if measure {
-		if j.rd == nil {
-			// Measure what a reader would have spent: not the wait for a busy object (a
-			// reader never waits for one: TryLock), nor the waits after Blocking.
-			if j.obj.desc.Serialized && !j.locked && !s.shutting.Load() {
-				j.obj.mu.Lock()
-				j.locked = true
-			}
-			if j.obj.desc.Methods[j.method].TakesContext {
-				wctx = &inlineCtx{Context: j.ctx}
-				j.ctx = wctx
-			}
-		}
-		t0 = time.Now().UnixNano()
-	}
+	hold, measured := s.startHold(&j) // reader.go
 	var err error
 	if s.shutting.Load() {
 		if j.locked {
@@ -688,16 +669,8 @@ func (sess *session) runCall(j callJob) {
 	}
 	*res = enc.buf // keep the grown buffer for the pool
 	reading := j.rd != nil && j.rd.endInline()
-	if measure {
-		end := time.Now().UnixNano()
-		if j.rd != nil && !reading {
-			end = j.rd.handedAt.Load() // the reader was free from then on
-		} else if wctx != nil {
-			if b := wctx.blockedAt.Load(); b != 0 {
-				end = b
-			}
-		}
-		j.obj.desc.record(j.method, time.Duration(end-t0))
+	if measured {
+		hold.stop(&j, reading)
 	}
 	if reading && j.rd.r.Buffered() > 0 {
 		err = sess.w.WriteFrameBuffered(frame) // the reader flushes before it waits (reader.go)
