@@ -3,7 +3,7 @@ package wire
 // Message kinds: the first byte of every frame after the handshake.
 //
 //	Call     kind reqID objectID method timeoutNanos args...   client → manager
-//	Reply    kind reqID result...                              manager → client
+//	Reply    kind reqID nrefs refID... result...               manager → client
 //	Error    kind reqID message sentinel stack                 manager → client
 //	Cancel   kind reqID                                        client → manager
 //	Ping     kind                                              client → manager
@@ -13,6 +13,8 @@ package wire
 //
 // Integers are uvarints, strings a uvarint length and bytes. timeoutNanos is the time the
 // call has left (0: no deadline); a relative figure keeps clock skew between machines out.
+// A reply lists the objects whose references it counted for the session (the proxies in
+// its result), so a client that gave up on the call can release them (protocol 2).
 const (
 	KindCall    byte = 1
 	KindReply   byte = 2

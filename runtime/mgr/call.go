@@ -105,6 +105,9 @@ func (e *Encoder) Ref(h *Handle) {
 		e.SetErr(err)
 		return
 	}
+	if e.track {
+		e.refs = append(e.refs, id)
+	}
 	e.buf = append(e.buf, 1)
 	e.Uint64(id)
 	e.String(h.typeID)
@@ -126,6 +129,9 @@ func (e *Encoder) Object(typeID string, v any) {
 	if err != nil {
 		e.SetErr(err)
 		return
+	}
+	if e.track {
+		e.refs = append(e.refs, id)
 	}
 	e.buf = append(e.buf, 1)
 	e.Uint64(id)

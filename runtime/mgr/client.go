@@ -197,8 +197,27 @@ func (c *Client) handleFrame(frame []byte) (reply bool, err error) {
 		if late {
 			c.admit.release(slot)
 		}
+		var refs []uint64
+		if frame[0] == wire.KindReply {
+			// The references the reply counted for this session (finishReply).
+			n := d.Uint64()
+			for i := uint64(0); i < n && d.err == nil; i++ {
+				id := d.Uint64()
+				if call == nil {
+					refs = append(refs, id)
+				}
+			}
+			if d.err != nil {
+				return false, fmt.Errorf("reply references: %w", d.err)
+			}
+		}
 		if call == nil {
-			return false, nil // the caller gave up (cancelled); drop the late reply
+			// The caller gave up (cancelled): drop the late reply, and the references
+			// it brought, which no Handle owns.
+			if len(refs) > 0 {
+				go c.releaseIDs(refs)
+			}
+			return false, nil
 		}
 		c.admit.release(call.slot)
 		if frame[0] == wire.KindReply {
@@ -464,6 +483,16 @@ func (c *Client) newHandle(id uint64, typeID string) *Handle {
 	h := &Handle{owner: c, id: id, typeID: typeID}
 	h.cleanup = runtime.AddCleanup(h, c.releaseLeaked, id)
 	return h
+}
+
+// releaseIDs drops references this session holds without a Handle (those of a reply
+// that came after its caller gave up), each bounded in time.
+func (c *Client) releaseIDs(ids []uint64) {
+	for _, id := range ids {
+		ctx, cancel := context.WithTimeout(context.Background(), c.opts.lease())
+		_ = c.control(ctx, wire.CtlRelease, func(e *Encoder) { e.Uint64(id) }, nil)
+		cancel()
+	}
 }
 
 // releaseLeaked drops the reference of a Handle that was garbage collected without

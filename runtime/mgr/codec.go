@@ -31,6 +31,11 @@ type Encoder struct {
 	buf []byte
 	env refEnv
 	err error
+	// refs lists the references a reply counted for its session (Ref, Object), when
+	// track is set: the manager undoes them if the reply becomes an error, and names
+	// them in the reply so a client that gave up on the call can drop them.
+	refs  []uint64
+	track bool
 }
 
 // NewEncoder returns an Encoder that appends to buf, for use outside a call (tests, tools).

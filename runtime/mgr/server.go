@@ -612,8 +612,9 @@ func (sess *session) watchLease() {
 	}
 }
 
-// replyReserve is room for a reply's frame length, kind and request ID.
-const replyReserve = wire.HeaderSize + 1 + binary.MaxVarintLen64
+// replyReserve is room for a reply's frame length, kind, request ID and an empty list of
+// references.
+const replyReserve = wire.HeaderSize + 1 + binary.MaxVarintLen64 + 1
 
 // runCall runs one call and writes its reply. A call run inline by the session's reader
 // (j.rd != nil) leaves its reply buffered when more requests are already waiting to be
@@ -638,7 +639,7 @@ func (sess *session) runCall(j callJob) {
 	}()
 	res := s.getBuf(0)
 	defer s.putBuf(res)
-	enc := Encoder{buf: append((*res)[:0], make([]byte, replyReserve)...), env: sess}
+	enc := Encoder{buf: append((*res)[:0], make([]byte, replyReserve)...), env: sess, track: true}
 
 	hold, measured := s.startHold(&j) // reader.go
 	var err error
@@ -663,9 +664,10 @@ func (sess *session) runCall(j callJob) {
 	}
 	var frame []byte
 	if err != nil {
+		sess.dropRefs(enc.refs) // the caller gets no handles for them
 		frame = errorFrame(enc.buf[:replyReserve], j.reqID, err)
 	} else {
-		frame = finishReply(enc.buf, j.reqID)
+		frame = finishReply(enc.buf, j.reqID, enc.refs)
 	}
 	*res = enc.buf // keep the grown buffer for the pool
 	reading := j.rd != nil && j.rd.endInline()
@@ -685,16 +687,43 @@ func (sess *session) runCall(j callJob) {
 	}
 }
 
-// finishReply writes the reply header right-aligned into the reserved space of buf.
-func finishReply(buf []byte, reqID uint64) []byte {
+// finishReply writes the reply header — kind, request ID, and the IDs of the references
+// the reply counted for the session — right-aligned into the reserved space of buf. A
+// client that gave up on the call drops those references when the reply comes late.
+func finishReply(buf []byte, reqID uint64, refs []uint64) []byte {
 	var hdr [replyReserve]byte
 	h := append(hdr[:wire.HeaderSize], wire.KindReply)
 	h = binary.AppendUvarint(h, reqID)
+	h = binary.AppendUvarint(h, uint64(len(refs)))
+	if len(refs) > 0 {
+		// Rare (a method returning proxies), and the list has no reserved room: copy.
+		for _, id := range refs {
+			h = binary.AppendUvarint(h, id)
+		}
+		frame := append(h, buf[replyReserve:]...)
+		wire.PutHeader(frame, len(frame)-wire.HeaderSize)
+		return frame
+	}
 	start := replyReserve - len(h)
 	frame := buf[start:]
 	copy(frame, h)
 	wire.PutHeader(frame, len(frame)-wire.HeaderSize)
 	return frame
+}
+
+// dropRefs undoes references counted for the session by a reply that became an error.
+func (sess *session) dropRefs(ids []uint64) {
+	if len(ids) == 0 || sess.id == 0 {
+		return
+	}
+	s := sess.srv
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if obj := s.objects[id]; obj != nil {
+			_ = s.decrefLocked(obj, sess) // a session that ended has dropped them already
+		}
+	}
 }
 
 func errorFrame(buf []byte, reqID uint64, err error) []byte {
