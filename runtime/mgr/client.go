@@ -504,11 +504,7 @@ func (c *Client) releaseLeaked(id uint64) {
 		return
 	default:
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), c.opts.lease())
-		defer cancel()
-		_ = c.control(ctx, wire.CtlRelease, func(e *Encoder) { e.Uint64(id) }, nil)
-	}()
+	go c.releaseIDs([]uint64{id})
 }
 
 // release implements handleOwner.
