@@ -29,20 +29,10 @@ func (w *Writer) WriteFrame(frame []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	last := w.waiting.Add(-1) == 0
-	if w.err != nil {
-		return w.err
-	}
-	if _, err := w.bw.Write(frame); err != nil {
-		w.err = err
+	if err := w.appendLocked(frame); err != nil || !last {
 		return err
 	}
-	if last {
-		if err := w.bw.Flush(); err != nil {
-			w.err = err
-			return err
-		}
-	}
-	return nil
+	return w.flushLocked()
 }
 
 // WriteFrameBuffered writes frame but leaves it in the buffer: a reader that has more
@@ -52,29 +42,32 @@ func (w *Writer) WriteFrame(frame []byte) error {
 func (w *Writer) WriteFrameBuffered(frame []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.err != nil {
-		return w.err
-	}
-	if _, err := w.bw.Write(frame); err != nil {
-		w.err = err
-		return err
-	}
-	return nil
+	return w.appendLocked(frame)
 }
 
 // Flush writes out whatever WriteFrameBuffered left in the buffer.
 func (w *Writer) Flush() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.err != nil || w.bw.Buffered() == 0 {
+		return w.err
+	}
+	return w.flushLocked()
+}
+
+func (w *Writer) appendLocked(frame []byte) error {
 	if w.err != nil {
 		return w.err
 	}
-	if w.bw.Buffered() == 0 {
-		return nil
+	if _, err := w.bw.Write(frame); err != nil {
+		w.err = err
 	}
+	return w.err
+}
+
+func (w *Writer) flushLocked() error {
 	if err := w.bw.Flush(); err != nil {
 		w.err = err
-		return err
 	}
-	return nil
+	return w.err
 }

@@ -128,6 +128,17 @@ func (c *Client) lead(call *Call, ctx context.Context, until time.Time) {
 	if len(call.done) > 0 || (ctx != nil && ctx.Err() != nil) || (!until.IsZero() && !time.Now().Before(until)) {
 		return
 	}
+	// A reader nothing can interrupt (a ctx that never ends, no grace deadline: the
+	// common case) skips the bookkeeping interrupt needs.
+	interruptible := !until.IsZero() || (ctx != nil && ctx.Done() != nil)
+	if !interruptible {
+		for len(call.done) == 0 {
+			if _, err := c.readOne(); err != nil {
+				return
+			}
+		}
+		return
+	}
 	c.rmu.Lock()
 	c.leader = call
 	if !until.IsZero() {

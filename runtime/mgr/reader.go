@@ -77,23 +77,16 @@ type holdMeter struct {
 }
 
 // startHold starts measuring j if it calls an Inline method. For a call run by a worker
-// it measures what a reader would have spent: not the wait for a busy object (a reader
-// never waits for one: TryLock), so it takes the object's lock first; nor the waits
-// after Blocking, which the call's ctx notes.
+// it measures what a reader would have spent: not the waits after Blocking, which the
+// call's ctx notes (runCall has already taken a busy object's lock).
 func (s *Server) startHold(j *callJob) (holdMeter, bool) {
 	if j.obj == nil || j.method >= uint64(len(j.obj.desc.Methods)) || !j.obj.desc.Methods[j.method].Inline {
 		return holdMeter{}, false
 	}
 	var m holdMeter
-	if j.rd == nil {
-		if j.obj.desc.Serialized && !j.locked && !s.shutting.Load() {
-			j.obj.mu.Lock()
-			j.locked = true
-		}
-		if j.obj.desc.Methods[j.method].TakesContext {
-			m.wctx = &inlineCtx{Context: j.ctx}
-			j.ctx = m.wctx
-		}
+	if j.rd == nil && j.obj.desc.Methods[j.method].TakesContext {
+		m.wctx = &inlineCtx{Context: j.ctx}
+		j.ctx = m.wctx
 	}
 	m.t0 = time.Now().UnixNano()
 	return m, true

@@ -641,6 +641,13 @@ func (sess *session) runCall(j callJob) {
 	defer s.putBuf(res)
 	enc := Encoder{buf: append((*res)[:0], make([]byte, replyReserve)...), env: sess, track: true}
 
+	if j.rd == nil && j.obj != nil && j.obj.desc.Serialized && !j.locked && !s.shutting.Load() &&
+		j.method < uint64(len(j.obj.desc.Methods)) {
+		// A worker waits for a one-at-a-time object here rather than in dispatchObject,
+		// so the wait stays out of the hold measured next (a reader never waits for it).
+		j.obj.mu.Lock()
+		j.locked = true
+	}
 	hold, measured := s.startHold(&j) // reader.go
 	var err error
 	if s.shutting.Load() {
