@@ -1,0 +1,173 @@
+package mgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mgr-go/mgr/internal/wire"
+)
+
+// Sessions: one client connection each, with its calls, references and bounds.
+
+// session is one client's connection and everything it holds.
+type session struct {
+	srv     *Server
+	id      uint64
+	conn    net.Conn
+	w       *wire.Writer
+	remote  string
+	pid     int
+	program string
+
+	ctx     context.Context // carries the Caller; cancelled when the session ends
+	cancel  context.CancelFunc
+	done    chan struct{}
+	endOnce sync.Once
+
+	cmu   sync.Mutex
+	calls map[uint64]context.CancelFunc
+
+	refs  map[uint64]int // object ID → count; guarded by srv.mu
+	ended bool           // the session is over; guarded by srv.mu
+
+	lastRecv    atomic.Int64
+	flowBlocked atomic.Bool                   // the read loop waits for call slots (acquire)
+	reader      atomic.Pointer[sessionReader] // the goroutine reading the session's frames
+
+	// Backpressure: calls running and the bytes of their arguments, bounded by
+	// maxSessionCalls and maxSessionArgBytes. At the bound the read loop stops reading
+	// until a call finishes, so a peer that floods calls, or stops reading replies (its
+	// calls then cannot finish), is held back by the transport's flow control instead of
+	// by the manager's memory.
+	fmu    sync.Mutex
+	flow   sync.Cond
+	fcalls int
+	fbytes int
+}
+
+// Per-session bounds on calls in flight (see session.flow). A call that blocks (a
+// Queue.Get) holds its slot, so a client with more than maxSessionCalls calls blocked at
+// once waits for one of them to end before the next is read.
+const (
+	maxSessionCalls    = 4096
+	maxSessionArgBytes = 64 << 20
+)
+
+// acquire waits for room for a call with n bytes of arguments; it returns false when
+// the session ended meanwhile. One call always fits, however large.
+func (sess *session) acquire(n int) bool {
+	sess.fmu.Lock()
+	defer sess.fmu.Unlock()
+	flushed := false
+	for sess.fcalls >= maxSessionCalls || (sess.fcalls > 0 && sess.fbytes+n > maxSessionArgBytes) {
+		select {
+		case <-sess.done:
+			return false
+		default:
+		}
+		if !flushed {
+			// About to wait: send the replies inline calls left buffered first — the
+			// peer may need one of them to end the calls we wait for.
+			flushed = true
+			sess.fmu.Unlock()
+			if err := sess.w.Flush(); err != nil {
+				sess.conn.Close()
+			}
+			sess.fmu.Lock()
+			continue
+		}
+		// While we hold the reading back, the peer's silence is our doing: keep the
+		// session's lease alive (watchLease).
+		sess.flowBlocked.Store(true)
+		sess.flow.Wait()
+	}
+	sess.flowBlocked.Store(false)
+	sess.fcalls++
+	sess.fbytes += n
+	return true
+}
+
+func (sess *session) releaseSlot(n int) {
+	sess.fmu.Lock()
+	sess.fcalls--
+	sess.fbytes -= n
+	sess.flow.Signal()
+	sess.fmu.Unlock()
+}
+
+// stallWriter bounds every write to a session's connection: a peer that stops reading
+// for a whole lease fails the write, and the session ends (runCall closes the
+// connection) instead of holding its calls' goroutines and replies forever.
+//
+// The deadline is moved forward only when less than half the lease is left, not on
+// every write, to keep re-arming a runtime timer off the path of every reply. A stalled
+// write therefore fails between half a lease and a lease after it began. Writes are serialised by the wire.Writer that owns this value.
+type stallWriter struct {
+	conn     net.Conn
+	timeout  time.Duration
+	deadline time.Time
+}
+
+func (w *stallWriter) Write(p []byte) (int, error) {
+	if now := time.Now(); w.deadline.Sub(now) < w.timeout/2 {
+		w.deadline = now.Add(w.timeout)
+		w.conn.SetWriteDeadline(w.deadline)
+	}
+	return w.conn.Write(p)
+}
+
+// watchLease ends a session that has been silent for longer than the lease (a client
+// pings at a third of it), so a peer lost to the network does not keep its references.
+func (sess *session) watchLease() {
+	lease := sess.srv.opts.lease()
+	t := time.NewTicker(lease / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-sess.done:
+			return
+		case <-t.C:
+			if sess.flowBlocked.Load() {
+				sess.lastRecv.Store(time.Now().UnixNano())
+				continue
+			}
+			if quiet := time.Since(time.Unix(0, sess.lastRecv.Load())); quiet > lease {
+				sess.srv.endSession(sess, fmt.Errorf("no word for %s (lease %s)", quiet.Round(time.Millisecond), lease))
+				return
+			}
+		}
+	}
+}
+
+// endSession drops everything the session held: its calls are cancelled, waiters see
+// Caller.Done close, and each of its references is released.
+func (s *Server) endSession(sess *session, reason error) {
+	sess.endOnce.Do(func() {
+		if reason != nil && !errors.Is(reason, io.EOF) && !errors.Is(reason, net.ErrClosed) {
+			s.opts.logf("mgr: session %d (%s, pid %d) ended: %v", sess.id, sess.remote, sess.pid, reason)
+		}
+		sess.cancel()
+		close(sess.done)
+		sess.fmu.Lock()
+		sess.flow.Broadcast() // a read loop waiting for a call slot gives up
+		sess.fmu.Unlock()
+		sess.conn.Close()
+		s.mu.Lock()
+		delete(s.sessions, sess.id)
+		for id, n := range sess.refs {
+			if obj := s.objects[id]; obj != nil {
+				obj.refs.add(sess.id, -n)
+				s.maybeRemoveLocked(obj)
+			}
+		}
+		sess.refs = nil
+		sess.ended = true
+		s.mu.Unlock()
+	})
+}
