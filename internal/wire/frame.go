@@ -18,6 +18,9 @@ const HeaderSize = 4
 // DefaultMaxFrame is the default bound on a frame's payload (16 MiB).
 const DefaultMaxFrame = 16 << 20
 
+// MaxFrameLimit is the largest payload a length prefix can state (it is an int32).
+const MaxFrameLimit = 1<<31 - 1
+
 // ErrFrameTooLarge is wrapped by the error for a frame whose length prefix exceeds the
 // reader's bound (or is negative). The reader rejects it before allocating anything.
 var ErrFrameTooLarge = errors.New("mgr: frame too large")

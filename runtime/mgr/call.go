@@ -20,6 +20,7 @@ type Call struct {
 	// Client-side state, owned by the connection while the call is pending.
 	id    uint64
 	done  chan struct{}
+	ack   chan struct{} // the manager acknowledged our Cancel: the call still ran (calls.go)
 	reply []byte
 	err   error
 	conn  *Client
@@ -107,6 +108,10 @@ func (e *Encoder) Ref(h *Handle) {
 	}
 	if e.track {
 		e.refs = append(e.refs, id)
+	} else {
+		// The call keeps the proxy reachable until its reply: were it collected before
+		// the call reached the manager, its cleanup's release could overtake the call.
+		e.keep = append(e.keep, h)
 	}
 	e.buf = append(e.buf, 1)
 	e.Uint64(id)

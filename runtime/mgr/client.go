@@ -45,6 +45,7 @@ type Client struct {
 	leader      *Call         // the call whose goroutine reads, if any
 	interrupted bool          // a read deadline is set to wake the reader
 
+	rel       releaser       // references to drop (client_release.go)
 	admit     admission      // calls in flight, within the manager's bounds
 	abandoned map[uint64]int // calls given up on, still running in the manager: ID → slot; guarded by mu
 }
@@ -99,7 +100,7 @@ func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error
 	c.r.SetMax(opts.maxFrame())
 	c.w = wire.NewWriter(conn)
 	c.lastRecv.Store(time.Now().UnixNano())
-	c.calls.New = func() any { return &Call{done: make(chan struct{}, 1), conn: c} }
+	c.calls.New = func() any { return &Call{done: make(chan struct{}, 1), ack: make(chan struct{}, 1), conn: c} }
 	c.readTok = make(chan struct{}, 1)
 	go c.keepAlive()
 
@@ -109,6 +110,7 @@ func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error
 	err = c.control(ctx, wire.CtlHello, func(e *Encoder) {
 		e.Int64(int64(os.Getpid()))
 		e.String(prog)
+		e.Uint64(uint64(opts.maxFrame())) // replies larger than this fail their call, not the connection
 	}, func(d *Decoder) { sid = d.Uint64() })
 	if err != nil {
 		c.Close()
@@ -129,18 +131,20 @@ func (c *Client) SessionID() uint64 { return c.sessionID }
 // 250 ms (the idle reader, client_read.go); a call in flight notices at once.
 func (c *Client) Done() <-chan struct{} { return c.done }
 
-// Err returns why the connection ended (wrapping ErrShutdown, ErrConnLost, or
-// net.ErrClosed after Close), or nil while it is up.
+// Err returns why the connection ended — wrapping ErrShutdown (the manager shut down),
+// ErrConnLost (it died, or the network failed) or ErrClientClosed (Close was called) —
+// or nil while it is up. Every call through the client afterwards fails with it.
 func (c *Client) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err
 }
 
-// Close ends the session. The manager drops the session's references; proxies made
-// through this Client fail with ErrConnLost afterwards.
+// Close ends the session. The manager drops the session's references; calls through
+// proxies made through this Client fail with ErrClientClosed afterwards (or ErrShutdown,
+// if the manager had shut down first).
 func (c *Client) Close() error {
-	c.fail(fmt.Errorf("%w: client closed the connection", net.ErrClosed))
+	c.fail(fmt.Errorf("%w: Close was called on the connection to %s", ErrClientClosed, c.addr))
 	return nil
 }
 
@@ -183,7 +187,7 @@ func (c *Client) handleFrame(frame []byte) (reply bool, err error) {
 	}
 	d := Decoder{buf: frame, off: 1}
 	switch frame[0] {
-	case wire.KindReply, wire.KindError:
+	case wire.KindReply, wire.KindReserved, wire.KindError, wire.KindReservedError:
 		id := d.Uint64()
 		if d.err != nil {
 			return false, d.err
@@ -197,8 +201,9 @@ func (c *Client) handleFrame(frame []byte) (reply bool, err error) {
 		if late {
 			c.admit.release(slot)
 		}
+		isErr := frame[0] == wire.KindError || frame[0] == wire.KindReservedError
 		var refs []uint64
-		if frame[0] == wire.KindReply {
+		if !isErr {
 			// The references the reply counted for this session (finishReply).
 			n := d.Uint64()
 			for i := uint64(0); i < n && d.err == nil; i++ {
@@ -211,16 +216,26 @@ func (c *Client) handleFrame(frame []byte) (reply bool, err error) {
 				return false, fmt.Errorf("reply references: %w", d.err)
 			}
 		}
+		if frame[0] == wire.KindReserved || frame[0] == wire.KindReservedError {
+			// The manager keeps what the call did until we say whether the caller took it
+			// (calls.go): Reject undoes it all, references too.
+			kind := wire.KindAccept
+			if call == nil {
+				kind = wire.KindReject
+			}
+			go c.sendSmall(kind, id)
+			refs = nil
+		}
 		if call == nil {
 			// The caller gave up (cancelled): drop the late reply, and the references
 			// it brought, which no Handle owns.
-			if len(refs) > 0 {
-				go c.releaseIDs(refs)
+			for _, id := range refs {
+				c.dropRef(id)
 			}
 			return false, nil
 		}
 		c.admit.release(call.slot)
-		if frame[0] == wire.KindReply {
+		if !isErr {
 			call.reply = append(call.reply[:0], frame[d.off:]...)
 			call.err = nil
 		} else {
@@ -233,10 +248,24 @@ func (c *Client) handleFrame(frame []byte) (reply bool, err error) {
 		}
 		call.done <- struct{}{}
 		return true, nil
+	case wire.KindCancelAck:
+		id := d.Uint64()
+		if d.err != nil {
+			return false, d.err
+		}
+		c.mu.Lock()
+		if call := c.pending[id]; call != nil {
+			// Under mu while pending: the call cannot have been recycled for another.
+			select {
+			case call.ack <- struct{}{}:
+			default:
+			}
+		}
+		c.mu.Unlock()
 	case wire.KindPong:
 	case wire.KindGoodbye:
 		msg := d.String()
-		c.fail(fmt.Errorf("%w: %s", ErrShutdown, msg))
+		c.fail(fmt.Errorf("%w (%s): %s", ErrShutdown, c.addr, msg))
 	case wire.KindAbort:
 		msg := d.String()
 		c.fail(fmt.Errorf("%w: the manager closed the connection: %s", ErrConnLost, msg))
@@ -289,6 +318,10 @@ func (c *Client) newCall(h *Handle, method int) *Call {
 	call.Args.buf = append(call.Args.buf[:0], make([]byte, reservedHeader)...)
 	call.Args.env = c
 	call.Args.err = nil
+	select {
+	case <-call.ack: // left by an earlier use, acknowledged and then answered
+	default:
+	}
 	return call
 }
 
@@ -299,6 +332,8 @@ func (c *Client) putCall(call *Call) {
 	call.h = nil
 	call.res = Decoder{}
 	call.err = nil
+	clear(call.Args.keep)
+	call.Args.keep = call.Args.keep[:0]
 	c.calls.Put(call)
 }
 
@@ -391,9 +426,10 @@ func (c *Client) write(frame []byte, busy bool) error {
 	return c.w.Flush() // a no-op if another caller flushed our frame with its own
 }
 
-func (c *Client) sendCancel(id uint64) {
+// sendSmall sends a frame that names a call: Cancel, Accept or Reject.
+func (c *Client) sendSmall(kind byte, id uint64) {
 	var b [wire.HeaderSize + 1 + binary.MaxVarintLen64]byte
-	f := append(b[:wire.HeaderSize], wire.KindCancel)
+	f := append(b[:wire.HeaderSize], kind)
 	f = binary.AppendUvarint(f, id)
 	wire.PutHeader(f, len(f)-wire.HeaderSize)
 	_ = c.w.WriteFrame(f) // a broken connection is reported by the reader
@@ -466,55 +502,55 @@ func (c *Client) Lookup(ctx context.Context, name string) (*Handle, error) {
 }
 
 // Info returns the manager's introspection: its sessions and objects with their
-// references and holders.
+// references and holders. A large manager describes itself in pages of at most half a
+// frame each, fetched one after the other; each page is consistent, and objects made or
+// removed while Info pages through them may be missing.
 func (c *Client) Info(ctx context.Context) (Info, error) {
 	var info Info
-	err := c.control(ctx, wire.CtlInfo, nil, func(d *Decoder) { d.Value(&info) })
-	return info, err
+	var sessAfter, objAfter uint64
+	for {
+		var p infoPage
+		err := c.control(ctx, wire.CtlInfo, func(e *Encoder) {
+			e.Uint64(sessAfter)
+			e.Uint64(objAfter)
+		}, func(d *Decoder) { d.Value(&p) })
+		if err != nil {
+			return Info{}, err
+		}
+		info.Sessions = append(info.Sessions, p.Sessions...)
+		info.Objects = append(info.Objects, p.Objects...)
+		if len(p.Sessions) > 0 {
+			sessAfter = p.Sessions[len(p.Sessions)-1].ID
+		}
+		if len(p.Objects) > 0 {
+			objAfter = p.Objects[len(p.Objects)-1].ID
+		}
+		if !p.MoreSessions && !p.MoreObjects {
+			return info, nil
+		}
+	}
 }
 
-// Shutdown asks the manager to shut down (drain calls in flight, then stop). It returns
-// once the manager accepted the request.
+// Shutdown asks the manager to shut down: it ends the calls that wait at once, drains
+// the others until ctx's deadline (or the manager's DrainTimeout, when ctx has none),
+// then stops. It returns once the manager accepted the request; every later call fails
+// with ErrShutdown.
 func (c *Client) Shutdown(ctx context.Context) error {
-	return c.control(ctx, wire.CtlShutdown, nil, nil)
+	var drain uint64
+	if dl, ok := ctx.Deadline(); ok {
+		drain = uint64(max(time.Until(dl), 1))
+	}
+	err := c.control(ctx, wire.CtlShutdown, func(e *Encoder) { e.Uint64(drain) }, nil)
+	if err == nil {
+		c.startIdleReader() // to see the manager's goodbye as soon as it comes
+	}
+	return err
 }
 
 func (c *Client) newHandle(id uint64, typeID string) *Handle {
 	h := &Handle{owner: c, id: id, typeID: typeID}
 	h.cleanup = runtime.AddCleanup(h, c.releaseLeaked, id)
 	return h
-}
-
-// releaseIDs drops references this session holds without a Handle (those of a reply
-// that came after its caller gave up), each bounded in time.
-func (c *Client) releaseIDs(ids []uint64) {
-	for _, id := range ids {
-		ctx, cancel := context.WithTimeout(context.Background(), c.opts.lease())
-		_ = c.control(ctx, wire.CtlRelease, func(e *Encoder) { e.Uint64(id) }, nil)
-		cancel()
-	}
-}
-
-// releaseLeaked drops the reference of a Handle that was garbage collected without
-// Close. It runs on the cleanup goroutine, so the call is sent from a goroutine of its
-// own and bounded in time.
-func (c *Client) releaseLeaked(id uint64) {
-	select {
-	case <-c.done:
-		return
-	default:
-	}
-	go c.releaseIDs([]uint64{id})
-}
-
-// release implements handleOwner.
-func (c *Client) release(ctx context.Context, h *Handle) error {
-	select {
-	case <-c.done:
-		return nil // the session is gone; the manager dropped its references already
-	default:
-	}
-	return c.control(ctx, wire.CtlRelease, func(e *Encoder) { e.Uint64(h.id) }, nil)
 }
 
 // token implements handleOwner.

@@ -42,49 +42,77 @@ const idleReadEvery = 250 * time.Millisecond
 const largeWrite = 64 << 10
 
 // await waits for the reply to call, reading frames itself when nobody else is. When
-// ctx ends first it asks the manager to end the call, then waits a little for the
-// manager's final word: the call may have finished before the cancellation reached it (a
-// Queue.Get that took an item, a lock granted), and dropping that reply would lose what
-// it did. A method that honours its ctx answers within a round trip; the grace
-// (Options.CancelGrace) bounds the wait for one that does not. Whatever reply arrives
-// is what the call returns: a result, or the manager's error.
+// ctx ends first it asks the manager to end the call and waits for the manager's word:
+// the call may have finished before the cancellation reached it (a Queue.Get that took
+// an item, a lock granted), and dropping that reply would lose what it did. The manager
+// answers either with the reply — which is then what the call returns — or with a
+// CancelAck saying the call still runs; only then may the caller give up, once
+// Options.CancelGrace has passed since the cancel, and a reply that comes after that is
+// rejected, so the manager undoes what it did (calls.go). A manager that says neither
+// is one the lease will declare lost.
 func (c *Client) await(ctx context.Context, call *Call) error {
 	done := ctx.Done()
-	var grace *time.Timer
-	var graceC <-chan time.Time
-	var until time.Time // end of the grace, once cancelled
+	var (
+		cancelled bool        // Cancel sent
+		acked     bool        // the manager said the call still runs
+		until     time.Time   // end of the grace, once cancelled
+		grace     *time.Timer // fires at until
+		graceC    <-chan time.Time
+	)
+	// giveUp abandons the call when both the acknowledgement and the grace are in.
+	giveUp := func() (error, bool) {
+		if !acked || time.Now().Before(until) {
+			return nil, false
+		}
+		return c.abandon(ctx, call)
+	}
 	for {
 		select {
 		case <-call.done:
 			if grace != nil {
 				grace.Stop()
+			}
+			if cancelled {
 				c.explainCancel(ctx, call)
 			}
 			return call.err
+		case <-call.ack:
+			acked = true
+			if err, gaveUp := giveUp(); gaveUp {
+				grace.Stop()
+				return err
+			}
 		case c.readTok <- struct{}{}:
-			if grace == nil {
+			switch {
+			case !cancelled:
 				c.lead(call, ctx, time.Time{})
-			} else {
+			case acked && time.Now().Before(until):
 				c.lead(call, nil, until)
+			default:
+				c.lead(call, nil, time.Time{}) // until the reply or the acknowledgement
 			}
 			c.releaseRead()
-			if grace != nil && !time.Now().Before(until) {
-				if err, gaveUp := c.abandon(ctx, call); gaveUp {
-					grace.Stop()
-					return err
-				}
+			select {
+			case <-call.ack:
+				acked = true
+			default:
+			}
+			if err, gaveUp := giveUp(); gaveUp {
+				grace.Stop()
+				return err
 			}
 		case <-done:
-			c.sendCancel(call.id)
+			c.sendSmall(wire.KindCancel, call.id)
+			cancelled = true
 			done = nil
 			until = time.Now().Add(c.opts.cancelGrace())
 			grace = time.NewTimer(c.opts.cancelGrace())
 			graceC = grace.C
 		case <-graceC:
-			if err, gaveUp := c.abandon(ctx, call); gaveUp {
+			graceC = nil
+			if err, gaveUp := giveUp(); gaveUp {
 				return err
 			}
-			graceC = nil // the reply is being delivered; call.done follows
 		}
 	}
 }
@@ -121,18 +149,18 @@ func (c *Client) abandon(ctx context.Context, call *Call) (err error, gaveUp boo
 	return fmt.Errorf("%s: %w", call.describe(), ctx.Err()), true
 }
 
-// lead reads frames for every call of the connection until call has its reply, the
-// connection fails, ctx ends (ctx may be nil), or the deadline until passes (zero for
+// lead reads frames for every call of the connection until call has its reply or its
+// CancelAck, the connection fails, ctx ends (ctx may be nil), or the deadline until passes (zero for
 // none). The caller holds readTok.
 func (c *Client) lead(call *Call, ctx context.Context, until time.Time) {
-	if len(call.done) > 0 || (ctx != nil && ctx.Err() != nil) || (!until.IsZero() && !time.Now().Before(until)) {
+	if len(call.done) > 0 || len(call.ack) > 0 || (ctx != nil && ctx.Err() != nil) || (!until.IsZero() && !time.Now().Before(until)) {
 		return
 	}
 	// A reader nothing can interrupt (a ctx that never ends, no grace deadline: the
 	// common case) skips the bookkeeping interrupt needs.
 	interruptible := !until.IsZero() || (ctx != nil && ctx.Done() != nil)
 	if !interruptible {
-		for len(call.done) == 0 {
+		for len(call.done) == 0 && len(call.ack) == 0 {
 			if _, err := c.readOne(); err != nil {
 				return
 			}
@@ -150,7 +178,7 @@ func (c *Client) lead(call *Call, ctx context.Context, until time.Time) {
 	if ctx != nil && ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() { c.interrupt(call) })
 	}
-	for len(call.done) == 0 {
+	for len(call.done) == 0 && len(call.ack) == 0 {
 		if _, err := c.readOne(); err != nil {
 			break
 		}

@@ -36,6 +36,10 @@ type Encoder struct {
 	// them in the reply so a client that gave up on the call can drop them.
 	refs  []uint64
 	track bool
+	// undo lists what the method registered with Undo (replies only).
+	undo []func()
+	// keep holds the handles of proxy arguments until the call has its reply (calls).
+	keep []*Handle
 }
 
 // NewEncoder returns an Encoder that appends to buf, for use outside a call (tests, tools).

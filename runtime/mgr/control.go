@@ -16,10 +16,14 @@ import (
 func (s *Server) control(ctx context.Context, sess *session, method uint64, args *Decoder, res *Encoder) (err error) {
 	switch method {
 	case wire.CtlHello:
-		pid, prog := args.Int64(), args.String()
+		pid, prog, maxFrame := args.Int64(), args.String(), args.Uint64()
 		if err := args.Done(); err != nil {
 			return err
 		}
+		if maxFrame < 1<<10 || maxFrame > wire.MaxFrameLimit {
+			return fmt.Errorf("mgr: a client's largest frame must be between 1 KiB and %d bytes, not %d", wire.MaxFrameLimit, maxFrame)
+		}
+		sess.peerMax.Store(int64(maxFrame))
 		s.mu.Lock()
 		sess.pid, sess.program = int(pid), prog
 		s.mu.Unlock()
@@ -54,6 +58,7 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		if err != nil {
 			return err
 		}
+		res.refs = append(res.refs, obj.id) // a reply nobody takes gives it back
 		res.Uint64(obj.id)
 		return nil
 
@@ -87,7 +92,7 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 			return callError(ErrReleased, "session %d holds no reference to %s#%d", sess.id, obj.desc.TypeID, id)
 		}
 		obj.tokens++
-		s.tokens[secret] = &handoff{objID: id, timer: time.AfterFunc(s.opts.tokenTTL(), func() { s.expireToken(secret) })}
+		s.tokens[secret] = &handoff{objID: id, session: sess.id, timer: time.AfterFunc(s.opts.tokenTTL(), func() { s.expireToken(secret) })}
 		res.ByteSlice(secret[:])
 		return nil
 
@@ -115,6 +120,10 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		h.timer.Stop()
 		delete(s.tokens, secret)
 		obj.tokens--
+		res.refs = append(res.refs, id)
+		// A caller that gave up on the reply may attach again: the token comes back
+		// (before its reference goes, so the object stays).
+		res.undo = append(res.undo, func() { s.restoreToken(secret, id) })
 		res.Uint64(id)
 		res.String(obj.desc.TypeID)
 		return nil
@@ -134,23 +143,80 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		if err := s.increfLocked(obj, sess); err != nil {
 			return err
 		}
+		res.refs = append(res.refs, id)
 		res.Uint64(id)
 		res.String(obj.desc.TypeID)
 		return nil
 
 	case wire.CtlInfo:
+		sessAfter, objAfter := args.Uint64(), args.Uint64()
 		if err := args.Done(); err != nil {
 			return err
 		}
-		info := s.Info()
-		res.Value(&info)
+		page := s.infoPage(sessAfter, objAfter, sess.replyLimit()/2)
+		res.Value(&page)
 		return nil
 
 	case wire.CtlShutdown:
+		drain := args.Uint64() // the caller's time left, ns; 0: none (DrainTimeout)
 		if err := args.Done(); err != nil {
 			return err
 		}
-		go s.Shutdown(context.Background())
+		dctx, cancel := context.Background(), context.CancelFunc(func() {})
+		if drain > 0 && drain < 1<<62 {
+			dctx, cancel = context.WithTimeout(dctx, time.Duration(drain))
+		}
+		s.mu.RLock()
+		why := fmt.Sprintf("shutdown requested by session %d (pid %d, %s)", sess.id, sess.pid, sess.program)
+		s.mu.RUnlock()
+		go func() {
+			defer cancel()
+			s.shutdown(dctx, why)
+		}()
+		return nil
+
+	case wire.CtlRevoke:
+		id := args.Uint64()
+		b := args.ByteSlice()
+		if err := args.Done(); err != nil {
+			return err
+		}
+		var secret [16]byte
+		if len(b) != len(secret) {
+			return callError(ErrBadToken, "malformed token secret")
+		}
+		copy(secret[:], b)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		h := s.tokens[secret]
+		if h == nil || h.objID != id || h.session != sess.id {
+			return callError(ErrBadToken, "token for object #%d is unknown, attached, expired, or not this session's", id)
+		}
+		s.dropTokenLocked(secret, h)
+		return nil
+
+	case wire.CtlReleaseN:
+		n := args.Uint64()
+		if args.Err() == nil && n > uint64(args.Remaining()) {
+			return fmt.Errorf("%w: %d releases in %d bytes", ErrDecode, n, args.Remaining())
+		}
+		ids := make([]uint64, 0, n)
+		for range n {
+			ids = append(ids, args.Uint64())
+		}
+		if err := args.Done(); err != nil {
+			return err
+		}
+		failed := 0
+		s.mu.Lock()
+		for _, id := range ids {
+			obj := s.objects[id]
+			if obj == nil || s.decrefLocked(obj, sess) != nil {
+				failed++
+			}
+		}
+		s.mu.Unlock()
+		res.Uint64(uint64(failed))
 		return nil
 	}
 	return callError(ErrUnknownMethod, "the manager has no control method #%d", method)
@@ -177,13 +243,45 @@ func (s *Server) construct(ctx context.Context, desc *TypeDesc, args *Decoder) (
 func (s *Server) expireToken(secret [16]byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h := s.tokens[secret]
-	if h == nil {
-		return
+	if h := s.tokens[secret]; h != nil {
+		s.dropTokenLocked(secret, h)
 	}
+}
+
+// dropTokenLocked forgets a hand-over that was not attached: it expired, or its maker
+// revoked it.
+func (s *Server) dropTokenLocked(secret [16]byte, h *handoff) {
+	h.timer.Stop()
 	delete(s.tokens, secret)
 	if obj := s.objects[h.objID]; obj != nil {
 		obj.tokens--
 		s.maybeRemoveLocked(obj)
 	}
+}
+
+// restoreToken makes an attached token attachable again: its Attach's reply was never
+// taken (calls.go).
+func (s *Server) restoreToken(secret [16]byte, id uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	obj := s.objects[id]
+	if obj == nil || s.shutting.Load() {
+		return
+	}
+	obj.tokens++
+	s.tokens[secret] = &handoff{objID: id, timer: time.AfterFunc(s.opts.tokenTTL(), func() { s.expireToken(secret) })}
+}
+
+// controlName names a control method for errors.
+func controlName(method uint64) string {
+	names := [...]string{
+		wire.CtlCreate: "Create", wire.CtlRelease: "Release", wire.CtlToken: "Token",
+		wire.CtlAttach: "Attach", wire.CtlLookup: "Lookup", wire.CtlInfo: "Info",
+		wire.CtlShutdown: "Shutdown", wire.CtlHello: "Hello", wire.CtlRevoke: "Revoke",
+		wire.CtlReleaseN: "Release",
+	}
+	if method < uint64(len(names)) {
+		return "manager." + names[method]
+	}
+	return fmt.Sprintf("manager control method %d", method)
 }

@@ -23,12 +23,6 @@ const replyReserve = wire.HeaderSize + 1 + binary.MaxVarintLen64 + 1
 func (sess *session) runCall(j callJob) {
 	s := sess.srv
 	defer func() {
-		if j.cancel != nil {
-			j.cancel()
-			sess.cmu.Lock()
-			delete(sess.calls, j.reqID)
-			sess.cmu.Unlock()
-		}
 		sess.releaseSlot(j.slot)
 		s.putBuf(j.args)
 		if s.inflight.Add(-1) == 0 && s.shutting.Load() {
@@ -50,12 +44,14 @@ func (sess *session) runCall(j callJob) {
 		j.locked = true
 	}
 	hold, measured := s.startHold(&j) // reader.go
-	var err error
+	// err is the method's own outcome; failed is the runtime's refusal of it, after which
+	// nothing the call did is kept.
+	var err, failed error
 	if s.shutting.Load() {
 		if j.locked {
 			j.obj.mu.Unlock() // taken for an inline call by the reader (TryLock)
 		}
-		err = callError(ErrShutdown, "the manager is shutting down")
+		failed = callError(ErrShutdown, "the manager is shutting down")
 	} else {
 		dec := Decoder{buf: *j.args, env: sess}
 		if j.objID == wire.ControlObject {
@@ -63,24 +59,56 @@ func (sess *session) runCall(j callJob) {
 		} else {
 			err = s.dispatchObject(j.ctx, j.obj, j.objID, j.method, &dec, &enc, j.locked)
 		}
-		if err == nil {
-			err = enc.err
-		}
-		if err != nil && s.forced.Load() {
-			err = &RemoteError{Msg: "mgr: manager shut down while the call ran: " + err.Error(), Sentinel: ErrShutdown}
+		if err == nil && enc.err != nil {
+			failed = enc.err
 		}
 	}
+	if j.rec != nil && len(j.rec.undo) > 0 {
+		enc.undo = append(enc.undo, j.rec.undo...) // registered with Undo
+	}
 	var frame []byte
-	if err != nil {
-		sess.dropRefs(enc.refs) // the caller gets no handles for them
-		frame = errorFrame(enc.buf[:replyReserve], j.reqID, err)
-	} else {
+	limit := sess.replyLimit()
+	if err == nil && failed == nil {
 		frame = finishReply(enc.buf, j.reqID, enc.refs)
+		if n := len(frame) - wire.HeaderSize; n > limit {
+			// The client would have to end the connection over it; fail this call only.
+			failed = callError(ErrFrameTooLarge, "the reply of %s is %d bytes, over the limit of %d (Options.MaxFrame); nothing it did was kept",
+				j.describe(), n, limit)
+		}
+	}
+	if err != nil && s.shutting.Load() && !errors.Is(err, ErrShutdown) && (s.forced.Load() || j.ctx.Err() != nil) {
+		// The shutdown ended the call (a wait at once, a running call at the drain's end).
+		failed = callError(ErrShutdown, "%s was ended by the shutdown (%v)", j.describe(), err)
+	}
+	if failed != nil {
+		runUndo(enc.undo)
+		enc.undo = nil
+		err = failed
+	}
+	if err != nil {
+		// The caller gets no handles. What the method registered with Undo stays with
+		// its error (an ErrAbandoned still grants the lock).
+		sess.dropRefs(enc.refs)
+		enc.refs = nil
+		frame = errorFrame(enc.buf[:replyReserve], j.reqID, err, limit)
 	}
 	*res = enc.buf // keep the grown buffer for the pool
 	reading := j.rd != nil && j.rd.endInline()
 	if measured {
 		hold.stop(&j, reading)
+	}
+	rec := j.rec
+	if rec == nil && j.rd != nil && !reading {
+		rec = sess.handedOffCall(j.reqID) // registered by overrun
+	}
+	if rec != nil || len(enc.undo) > 0 {
+		if sess.finish(j.reqID, rec, &enc) {
+			if err != nil {
+				frame[wire.HeaderSize] = wire.KindReservedError
+			} else {
+				frame[wire.HeaderSize] = wire.KindReserved
+			}
+		}
 	}
 	if reading && j.rd.r.Buffered() > 0 {
 		err = sess.w.WriteFrameBuffered(frame) // the reader flushes before it waits (reader.go)
@@ -93,6 +121,63 @@ func (sess *session) runCall(j callJob) {
 		// connection ends the read loop, which ends the session.
 		sess.conn.Close()
 	}
+	if rec != nil {
+		// Only now: a Cancel that finds no call knows its reply went first.
+		sess.cmu.Lock()
+		delete(sess.calls, j.reqID)
+		sess.cmu.Unlock()
+		rec.end()
+	}
+}
+
+// finish decides, before the reply of a successful or failed call is written, what
+// becomes of the call's outcome (calls.go): it is reserved when the call was cancelled
+// while it ran, and undone at once when the session has ended. It reports whether the
+// reply goes out reserved. A client that never settles its reservations gets plain
+// replies past maxSessionCalls of them, so they cannot grow without bound.
+func (sess *session) finish(reqID uint64, rec *callRec, enc *Encoder) (reserved bool) {
+	sess.cmu.Lock()
+	if rec != nil {
+		rec.finishing = true
+	}
+	keep := len(enc.undo) > 0 || len(enc.refs) > 0
+	gone := sess.gone
+	if keep && !gone && rec != nil && rec.cancelled && len(sess.reserved) < maxSessionCalls {
+		sess.reserved[reqID] = reservation{undo: enc.undo, refs: enc.refs}
+		reserved = true
+	}
+	sess.cmu.Unlock()
+	if gone {
+		runUndo(enc.undo) // nobody is left to take the outcome
+	}
+	return reserved
+}
+
+// handedOffCall returns the registration overrun made for an inline call without a ctx.
+func (sess *session) handedOffCall(reqID uint64) *callRec {
+	sess.cmu.Lock()
+	defer sess.cmu.Unlock()
+	return sess.calls[reqID]
+}
+
+// replyLimit is the largest reply the session's client reads.
+func (sess *session) replyLimit() int {
+	limit := sess.srv.opts.maxFrame()
+	if p := int(sess.peerMax.Load()); p > 0 && p < limit {
+		limit = p
+	}
+	return limit
+}
+
+// describe names the call's method for errors.
+func (j *callJob) describe() string {
+	if j.objID == wire.ControlObject {
+		return controlName(j.method)
+	}
+	if j.obj != nil && j.method < uint64(len(j.obj.desc.Methods)) {
+		return j.obj.desc.TypeID + "." + j.obj.desc.Methods[j.method].Name
+	}
+	return fmt.Sprintf("method %d of object #%d", j.method, j.objID)
 }
 
 // finishReply writes the reply header — kind, request ID, and the IDs of the references
@@ -134,7 +219,9 @@ func (sess *session) dropRefs(ids []uint64) {
 	}
 }
 
-func errorFrame(buf []byte, reqID uint64, err error) []byte {
+// errorFrame writes an error reply, cutting its message and stack so the frame stays
+// within limit.
+func errorFrame(buf []byte, reqID uint64, err error, limit int) []byte {
 	e := Encoder{buf: append(buf[:0], 0, 0, 0, 0, wire.KindError)}
 	e.Uint64(reqID)
 	stack := ""
@@ -142,11 +229,27 @@ func errorFrame(buf []byte, reqID uint64, err error) []byte {
 	if errors.As(err, &re) {
 		stack = re.Stack
 	}
-	e.String(err.Error())
-	e.String(sentinelName(err))
+	msg, name := err.Error(), sentinelName(err)
+	room := limit - 64 - len(name) // kind, ID, three lengths, with margin
+	msg = cut(msg, room/2+max(0, room/2-len(stack)))
+	stack = cut(stack, room-len(msg))
+	e.String(msg)
+	e.String(name)
 	e.String(stack)
 	wire.PutHeader(e.buf, len(e.buf)-wire.HeaderSize)
 	return e.buf
+}
+
+// cut shortens s to at most n bytes (none if n < 0), saying that it did.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const more = " [cut]"
+	if n < len(more) {
+		return ""
+	}
+	return s[:n-len(more)] + more
 }
 
 // dispatch runs one call: a control method of the manager or an exposed method.

@@ -31,6 +31,9 @@ var (
 	// ErrConnLost: the connection to the manager broke (the manager died, or the network
 	// failed) before the reply arrived.
 	ErrConnLost = errors.New("mgr: connection to manager lost")
+	// ErrClientClosed: the Client (or the Manager it belongs to) was closed by this
+	// process; calls through it and its proxies fail with it.
+	ErrClientClosed = errors.New("mgr: client closed")
 	// ErrAuth: the handshake failed because one side does not hold the authkey.
 	ErrAuth = wire.ErrAuth
 	// ErrVersion: the peer speaks an incompatible protocol version or codec.
@@ -80,6 +83,7 @@ func init() {
 		"mgr.ErrShutdown": ErrShutdown, "mgr.ErrPanic": ErrPanic, "mgr.ErrBadToken": ErrBadToken,
 		"mgr.ErrDecode": ErrDecode, "mgr.ErrWrongType": ErrWrongType,
 		"mgr.ErrConnLost": ErrConnLost, "mgr.ErrFrameTooLarge": ErrFrameTooLarge,
+		"mgr.ErrClientClosed": ErrClientClosed,
 		// A method that gives up because the call's (forwarded) deadline passed or the
 		// caller cancelled reports ctx.Err(); the caller can test for it.
 		"context.Canceled": context.Canceled, "context.DeadlineExceeded": context.DeadlineExceeded,

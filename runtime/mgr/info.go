@@ -1,6 +1,9 @@
 package mgr
 
-import "slices"
+import (
+	"math"
+	"slices"
+)
 
 // Info is the manager's introspection: its sessions and its objects.
 type Info struct {
@@ -40,28 +43,77 @@ type Holder struct {
 
 // Info returns the current introspection, sorted by ID.
 func (s *Server) Info() Info {
+	p := s.infoPage(0, 0, math.MaxInt)
+	return Info{Sessions: p.Sessions, Objects: p.Objects}
+}
+
+// infoPage is one page of the introspection, as Client.Info fetches it: a manager with a
+// million objects describes them in more bytes than one frame may hold.
+type infoPage struct {
+	Sessions     []SessionInfo
+	Objects      []ObjectInfo
+	MoreSessions bool // sessions with IDs above the last one listed were left for later pages
+	MoreObjects  bool
+}
+
+// infoPage returns the sessions and objects with IDs above the given ones, sorted by ID,
+// as many as fit in about budget bytes once encoded (at least one of each, when any are
+// left). Each page is a consistent view; pages taken while the table changes may miss
+// what was added or removed in between.
+func (s *Server) infoPage(sessAfter, objAfter uint64, budget int) infoPage {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var info Info
-	for _, sess := range s.sessions {
+	var p infoPage
+	sids := make([]uint64, 0, len(s.sessions))
+	for id := range s.sessions {
+		if id > sessAfter {
+			sids = append(sids, id)
+		}
+	}
+	slices.Sort(sids)
+	used := 0
+	for i, id := range sids {
+		sess := s.sessions[id]
+		size := 48 + len(sess.remote) + len(sess.program)
+		if i > 0 && used+size > budget {
+			p.MoreSessions = true
+			break
+		}
+		used += size
 		n := 0
 		for _, c := range sess.refs {
 			n += c
 		}
-		info.Sessions = append(info.Sessions, SessionInfo{ID: sess.id, Remote: sess.remote, PID: sess.pid, Program: sess.program, Refs: n})
+		p.Sessions = append(p.Sessions, SessionInfo{ID: sess.id, Remote: sess.remote, PID: sess.pid, Program: sess.program, Refs: n})
 	}
-	for _, obj := range s.objects {
+	if p.MoreSessions {
+		p.MoreObjects = true // the objects come once the sessions are done
+		return p
+	}
+	oids := make([]uint64, 0, len(s.objects))
+	for id := range s.objects {
+		if id > objAfter {
+			oids = append(oids, id)
+		}
+	}
+	slices.Sort(oids)
+	for i, id := range oids {
+		obj := s.objects[id]
+		size := 48 + len(obj.desc.TypeID) + len(obj.named) + 24*obj.refs.len()
+		if (i > 0 || len(p.Sessions) > 0) && used+size > budget {
+			p.MoreObjects = true
+			break
+		}
+		used += size
 		oi := ObjectInfo{ID: obj.id, TypeID: obj.desc.TypeID, Name: obj.named, Tokens: obj.tokens}
 		for holder, n := range obj.refs.all {
 			oi.Refs += n
 			oi.Holders = append(oi.Holders, Holder{Session: holder, Refs: n})
 		}
 		slices.SortFunc(oi.Holders, func(a, b Holder) int { return cmpU64(a.Session, b.Session) })
-		info.Objects = append(info.Objects, oi)
+		p.Objects = append(p.Objects, oi)
 	}
-	slices.SortFunc(info.Sessions, func(a, b SessionInfo) int { return cmpU64(a.ID, b.ID) })
-	slices.SortFunc(info.Objects, func(a, b ObjectInfo) int { return cmpU64(a.ID, b.ID) })
-	return info
+	return p
 }
 
 func cmpU64(a, b uint64) int {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -102,8 +101,8 @@ func TestChildManagerLifecycle(t *testing.T) {
 
 	// Closing the second session drops its reference, and the object goes.
 	c2.Close()
-	if _, err := p2.Get(ctx); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("call through a closed client: %v, want net.ErrClosed", err)
+	if _, err := p2.Get(ctx); !errors.Is(err, mgr.ErrClientClosed) {
+		t.Fatalf("call through a closed client: %v, want ErrClientClosed", err)
 	}
 	waitUntil(t, "the closed session's object to go", 10*time.Second, func() bool {
 		info, err := m.Client().Info(ctx)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,7 +22,9 @@ type Manager struct {
 	srv     *Server // in-process managers only
 	child   *childProc
 	cleanup func()
+	drain   time.Duration // the manager's DrainTimeout
 	once    sync.Once
+	shut    atomic.Bool // Shutdown was called
 	err     error
 }
 
@@ -103,7 +106,7 @@ func StartInProcess(opts Options) (*Manager, error) {
 		cleanup()
 		return nil, err
 	}
-	return &Manager{addr: opts.Address, key: opts.AuthKey, client: c, srv: srv, cleanup: cleanup}, nil
+	return &Manager{addr: opts.Address, key: opts.AuthKey, client: c, srv: srv, cleanup: cleanup, drain: opts.drainTimeout()}, nil
 }
 
 func listenAndInit(opts Options) (*Server, net.Listener, error) {
@@ -152,21 +155,29 @@ func ServeForever(ctx context.Context, opts Options) error {
 	}
 }
 
-// Shutdown stops the manager: in-flight calls drain until ctx ends (or the manager's
-// DrainTimeout), every client gets ErrShutdown, and a child process exits (it is killed
-// if it has not exited when ctx ends). Shutdown is idempotent.
+// Shutdown stops the manager: calls that wait (a Queue.Get, a Lock.Acquire) end at once
+// with ErrShutdown, other calls in flight drain until ctx's deadline (or the manager's
+// DrainTimeout, when ctx has none), every client gets ErrShutdown, and a child process
+// exits (it is killed if it has not exited some seconds after the drain should have
+// ended). Later calls through this Manager's client and proxies fail with ErrShutdown.
+// Shutdown is idempotent.
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.once.Do(func() {
-		if _, ok := ctx.Deadline(); !ok {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-		}
+		m.shut.Store(true)
 		defer m.cleanup()
+		// However the client learns of it, calls through it now say the manager shut down.
+		defer m.client.fail(fmt.Errorf("%w (%s): Manager.Shutdown was called", ErrShutdown, m.addr))
 		if m.srv != nil {
 			m.err = m.srv.Shutdown(ctx)
-			m.client.Close()
 			return
+		}
+		// The manager drains by the caller's deadline; this process waits for it that long,
+		// and a little more for the child to exit, before it kills it.
+		wait := ctx
+		if _, ok := ctx.Deadline(); !ok {
+			var cancel context.CancelFunc
+			wait, cancel = context.WithTimeout(ctx, m.drain+5*time.Second)
+			defer cancel()
 		}
 		err := m.client.Shutdown(ctx)
 		if err != nil && !errors.Is(err, ErrShutdown) && !errors.Is(err, ErrConnLost) {
@@ -175,10 +186,9 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 		select {
 		case <-m.client.Done():
 		case <-m.child.exited:
-		case <-ctx.Done():
+		case <-wait.Done():
 		}
-		m.client.Close()
-		if err := m.child.wait(ctx); err != nil && m.err == nil {
+		if err := m.child.wait(wait); err != nil && m.err == nil {
 			m.err = err
 		}
 	})
@@ -228,7 +238,7 @@ func Start(ctx context.Context, opts Options) (*Manager, error) {
 		cleanup()
 		return nil, err
 	}
-	return &Manager{addr: opts.Address, key: opts.AuthKey, client: c, child: child, cleanup: cleanup}, nil
+	return &Manager{addr: opts.Address, key: opts.AuthKey, client: c, child: child, cleanup: cleanup, drain: opts.drainTimeout()}, nil
 }
 
 // Initializers are looked up by name because a child process cannot receive a func.

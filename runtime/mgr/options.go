@@ -3,6 +3,8 @@ package mgr
 import (
 	"crypto/tls"
 	"time"
+
+	"github.com/mgr-go/mgr/internal/wire"
 )
 
 // Options configure a manager and the clients that connect to it. The zero value is
@@ -15,7 +17,10 @@ type Options struct {
 	Address Address
 	// Codec for values the generated code does not spell out; nil means BinaryCodec.
 	Codec Codec
-	// MaxFrame bounds every frame's payload; 0 means 16 MiB.
+	// MaxFrame bounds every frame's payload; 0 means 16 MiB, and more than 2 GiB - 1 (what
+	// a frame's length prefix can say) means 2 GiB - 1. A client tells the manager its
+	// own bound, and a reply larger than either side's fails its call with
+	// ErrFrameTooLarge; the session goes on.
 	MaxFrame int
 	// HandshakeTimeout bounds the handshake; 0 means 10 s. A peer that connects and says
 	// nothing is dropped after it.
@@ -45,9 +50,9 @@ type Options struct {
 
 func (o *Options) maxFrame() int {
 	if o.MaxFrame > 0 {
-		return o.MaxFrame
+		return min(o.MaxFrame, wire.MaxFrameLimit)
 	}
-	return 16 << 20
+	return wire.DefaultMaxFrame
 }
 
 func (o *Options) handshakeTimeout() time.Duration {

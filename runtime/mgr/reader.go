@@ -121,6 +121,11 @@ type sessionReader struct {
 	seq      atomic.Uint64 // inline calls begun
 	seen     atomic.Uint64 // seq at the watchdog's last look
 	handedAt atomic.Int64  // when the role was last handed on (unix nanos)
+	// The inline call running: its request ID, and whether it has no registration in
+	// session.calls (no ctx of its own). Written before beginInline, read by overrun
+	// after its swap succeeded.
+	curReq  uint64
+	curBare bool
 }
 
 func newSessionReader(sess *session, r *wire.Reader) *sessionReader {
@@ -180,13 +185,24 @@ func (rd *sessionReader) endInline() bool {
 }
 
 // overrun hands the reading role to a new goroutine, unless the call ended meanwhile.
+// A call without a registration gets one first, so that the Cancel the new reader may
+// read finds it (calls.go).
 func (rd *sessionReader) overrun() {
 	// The call's first attempt sets the time, read only if a swap succeeds: a later
 	// Blocking of the same call (one that waits again, after the hand-off) must not move
 	// it past the waits.
 	rd.handedAt.CompareAndSwap(0, time.Now().UnixNano())
-	if rd.state.CompareAndSwap(readerInline, readerHandedOff) {
-		go newSessionReader(rd.sess, rd.r).run()
+	sess := rd.sess
+	sess.cmu.Lock()
+	handed := rd.state.CompareAndSwap(readerInline, readerHandedOff)
+	if handed && rd.curBare {
+		if _, dup := sess.calls[rd.curReq]; !dup {
+			sess.calls[rd.curReq] = &callRec{Context: sess.ctx}
+		}
+	}
+	sess.cmu.Unlock()
+	if handed {
+		go newSessionReader(sess, rd.r).run()
 	}
 }
 
@@ -248,26 +264,34 @@ func (s *Server) anyInline() bool {
 
 // callContext gives j a context of its own — with the caller's deadline (timeout, in
 // nanoseconds; 0 for none), ended by a Cancel frame naming the call — and registers it
-// under the call's request ID.
+// under the call's request ID (calls.go).
 func (sess *session) callContext(j *callJob, timeout uint64) error {
+	rec := &callRec{sess: sess}
 	if timeout > 0 && timeout < uint64(1<<62) {
-		j.ctx, j.cancel = context.WithTimeout(sess.ctx, time.Duration(timeout))
+		rec.Context, rec.cancel = context.WithTimeout(sess.ctx, time.Duration(timeout))
 	} else {
-		j.ctx, j.cancel = context.WithCancel(sess.ctx)
+		rec.Context, rec.cancel = context.WithCancel(sess.ctx)
 	}
 	sess.cmu.Lock()
 	_, dup := sess.calls[j.reqID]
 	if !dup {
-		sess.calls[j.reqID] = j.cancel
+		sess.calls[j.reqID] = rec
 	}
 	sess.cmu.Unlock()
 	if dup {
 		// A second call under a live ID would take over the first one's cancel.
-		j.cancel()
-		j.cancel = nil
+		rec.end()
 		return fmt.Errorf("request ID %d is already in use", j.reqID)
 	}
+	j.rec, j.ctx = rec, rec
 	return nil
+}
+
+// end releases the resources of the call's ctx.
+func (r *callRec) end() {
+	if r.cancel != nil {
+		r.cancel()
+	}
 }
 
 // inlineCtx is the context of an inline call to a method that takes one: Blocking
@@ -296,9 +320,14 @@ func (c *inlineCtx) Value(key any) any {
 // such a method calls Blocking before it waits, and the manager hands reading to
 // another goroutine at once, so the session's other calls (the one that would end the
 // wait, say) go on. Without it they go on only when the manager's watchdog notices,
-// after 50–100 ms. Anywhere else Blocking does nothing, and it costs little: call it
-// whenever a wait is about to begin.
+// after 50–100 ms. A call that said Blocking is also one Shutdown ends at once (with
+// ErrShutdown for its caller) instead of waiting for it to drain: a wait has nothing to
+// finish. Anywhere else Blocking does nothing, and it costs little: call it whenever a
+// wait is about to begin.
 func Blocking(ctx context.Context) {
+	if r, ok := ctx.Value(callRecKey{}).(*callRec); ok && r.sess != nil {
+		r.block()
+	}
 	c, ok := ctx.Value(inlineCtxKey{}).(*inlineCtx)
 	if !ok {
 		return
@@ -380,6 +409,7 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 			return true, nil
 		}
 		j.rd = rd
+		rd.curReq, rd.curBare = reqID, j.rec == nil
 		rd.beginInline()
 		if takesCtx {
 			// Blocking(ctx) hands reading on at once when the method is about to wait.
@@ -387,16 +417,15 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 		}
 		sess.runCall(j) // ends the inline call (endInline) before it writes
 		return rd.state.Load() == readerReading, nil
-	case wire.KindCancel:
+	case wire.KindCancel, wire.KindAccept, wire.KindReject:
 		reqID := d.Uint64()
 		if d.err != nil {
-			return false, fmt.Errorf("cancel: %w", d.err)
+			return false, fmt.Errorf("message kind %d: %w", frame[0], d.err)
 		}
-		sess.cmu.Lock()
-		cancel := sess.calls[reqID]
-		sess.cmu.Unlock()
-		if cancel != nil {
-			cancel()
+		if frame[0] != wire.KindCancel {
+			sess.settle(reqID, frame[0] == wire.KindAccept)
+		} else if err := sess.cancelCall(reqID); err != nil {
+			return false, fmt.Errorf("write: %w", err)
 		}
 	case wire.KindPing:
 		if err := sess.w.WriteFrameBuffered([]byte{0, 0, 0, 1, wire.KindPong}); err != nil {

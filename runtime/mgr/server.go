@@ -62,8 +62,9 @@ type object struct {
 }
 
 type handoff struct {
-	objID uint64
-	timer *time.Timer
+	objID   uint64
+	session uint64 // the session that made it, which alone may revoke it
+	timer   *time.Timer
 }
 
 // maxHandshakes bounds connections that have not authenticated yet; more wait in the
@@ -169,14 +170,15 @@ func (s *Server) serveConn(conn net.Conn) {
 func (s *Server) newSession(conn net.Conn) *session {
 	ctx, cancel := context.WithCancel(s.callsCtx)
 	sess := &session{
-		srv:    s,
-		conn:   conn,
-		w:      wire.NewWriter(&stallWriter{conn: conn, timeout: s.opts.lease()}),
-		remote: conn.RemoteAddr().String(),
-		calls:  map[uint64]context.CancelFunc{},
-		refs:   map[uint64]int{},
-		done:   make(chan struct{}),
-		cancel: cancel,
+		srv:      s,
+		conn:     conn,
+		w:        wire.NewWriter(&stallWriter{conn: conn, timeout: s.opts.lease()}),
+		remote:   conn.RemoteAddr().String(),
+		calls:    map[uint64]*callRec{},
+		reserved: map[uint64]reservation{},
+		refs:     map[uint64]int{},
+		done:     make(chan struct{}),
+		cancel:   cancel,
 	}
 	sess.flow.L = &sess.fmu
 	sess.lastRecv.Store(time.Now().UnixNano())
@@ -201,14 +203,24 @@ func (s *Server) newCall(h *Handle, method int) *Call {
 }
 
 func (s *Server) call(ctx context.Context, c *Call) error {
-	var res Encoder
-	res.env = s.internal
+	// track: the objects the result names, so that a failed call removes those it made.
+	res := Encoder{env: s.internal, track: true}
 	dec := Decoder{buf: c.Args.buf, env: s.internal}
-	if err := s.dispatch(withCaller(ctx, Caller{}), s.internal, c.h.id, uint64(c.method), &dec, &res); err != nil {
-		return err
+	err := s.dispatch(withCaller(ctx, Caller{}), s.internal, c.h.id, uint64(c.method), &dec, &res)
+	if err == nil {
+		err = res.err
 	}
-	if res.err != nil {
-		return res.err
+	if err != nil {
+		// An object a method returned is in the table with no reference until the
+		// result is decoded (decodeRef); this result never will be.
+		s.mu.Lock()
+		for _, id := range res.refs {
+			if obj := s.objects[id]; obj != nil {
+				s.maybeRemoveLocked(obj)
+			}
+		}
+		s.mu.Unlock()
+		return err
 	}
 	c.res = Decoder{buf: res.buf, env: s.internal}
 	return nil

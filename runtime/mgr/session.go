@@ -30,8 +30,14 @@ type session struct {
 	done    chan struct{}
 	endOnce sync.Once
 
-	cmu   sync.Mutex
-	calls map[uint64]context.CancelFunc
+	cmu      sync.Mutex
+	calls    map[uint64]*callRec    // calls a Cancel can reach (calls.go)
+	reserved map[uint64]reservation // outcomes the client has not taken yet (calls.go)
+	gone     bool                   // the session ended: no more reservations; guarded by cmu
+
+	// peerMax is the largest frame the client reads (it says in Hello); replies are
+	// checked against it and the manager's own limit.
+	peerMax atomic.Int64
 
 	refs  map[uint64]int // object ID → count; guarded by srv.mu
 	ended bool           // the session is over; guarded by srv.mu
@@ -149,16 +155,24 @@ func (sess *session) watchLease() {
 // Caller.Done close, and each of its references is released.
 func (s *Server) endSession(sess *session, reason error) {
 	sess.endOnce.Do(func() {
-		if reason != nil && !errors.Is(reason, io.EOF) && !errors.Is(reason, net.ErrClosed) {
-			s.opts.logf("mgr: session %d (%s, pid %d) ended: %v", sess.id, sess.remote, sess.pid, reason)
-		}
 		sess.cancel()
 		close(sess.done)
 		sess.fmu.Lock()
 		sess.flow.Broadcast() // a read loop waiting for a call slot gives up
 		sess.fmu.Unlock()
 		sess.conn.Close()
+		// Outcomes the client never took go back: an item to its queue, a token to its
+		// table (calls.go). Calls still running undo theirs when they finish (finish).
+		sess.cmu.Lock()
+		sess.gone = true
+		reserved := sess.reserved
+		sess.reserved = nil
+		sess.cmu.Unlock()
+		for _, r := range reserved {
+			runUndo(r.undo)
+		}
 		s.mu.Lock()
+		pid := sess.pid // written by Hello under s.mu
 		delete(s.sessions, sess.id)
 		for id, n := range sess.refs {
 			if obj := s.objects[id]; obj != nil {
@@ -169,5 +183,8 @@ func (s *Server) endSession(sess *session, reason error) {
 		sess.refs = nil
 		sess.ended = true
 		s.mu.Unlock()
+		if reason != nil && !errors.Is(reason, io.EOF) && !errors.Is(reason, net.ErrClosed) {
+			s.opts.logf("mgr: session %d (%s, pid %d) ended: %v", sess.id, sess.remote, pid, reason)
+		}
 	})
 }

@@ -7,12 +7,19 @@ import (
 	"github.com/mgr-go/mgr/internal/wire"
 )
 
-// Shutdown stops the manager: it stops accepting connections and calls, waits for calls
-// in flight until ctx ends (or DrainTimeout, when ctx has no deadline), then cancels the
-// calls still running, tells every client the manager shut down, and closes their
-// connections. Clients then get ErrShutdown. Shutdown is idempotent; every call returns
-// once the first has finished (or its own ctx ends).
+// Shutdown stops the manager: it stops accepting connections and calls, ends at once the
+// calls that wait (a Queue.Get, a Lock.Acquire: every call that said Blocking), waits for
+// the other calls in flight until ctx ends — or, when ctx has no deadline, for
+// Options.DrainTimeout — then cancels the calls still running, tells every client the
+// manager shut down, and closes their connections. Clients then get ErrShutdown.
+// Shutdown is idempotent; every call returns once the first has finished (or its own ctx
+// ends).
 func (s *Server) Shutdown(ctx context.Context) error {
+	return s.shutdown(ctx, "Server.Shutdown was called in the manager process")
+}
+
+// shutdown is Shutdown, with why it happens for the clients' error messages.
+func (s *Server) shutdown(ctx context.Context, why string) error {
 	first := false
 	s.once.Do(func() { first = true })
 	if !first {
@@ -28,7 +35,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for ln := range s.listeners {
 		ln.Close()
 	}
+	waiting := make([]*session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		waiting = append(waiting, sess)
+	}
 	s.mu.Unlock()
+	// Waits have nothing to drain: end them now (a call that says Blocking from now on
+	// ends itself, calls.go).
+	for _, sess := range waiting {
+		sess.cancelBlocked()
+	}
 
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -59,7 +75,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var bye sync.WaitGroup
 	for _, sess := range sessions {
 		bye.Go(func() {
-			writeGoodbye(sess.w, wire.KindGoodbye, "manager shut down")
+			writeGoodbye(sess.w, wire.KindGoodbye, why)
 			s.endSession(sess, nil)
 		})
 	}

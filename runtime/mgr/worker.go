@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/mgr-go/mgr/internal/wire"
 )
 
 // Worker processes: Python's Process(target=f, args=(shared_dict, lock)).
@@ -82,6 +84,9 @@ type workerResult struct {
 // RegisterWorker) and connected to the same manager as m, and returns once the worker
 // is connected. See Client.Spawn for the arguments.
 func (m *Manager) Spawn(ctx context.Context, name string, args ...any) (*Process, error) {
+	if m.shut.Load() {
+		return nil, fmt.Errorf("mgr: spawn worker %q: %w (%s): Manager.Shutdown was called", name, ErrShutdown, m.addr)
+	}
 	return m.client.Spawn(ctx, name, args...)
 }
 
@@ -111,9 +116,21 @@ func (c *Client) Spawn(ctx context.Context, name string, args ...any) (*Process,
 	if c.opts.TLS != nil {
 		return nil, errors.New("mgr: Spawn cannot hand a TLS config to a worker process; connect workers over a Unix socket or loopback, or start them yourself and use ConnectFromEnv")
 	}
+	if err := c.Err(); err != nil {
+		return nil, fmt.Errorf("mgr: spawn worker %q: %w", name, err) // before starting anything
+	}
 	enc := make([]workerArg, len(args))
+	var minted []Token // tokens this Spawn made, revoked if it fails
+	defer func() {
+		for _, tok := range minted {
+			c.revoke(tok)
+		}
+	}()
 	for i, a := range args {
-		wa, err := c.workerArg(ctx, a)
+		wa, made, err := c.workerArg(ctx, a)
+		if made {
+			minted = append(minted, *wa.Token)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("mgr: spawn worker %q: argument %d: %w", name, i, err)
 		}
@@ -148,43 +165,58 @@ func (c *Client) Spawn(ctx context.Context, name string, args ...any) (*Process,
 		resR.Close()
 		return nil, fmt.Errorf("mgr: spawn worker %q: %w", name, err)
 	}
+	minted = nil // the worker has them now
 	p := &Process{name: name, child: child, done: make(chan struct{})}
 	go p.reap(resR)
 	return p, nil
 }
 
-// workerArg encodes one Spawn argument.
-func (c *Client) workerArg(ctx context.Context, a any) (workerArg, error) {
+// revoke withdraws a token this client made that will never be attached, so its object
+// does not stay alive for the token's whole TTL.
+func (c *Client) revoke(tok Token) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.lease())
+	defer cancel()
+	err := c.control(ctx, wire.CtlRevoke, func(e *Encoder) {
+		e.Uint64(tok.ObjectID)
+		e.ByteSlice(tok.Secret[:])
+	}, nil)
+	if err != nil {
+		c.opts.logf("mgr: revoke token for %s#%d: %v", tok.TypeID, tok.ObjectID, err)
+	}
+}
+
+// workerArg encodes one Spawn argument; made reports that it made a token for it.
+func (c *Client) workerArg(ctx context.Context, a any) (wa workerArg, made bool, err error) {
 	switch v := a.(type) {
 	case Token:
-		return workerArg{Token: &v}, nil
+		return workerArg{Token: &v}, false, nil
 	case *Token:
 		if v == nil {
-			return workerArg{}, errors.New("nil *Token")
+			return workerArg{}, false, errors.New("nil *Token")
 		}
-		return workerArg{Token: v}, nil
+		return workerArg{Token: v}, false, nil
 	case Proxy:
 		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.IsNil() {
-			return workerArg{}, errors.New("nil proxy")
+			return workerArg{}, false, errors.New("nil proxy")
 		}
 		h := v.mgrBase().h
 		if h == nil {
-			return workerArg{}, errors.New("proxy with no reference (a zero value?)")
+			return workerArg{}, false, errors.New("proxy with no reference (a zero value?)")
 		}
 		if h.owner != handleOwner(c) {
-			return workerArg{}, fmt.Errorf("proxy %s#%d belongs to another manager connection (%s)", h.typeID, h.id, h.owner.describe())
+			return workerArg{}, false, fmt.Errorf("proxy %s#%d belongs to another manager connection (%s)", h.typeID, h.id, h.owner.describe())
 		}
 		tok, err := v.mgrBase().Token(ctx)
 		if err != nil {
-			return workerArg{}, err
+			return workerArg{}, false, err
 		}
-		return workerArg{Token: &tok}, nil
+		return workerArg{Token: &tok}, true, nil
 	}
 	b, err := json.Marshal(a)
 	if err != nil {
-		return workerArg{}, fmt.Errorf("plain arguments travel as JSON: %w", err)
+		return workerArg{}, false, fmt.Errorf("plain arguments travel as JSON: %w", err)
 	}
-	return workerArg{Value: b}, nil
+	return workerArg{Value: b}, false, nil
 }
 
 // MarshalJSON refuses: a proxy is a reference owned by this process's session, and a

@@ -16,9 +16,10 @@ import (
 type callJob struct {
 	sess *session
 	ctx  context.Context
-	// cancel ends ctx; nil for a call without a context of its own (an inline call runs
-	// under the session's ctx and is not in session.calls).
-	cancel               context.CancelFunc
+	// rec is the call's registration in session.calls (calls.go); nil for a call without
+	// a context of its own (an inline call runs under the session's ctx), unless the
+	// reader was handed on while it ran (overrun).
+	rec                  *callRec
 	reqID, objID, method uint64
 	obj                  *object // the object objID named when the call was read
 	locked               bool    // obj.mu is held already (an inline call of a Serialized type)

@@ -55,6 +55,7 @@ func (p *permits) acquire(ctx context.Context, c mgr.Caller, block bool, dl time
 		ab := p.takeAbandonedLocked()
 		p.grantLocked(c)
 		p.mu.Unlock()
+		p.undoable(ctx, c, ab)
 		return true, p.abandonedErr(ab)
 	}
 	if !block {
@@ -82,7 +83,20 @@ func (p *permits) acquire(ctx context.Context, c mgr.Caller, block bool, dl time
 		p.dropLocked(c.ID(), w.abandoned)
 		return false, err
 	}
+	p.undoable(ctx, c, w.abandoned)
 	return true, p.abandonedErr(w.abandoned)
+}
+
+// undoable registers the return of a permit just granted to c, should its caller never
+// learn that it got it (mgr.Undo): the permit goes back as it came, still abandoned if it
+// was. If c's session has meanwhile dropped its permits, there is nothing to undo.
+func (p *permits) undoable(ctx context.Context, c mgr.Caller, abandoned bool) {
+	id := c.ID()
+	mgr.Undo(ctx, func() {
+		p.mu.Lock()
+		p.dropLocked(id, abandoned)
+		p.mu.Unlock()
+	})
 }
 
 func (p *permits) takeAbandonedLocked() bool {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/mgr-go/mgr/runtime/mgr"
 )
 
 // Queue is a shared FIFO queue (Python's queue.Queue, which SyncManager serves as both
@@ -179,20 +181,30 @@ func (q *Queue[T]) GetTimeout(ctx context.Context, timeout time.Duration) (T, er
 
 // GetNowait removes and returns the oldest item, or fails with ErrEmpty.
 func (q *Queue[T]) GetNowait(ctx context.Context) (T, error) {
-	return q.get(ctx, false, time.Time{})
+	v, err := q.get(ctx, false, time.Time{})
+	return q.keep(ctx, v, err)
 }
 
-// keep hands a taken item back to the queue if the caller has given up meanwhile: the
-// client drops late replies, and the item must not vanish with it.
+// keep makes sure a taken item reaches a caller or goes back to the front of the queue:
+// at once if the caller has given up already, or later if the manager learns that the
+// caller never took the reply (mgr.Undo).
 func (q *Queue[T]) keep(ctx context.Context, v T, err error) (T, error) {
-	if err != nil || ctx.Err() == nil {
+	if err != nil {
 		return v, err
 	}
-	q.mu.Lock()
-	q.unpopLocked(v)
-	q.mu.Unlock()
-	var zero T
-	return zero, ctx.Err()
+	if ctx.Err() != nil {
+		q.mu.Lock()
+		q.unpopLocked(v)
+		q.mu.Unlock()
+		var zero T
+		return zero, ctx.Err()
+	}
+	mgr.Undo(ctx, func() {
+		q.mu.Lock()
+		q.unpopLocked(v)
+		q.mu.Unlock()
+	})
+	return v, nil
 }
 
 // GetMany waits until the queue holds an item (or ctx ends), then removes and returns
@@ -216,6 +228,13 @@ func (q *Queue[T]) GetMany(ctx context.Context, max int) ([]T, error) {
 	for len(out) < max && q.lenLocked() > 0 {
 		out = append(out, q.popLocked())
 	}
+	mgr.Undo(ctx, func() { // all of them back, in their order (see keep)
+		q.mu.Lock()
+		for i := len(out) - 1; i >= 0; i-- {
+			q.unpopLocked(out[i])
+		}
+		q.mu.Unlock()
+	})
 	return out, nil
 }
 

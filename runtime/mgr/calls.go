@@ -1,0 +1,149 @@
+package mgr
+
+import (
+	"context"
+	"encoding/binary"
+
+	"github.com/mgr-go/mgr/internal/wire"
+)
+
+// Calls a Cancel can reach, and outcomes the manager keeps until the client takes them.
+//
+// A client whose ctx ends sends Cancel and, to bound its wait for a method that ignores
+// its ctx, may give up on the call. If the method had already done something by then —
+// taken an item, granted a lock, counted a reference for the reply — and its reply
+// arrived after the client gave up, the outcome would be lost. So the two sides agree
+// on every cancelled call without a time window (protocol 3, internal/wire):
+//
+//   - The manager answers a Cancel naming a call it still runs with CancelAck, and notes
+//     the call as cancelled. A Cancel for a call already answered gets nothing: the reply
+//     is ahead of it on the connection, and the client waits for it.
+//   - A cancelled call that succeeds anyway with something to undo (Undo, or references
+//     in its reply) is answered with a Reserved reply, and the manager keeps the undo.
+//     The client says Accept when its caller took the reply (the manager forgets the
+//     undo) or Reject when its caller had given up (the manager runs it).
+//   - The client gives up on a cancelled call only after its CancelAck (and
+//     Options.CancelGrace). A session that ends with outcomes reserved gets them undone.
+//
+// A call that has no ctx of its own (an inline call of a method without a
+// context.Context) is not in session.calls while its reader runs it: the reader reads the
+// Cancel only after the reply is written. If the watchdog hands the reader on while such
+// a call runs, overrun registers it first.
+
+// callRec is a call that a Cancel frame can reach: registered in session.calls under its
+// request ID while it runs. It is the context of ctx-taking methods (Value finds it), so
+// Undo and Blocking reach it.
+type callRec struct {
+	context.Context
+	sess   *session
+	cancel context.CancelFunc // nil for an inline call registered by overrun
+	undo   []func()           // registered by the method (Undo), in its goroutine
+
+	// Guarded by the session's cmu.
+	cancelled bool // a Cancel named the call while it ran, and was acknowledged
+	finishing bool // the reply is being written: a Cancel now has nothing to do
+	blocked   bool // the method waits (Blocking): Shutdown ends it at once
+}
+
+type callRecKey struct{}
+
+// Value makes the record findable from the method's ctx.
+func (r *callRec) Value(key any) any {
+	if key == (callRecKey{}) {
+		return r
+	}
+	return r.Context.Value(key)
+}
+
+// block notes that the method is about to wait (Blocking); during a shutdown it ends
+// the call at once.
+func (r *callRec) block() {
+	r.sess.cmu.Lock()
+	r.blocked = true
+	shutting := r.sess.srv.shutting.Load()
+	r.sess.cmu.Unlock()
+	if shutting && r.cancel != nil {
+		r.cancel()
+	}
+}
+
+// cancelBlocked ends the session's calls that wait (Shutdown).
+func (sess *session) cancelBlocked() {
+	sess.cmu.Lock()
+	defer sess.cmu.Unlock()
+	for _, r := range sess.calls {
+		if r.blocked && r.cancel != nil {
+			r.cancel()
+		}
+	}
+}
+
+// reservation is the outcome of a cancelled call whose Reserved reply the client has not
+// answered yet.
+type reservation struct {
+	undo []func()
+	refs []uint64
+}
+
+// Undo registers fn to undo what the method running under ctx has done, should its caller
+// never get the reply: the manager runs fn when the runtime fails the call after all (its
+// result cannot be encoded, its reply is too large, the manager shut down), when the
+// caller gave up on the call before its reply reached it, or when the session ends before
+// the client took a reply reserved for it. A method that hands out something that must not
+// be lost — an item taken from a queue, a lock granted — registers the undo once it has
+// done so. The undo also stays with an error the method returns (an ErrAbandoned that
+// still grants a lock); a method that fails having done nothing registers none. Call it
+// from the method's own goroutine; elsewhere (a ctx not of a manager call) it does
+// nothing.
+func Undo(ctx context.Context, fn func()) {
+	if r, ok := ctx.Value(callRecKey{}).(*callRec); ok {
+		r.undo = append(r.undo, fn)
+	}
+}
+
+func runUndo(fns []func()) {
+	for _, fn := range fns {
+		fn()
+	}
+}
+
+// cancelCall handles a Cancel frame: it ends the call's ctx and, if the call still
+// runs, acknowledges the cancellation, so the reply, if it succeeds, comes reserved.
+func (sess *session) cancelCall(reqID uint64) error {
+	sess.cmu.Lock()
+	rec := sess.calls[reqID]
+	var err error
+	if rec != nil && !rec.finishing && !rec.cancelled {
+		rec.cancelled = true
+		// Written under cmu so it goes ahead of the call's reply (runCall marks the call
+		// finishing under cmu before it writes).
+		err = sess.w.WriteFrameBuffered(reqFrame(wire.KindCancelAck, reqID))
+	}
+	sess.cmu.Unlock()
+	if rec != nil && rec.cancel != nil {
+		rec.cancel()
+	}
+	return err
+}
+
+// settle handles Accept and Reject: the client took a reserved outcome, or gave up on it.
+func (sess *session) settle(reqID uint64, accept bool) {
+	sess.cmu.Lock()
+	r, ok := sess.reserved[reqID]
+	delete(sess.reserved, reqID)
+	sess.cmu.Unlock()
+	if !ok || accept {
+		return
+	}
+	runUndo(r.undo)
+	sess.dropRefs(r.refs)
+}
+
+// reqFrame is a frame of kind with a request ID and nothing else.
+func reqFrame(kind byte, reqID uint64) []byte {
+	f := make([]byte, wire.HeaderSize, wire.HeaderSize+1+binary.MaxVarintLen64)
+	f = append(f, kind)
+	f = binary.AppendUvarint(f, reqID)
+	wire.PutHeader(f, len(f)-wire.HeaderSize)
+	return f
+}
