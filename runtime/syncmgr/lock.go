@@ -80,13 +80,28 @@ func (l *Lock) restore(ctx context.Context, c mgr.Caller, _ int) error {
 //
 //mgr:expose typeid=syncmgr.RLock concurrent inline
 type RLock struct {
-	mu        sync.Mutex
-	locked    bool
-	owner     uint64
-	count     int
+	mu     sync.Mutex
+	locked bool
+	owner  uint64
+	count  int
+	// grant numbers each taking of the lock (from 1). A woken waiter compares it with
+	// the number of its own grant: the lock may have been handed on meanwhile, even to
+	// another goroutine of the same session, and the owner's ID cannot tell.
+	grant     uint64
 	cancel    func() // stops the owner's session-end callback
-	waiters   []*permitWaiter
+	waiters   []*rlockWaiter
 	abandoned bool // the next acquirer is told
+}
+
+// rlockWaiter is an acquirer queued on an RLock. The grant is complete when ready
+// closes: the lock is the waiter's with its own count n, so the woken goroutine has
+// nothing to add, and nothing to check unless it gave up.
+type rlockWaiter struct {
+	caller    mgr.Caller
+	n         int           // the count to take: 1, or a Condition's saved count
+	ready     chan struct{} // closed when granted
+	grant     uint64        // the lock's grant number for this waiter; 0 until granted
+	abandoned bool
 }
 
 // NewRLock returns an unlocked RLock.
@@ -161,14 +176,14 @@ func (r *RLock) acquire(ctx context.Context, c mgr.Caller, block bool, dl time.T
 		r.mu.Unlock()
 		return false, nil
 	}
-	w := &permitWaiter{caller: c, ready: make(chan struct{})}
+	w := &rlockWaiter{caller: c, n: n, ready: make(chan struct{})}
 	r.waiters = append(r.waiters, w)
 	r.mu.Unlock()
 
 	err := wait(ctx, w.ready, dl)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !w.granted {
+	if w.grant == 0 {
 		for i, x := range r.waiters {
 			if x == w {
 				r.waiters = append(r.waiters[:i], r.waiters[i+1:]...)
@@ -180,14 +195,15 @@ func (r *RLock) acquire(ctx context.Context, c mgr.Caller, block bool, dl time.T
 		}
 		return false, err
 	}
-	// The grant counted one acquisition; a Condition restores its saved count. Add, do not
-	// set: another goroutine of this session may have re-entered since the grant.
-	r.count += n - 1
 	if err != nil && err != errTimedOut {
-		// Granted as the caller gave up: undo this acquisition only, and hand the lock on
-		// (still abandoned, if it was) when the session holds it no more.
-		if r.locked && r.owner == c.ID() {
-			r.count -= n
+		// Granted as the caller gave up: the client will not see the reply, so undo this
+		// waiter's n acquisitions, and hand the lock on (still abandoned, if it was) when
+		// the session holds it no more. Only if the lock still holds this grant: since
+		// the grant it may have been released and handed on, to another session or to
+		// another waiter of this one, and that owner's count is not ours to touch. Other
+		// goroutines of the session that re-entered on this grant keep theirs.
+		if r.locked && r.grant == w.grant {
+			r.count -= w.n
 			if r.count <= 0 {
 				r.unlockLocked(w.abandoned)
 			}
@@ -204,13 +220,18 @@ func rlockAbandoned(ab bool) error {
 	return nil
 }
 
-func (r *RLock) lockLocked(c mgr.Caller, n int) {
+// lockLocked gives the free lock to c's session with count n, and returns the number
+// of this grant.
+func (r *RLock) lockLocked(c mgr.Caller, n int) uint64 {
 	id := c.ID()
+	r.grant++
 	r.locked, r.owner, r.count = true, id, n
 	r.cancel = onSessionEnd(c, func() { r.sessionEnded(id) })
+	return r.grant
 }
 
-// unlockLocked frees the lock: to the oldest waiter, or for anyone.
+// unlockLocked frees the lock: to the oldest waiter, with the count it waits for, or
+// for anyone.
 func (r *RLock) unlockLocked(abandoned bool) {
 	if r.cancel != nil {
 		r.cancel()
@@ -220,8 +241,8 @@ func (r *RLock) unlockLocked(abandoned bool) {
 	if len(r.waiters) > 0 {
 		w := r.waiters[0]
 		r.waiters = r.waiters[1:]
-		w.granted, w.abandoned = true, abandoned
-		r.lockLocked(w.caller, 1)
+		w.abandoned = abandoned
+		w.grant = r.lockLocked(w.caller, w.n)
 		close(w.ready)
 		return
 	}

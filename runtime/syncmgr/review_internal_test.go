@@ -32,6 +32,14 @@ func init() {
 // twoCallers returns the Callers of two live sessions of one manager.
 func twoCallers(t *testing.T) (mgr.Caller, mgr.Caller) {
 	t.Helper()
+	cs := sessionCallers(t, 2)
+	return cs[0], cs[1]
+}
+
+// sessionCallers returns the Callers of n live sessions of one manager: the manager's
+// own client and n-1 more connections.
+func sessionCallers(t *testing.T, n int) []mgr.Caller {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	m, err := StartInProcess(mgr.Options{})
@@ -39,13 +47,18 @@ func twoCallers(t *testing.T) (mgr.Caller, mgr.Caller) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Shutdown(context.Background()) })
-	c2, err := Connect(ctx, m.Options())
-	if err != nil {
-		t.Fatal(err)
+	clients := []*mgr.Client{m.Client()}
+	for len(clients) < n {
+		c, err := Connect(ctx, m.Options())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		clients = append(clients, c)
 	}
-	t.Cleanup(func() { c2.Close() })
-	var out [2]mgr.Caller
-	for i, c := range []*mgr.Client{m.Client(), c2} {
+	out := make([]mgr.Caller, n)
+	seen := map[uint64]bool{}
+	for i, c := range clients {
 		h, err := c.Create(ctx, probeTypeID, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -59,20 +72,27 @@ func twoCallers(t *testing.T) (mgr.Caller, mgr.Caller) {
 			t.Fatal(err)
 		}
 		out[i] = <-probeCallers
+		if seen[out[i].ID()] {
+			t.Fatal("two sessions with one ID")
+		}
+		seen[out[i].ID()] = true
 	}
-	if out[0].ID() == out[1].ID() {
-		t.Fatal("two sessions with one ID")
-	}
-	return out[0], out[1]
+	return out
 }
 
 // parked polls n() (read under the object's mutex) until it reports one waiter.
 func parked(t *testing.T, n func() int) {
 	t.Helper()
+	parkedN(t, 1, n)
+}
+
+// parkedN polls n() (read under the object's mutex) until it reports want waiters.
+func parkedN(t *testing.T, want int, n func() int) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for n() != 1 {
+	for n() != want {
 		if time.Now().After(deadline) {
-			t.Fatal("the waiter never queued")
+			t.Fatalf("the waiters never queued: want %d", want)
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
@@ -159,9 +179,9 @@ func TestRLockAbandonedGrantToCancelledWaiterStaysAbandoned(t *testing.T) {
 }
 
 // An RLock's owner is a session, so another goroutine of the session a waiter belongs to
-// may re-enter the lock between the grant and the waiter's wake-up. The waiter must add
-// its acquisition to the count, not overwrite it; and if it gave up meanwhile, undo only
-// its own acquisition.
+// may re-enter the lock between the grant and the waiter's wake-up. The waiter must not
+// overwrite the count (the grant already counted its acquisition); and if it gave up
+// meanwhile, undo only its own acquisition.
 func TestRLockGrantRacingReentry(t *testing.T) {
 	other, sess := twoCallers(t)
 	bg := context.Background()
@@ -198,5 +218,109 @@ func TestRLockGrantRacingReentry(t *testing.T) {
 			t.Fatalf("giveUp=%v: after the grant and a re-entry: locked %v, owner %d (want %d), count %d (want %d)",
 				giveUp, locked, owner, sess.ID(), count, want)
 		}
+	}
+}
+
+// rlockState reads an RLock's owner and count under its mutex.
+func rlockState(r *RLock) (locked bool, owner uint64, count int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.locked, r.owner, r.count
+}
+
+// A grant can be handed on before its waiter wakes: A holds; B waits to restore a count
+// of 2 (a Condition.Wait); C waits for 1; A releases, granting B; B's session ends,
+// handing the lock to C. B's goroutine, waking last, must not touch C's count, or C's
+// single Release leaves the lock held forever. Run with B still waiting and with B
+// giving up as it is granted.
+func TestRLockGrantHandedOnBeforeWake(t *testing.T) {
+	cs := sessionCallers(t, 3)
+	a, b, c := cs[0], cs[1], cs[2]
+	bg := context.Background()
+	for _, giveUp := range []bool{false, true} {
+		r := NewRLock()
+		if ok, err := r.acquire(bg, a, true, time.Time{}, 1); !ok || err != nil {
+			t.Fatalf("first acquire = %v, %v", ok, err)
+		}
+		bctx, cancel := context.WithCancel(bg)
+		resB := make(chan error, 1)
+		go func() { _, err := r.acquire(bctx, b, true, time.Time{}, 2); resB <- err }()
+		waiters := func() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.waiters) }
+		parkedN(t, 1, waiters)
+		resC := make(chan error, 1)
+		go func() { _, err := r.acquire(bg, c, true, time.Time{}, 1); resC <- err }()
+		parkedN(t, 2, waiters)
+
+		r.mu.Lock()
+		if giveUp {
+			cancel()
+		}
+		r.count--
+		r.unlockLocked(false) // A's Release grants the lock to B ...
+		if r.owner != b.ID() || r.count != 2 {
+			t.Errorf("giveUp=%v: B's grant: owner %d (want %d), count %d (want 2: B's own count)",
+				giveUp, r.owner, b.ID(), r.count)
+		}
+		r.unlockLocked(true) // ... and B's session ends (sessionEnded's work), handing it to C
+		r.mu.Unlock()
+		<-resB // B's session is gone: nobody reads its outcome
+		cancel()
+		if err := <-resC; !errors.Is(err, ErrAbandoned) {
+			t.Fatalf("giveUp=%v: C: %v, want ErrAbandoned", giveUp, err)
+		}
+		if locked, owner, count := rlockState(r); !locked || owner != c.ID() || count != 1 {
+			t.Fatalf("giveUp=%v: after B woke: locked %v, owner %d (want C, %d), count %d (want 1)",
+				giveUp, locked, owner, c.ID(), count)
+		}
+	}
+}
+
+// The same within one session: W1 waits and gives up as it is granted; meanwhile another
+// goroutine of its session releases the lock (the session owns it), which hands it to W2
+// of the same session, restoring a count of 2. W1, waking last, must not undo its
+// acquisition out of W2's grant: the owner's ID is the same, the grant is not.
+func TestRLockGrantGivenUpAfterHandOnWithinSession(t *testing.T) {
+	a, s := twoCallers(t)
+	bg := context.Background()
+	exercised := 0
+	for range 10 {
+		r := NewRLock()
+		if ok, err := r.acquire(bg, a, true, time.Time{}, 1); !ok || err != nil {
+			t.Fatalf("first acquire = %v, %v", ok, err)
+		}
+		w1ctx, cancel := context.WithCancel(bg)
+		res1 := make(chan error, 1)
+		go func() { _, err := r.acquire(w1ctx, s, true, time.Time{}, 1); res1 <- err }()
+		waiters := func() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.waiters) }
+		parkedN(t, 1, waiters)
+		res2 := make(chan error, 1)
+		go func() { _, err := r.acquire(bg, s, true, time.Time{}, 2); res2 <- err }()
+		parkedN(t, 2, waiters)
+
+		r.mu.Lock()
+		cancel() // W1 gives up just as ...
+		r.count--
+		r.unlockLocked(false) // ... A's Release grants it the lock, and ...
+		r.count--
+		if r.count == 0 {
+			r.unlockLocked(false) // ... another goroutine of s releases it (to W2)
+		}
+		r.mu.Unlock()
+		err1 := <-res1
+		if err := <-res2; err != nil {
+			t.Fatalf("W2: %v", err)
+		}
+		if errors.Is(err1, context.Canceled) {
+			exercised++
+		} else if err1 != nil {
+			t.Fatalf("W1: %v", err1)
+		}
+		if locked, owner, count := rlockState(r); !locked || owner != s.ID() || count != 2 {
+			t.Fatalf("W1 woke with %v: locked %v, owner %d (want %d), count %d (want 2: W2's grant)",
+				err1, locked, owner, s.ID(), count)
+		}
+	}
+	if exercised == 0 {
+		t.Fatal("the cancelled-at-grant interleaving never happened")
 	}
 }
