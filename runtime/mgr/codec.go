@@ -159,10 +159,12 @@ type Decoder struct {
 	MaxDepth int
 	depth    int
 	// claimed sums, over every collection length read so far, the least number of bytes
-	// its elements take. The elements of distinct collections occupy distinct bytes, so a
-	// well-formed message never claims more than its length; checking the sum (not only
-	// each length against the bytes left) stops nested collections from each claiming the
-	// same remaining bytes and multiplying the allocation by the nesting depth.
+	// its elements take, and over every pointer or interface target allocated, the least
+	// its value takes (claimTarget). The elements of distinct collections and distinct
+	// targets occupy distinct bytes, so a well-formed message never claims more than its
+	// length; checking the sum (not only each claim against the bytes left) stops nested
+	// collections and targets from each claiming the same remaining bytes and multiplying
+	// the allocation by the nesting depth.
 	claimed int
 }
 

@@ -314,6 +314,30 @@ func wireMin(t reflect.Type) int {
 
 var structMinSize sync.Map // reflect.Type → int
 
+// claimTarget is Len for the one value a pointer or an interface holds: before its
+// target of type t is allocated, the bytes its shortest encoding takes must be left, and
+// they are claimed (see Decoder.claimed). Checking the bytes left keeps 2 bytes from
+// allocating a *[16<<20]byte; claiming them keeps a chain of pointers or interfaces from
+// allocating a target at every level against the same remaining bytes. The target's
+// bytes follow the pointer's flag or the interface's tag, which are all an enclosing
+// claim counted, so a well-formed message still never claims more than its length.
+func (d *Decoder) claimTarget(t reflect.Type, what string) bool {
+	need := wireMin(t)
+	if need == 0 {
+		return true
+	}
+	if left := len(d.buf) - d.off; need > left {
+		d.Fail("%s: a %s takes at least %d bytes, %d left", what, t, need, left)
+		return false
+	}
+	if need > len(d.buf)-d.claimed {
+		d.Fail("%s: a %s of at least %d bytes exceeds the message's %d bytes together with the values around it", what, t, need, len(d.buf))
+		return false
+	}
+	d.claimed += need
+	return true
+}
+
 func decodeValue(d *Decoder, v reflect.Value) {
 	if d.err != nil {
 		return
@@ -430,6 +454,9 @@ func decodeKind(d *Decoder, v reflect.Value) {
 		case 0:
 			v.SetZero()
 		case 1:
+			if !d.claimTarget(t.Elem(), "pointer") {
+				return
+			}
 			p := reflect.New(t.Elem())
 			decodeValue(d, p.Elem())
 			v.Set(p)
@@ -473,6 +500,9 @@ func decodeTagged(d *Decoder, v reflect.Value) {
 			d.Fail("interface: unknown type tag %d", tag)
 			return
 		}
+	}
+	if !d.claimTarget(t, "interface") {
+		return
 	}
 	inner := reflect.New(t).Elem()
 	decodeValue(d, inner)

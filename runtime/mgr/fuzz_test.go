@@ -40,7 +40,26 @@ type fuzzKey struct {
 	Y string
 }
 
-func init() { mgr.RegisterValue[fuzzInner]() }
+// fuzzBig, fuzzChain and fuzzAnyChain are targets whose memory is large next to their
+// shortest encoding: a pointer or interface target allocated before its bytes are there
+// cost 16 MiB for 2 input bytes, and a chain of them allocated once per nesting level.
+type fuzzBig [16 << 20]byte
+
+type fuzzChain struct {
+	Next *fuzzChain
+	Pad  [1 << 10]int64
+}
+
+type fuzzAnyChain struct {
+	Next any
+	Pad  [1 << 11]int64
+}
+
+func init() {
+	mgr.RegisterValue[fuzzInner]()
+	mgr.RegisterValue[fuzzBig]()
+	mgr.RegisterValue[fuzzAnyChain]()
+}
 
 // decodeTargets are the types FuzzDecode decodes into, chosen by the input.
 var decodeTargets = []func() any{
@@ -66,6 +85,9 @@ var decodeTargets = []func() any{
 	func() any { return new([]struct{}) },
 	func() any { return new([][2]complex64) },
 	func() any { return new([]struct{ X [64]int64 }) },
+	func() any { return new(*[16 << 20]byte) },
+	func() any { return new(*fuzzChain) },
+	func() any { return new([]*[1 << 14]int32) },
 }
 
 // heapAllocs returns the bytes allocated so far; ReadMemStats flushes the per-P caches,
@@ -178,6 +200,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f}, uint8(21), []byte(nil)) // 4G structs claimed
 	f.Add(encodeSeed(f, &inner), uint8(200), []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
 	f.Add([]byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, uint8(200), []byte{1, 2, 9, 10, 11})
+	for _, h := range hugeTargets(f) {
+		f.Add(h.data, h.sel, []byte(nil))
+	}
 
 	f.Fuzz(func(t *testing.T, data []byte, sel uint8, ops []byte) {
 		before := heapAllocs()
@@ -314,6 +339,88 @@ func TestDecodeNestedCollectionsAllocateLinearly(t *testing.T) {
 	var out []any
 	if err := (mgr.BinaryCodec{}).Decode(mgr.NewDecoder(encodeSeed(t, &v)), &out); err != nil || !reflect.DeepEqual(out, v) {
 		t.Fatalf("nested value: %v, %#v", err, out)
+	}
+}
+
+// A hugeTarget is a short input naming a target whose memory dwarfs the input.
+type hugeTarget struct {
+	what   string
+	sel    uint8 // the decodeTargets index
+	target func() any
+	data   []byte
+}
+
+// hugeTargets are inputs that made the decoder allocate a pointer's or an interface's
+// target before checking that the input could hold it: 2 bytes into a *[16<<20]byte,
+// a registered 16 MiB type named behind an any, and chains of pointers and interfaces
+// whose every level allocated its target against the same remaining bytes.
+func hugeTargets(tb testing.TB) []hugeTarget {
+	const tagNamed = 19
+	named := func(b []byte, v any) []byte {
+		e := mgr.NewEncoder(append(b, tagNamed))
+		e.String(reflect.TypeOf(v).PkgPath() + "." + reflect.TypeOf(v).Name())
+		return e.Bytes()
+	}
+	sel := func(v any) uint8 {
+		for i, mk := range decodeTargets {
+			if reflect.TypeOf(mk()) == reflect.TypeOf(v) {
+				return uint8(i)
+			}
+		}
+		tb.Fatalf("%T is not among decodeTargets", v)
+		return 0
+	}
+	// *fuzzChain: field count 2, then a non-nil Next, level after level, then zeros.
+	var chain []byte
+	for range 40 {
+		chain = append(chain, 1, 2)
+	}
+	chain = append(chain, make([]byte, 2<<10)...)
+	// any holding fuzzAnyChain: tag and name, field count, Next, level after level.
+	var anyChain []byte
+	for range 40 {
+		anyChain = append(named(anyChain, fuzzAnyChain{}), 2)
+	}
+	anyChain = append(anyChain, make([]byte, 3<<10)...)
+	// []*[1<<14]int32: one element, non-nil, one byte of its 16,384.
+	e := mgr.NewEncoder(nil)
+	e.Len(1)
+	slice := append(e.Bytes(), 1, 0)
+	return []hugeTarget{
+		{"*[16<<20]byte", sel(new(*[16 << 20]byte)), func() any { return new(*[16 << 20]byte) }, []byte{1, 0}},
+		{"registered [16<<20]byte in an any", sel(new(any)), func() any { return new(any) }, append(named(nil, fuzzBig{}), 0)},
+		{"chain of pointers", sel(new(*fuzzChain)), func() any { return new(*fuzzChain) }, chain},
+		{"chain of interfaces", sel(new(any)), func() any { return new(any) }, anyChain},
+		{"slice of pointers to arrays", sel(new([]*[1 << 14]int32)), func() any { return new([]*[1 << 14]int32) }, slice},
+	}
+}
+
+// TestDecodeTargetsAllocateLinearly pins the bound for pointer and interface targets:
+// a target is allocated only once the input can hold its shortest encoding, and that
+// encoding is claimed like a collection's elements, so nesting cannot reuse the bytes.
+func TestDecodeTargetsAllocateLinearly(t *testing.T) {
+	for _, h := range hugeTargets(t) {
+		target := h.target()
+		before := heapAllocs()
+		err := (mgr.BinaryCodec{}).Decode(mgr.NewDecoder(h.data), target)
+		got := heapAllocs() - before
+		if !errors.Is(err, mgr.ErrDecode) {
+			t.Errorf("%s: %d bytes decoded with %v, want ErrDecode", h.what, len(h.data), err)
+		}
+		if limit := uint64(decodeAllocFactor*len(h.data) + 16<<10); got > limit {
+			t.Errorf("%s: decoding %d bytes allocated %d bytes, limit %d", h.what, len(h.data), got, limit)
+		}
+	}
+	// Legitimate values of those types still decode.
+	for _, v := range []any{
+		ptr(&fuzzChain{Next: &fuzzChain{Pad: [1 << 10]int64{7}}}),
+		ptr(any(fuzzAnyChain{Next: fuzzAnyChain{Next: fuzzInner{B: "x"}}})),
+		ptr([]*[1 << 14]int32{nil, {1, 2}}),
+	} {
+		out := reflect.New(reflect.TypeOf(v).Elem())
+		if err := (mgr.BinaryCodec{}).Decode(mgr.NewDecoder(encodeSeed(t, v)), out.Interface()); err != nil || !reflect.DeepEqual(out.Interface(), v) {
+			t.Errorf("%T: %v", v, err)
+		}
 	}
 }
 
