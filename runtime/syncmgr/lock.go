@@ -162,14 +162,17 @@ func (r *RLock) acquire(ctx context.Context, c mgr.Caller, block bool, dl time.T
 	r.mu.Lock()
 	if r.locked && r.owner == c.ID() {
 		r.count += n
+		g := r.grant
 		r.mu.Unlock()
+		r.undoable(ctx, g, n, false)
 		return true, nil
 	}
 	if !r.locked && len(r.waiters) == 0 {
 		ab := r.abandoned
 		r.abandoned = false
-		r.lockLocked(c, n)
+		g := r.lockLocked(c, n)
 		r.mu.Unlock()
+		r.undoable(ctx, g, n, ab)
 		return true, rlockAbandoned(ab)
 	}
 	if !block {
@@ -202,15 +205,32 @@ func (r *RLock) acquire(ctx context.Context, c mgr.Caller, block bool, dl time.T
 		// the grant it may have been released and handed on, to another session or to
 		// another waiter of this one, and that owner's count is not ours to touch. Other
 		// goroutines of the session that re-entered on this grant keep theirs.
-		if r.locked && r.grant == w.grant {
-			r.count -= w.n
-			if r.count <= 0 {
-				r.unlockLocked(w.abandoned)
-			}
-		}
+		r.giveBackLocked(w.grant, w.n, w.abandoned)
 		return false, err
 	}
+	r.undoable(ctx, w.grant, w.n, w.abandoned)
 	return true, rlockAbandoned(w.abandoned)
+}
+
+// giveBackLocked undoes n acquisitions made under grant, if the lock still holds that
+// grant, and hands the lock on (still abandoned, if it was) when none are left.
+func (r *RLock) giveBackLocked(grant uint64, n int, abandoned bool) {
+	if r.locked && r.grant == grant {
+		r.count -= n
+		if r.count <= 0 {
+			r.unlockLocked(abandoned)
+		}
+	}
+}
+
+// undoable registers the undoing of n acquisitions under grant, should the caller never
+// learn that it got them (mgr.Undo).
+func (r *RLock) undoable(ctx context.Context, grant uint64, n int, abandoned bool) {
+	mgr.Undo(ctx, func() {
+		r.mu.Lock()
+		r.giveBackLocked(grant, n, abandoned)
+		r.mu.Unlock()
+	})
 }
 
 func rlockAbandoned(ab bool) error {
