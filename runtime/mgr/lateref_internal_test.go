@@ -3,16 +3,20 @@ package mgr
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 )
 
-// maker's methods return a new object. Make waits for makerGate (and ignores its ctx:
-// it does not honour cancellation), so its reply can come after the caller gave up;
-// MakeThenFail returns an object and then an error.
+// maker's methods return a new object. Make waits for its maker's gate (and ignores its
+// ctx: it does not honour cancellation), so its reply can come after the caller gave up;
+// MakeThenFail returns an object and then an error. Each maker has a gate of its own, so
+// a test that opens one leaves nothing behind for the next run (-count).
 const makerTypeID = "mgr.test.maker"
 
-var makerGate = make(chan struct{})
+type maker struct{ gate chan struct{} }
+
+func newMaker() *maker { return &maker{gate: make(chan struct{})} }
 
 const (
 	makerMake = iota
@@ -23,15 +27,15 @@ func init() {
 	Register(&TypeDesc{
 		TypeID:    makerTypeID,
 		InlineNew: true,
-		New:       func(context.Context, *Decoder) (any, error) { return new(int), nil },
+		New:       func(context.Context, *Decoder) (any, error) { return newMaker(), nil },
 		Methods: []Method{
-			makerMake: {Name: "Make", TakesContext: true, Call: func(ctx context.Context, _ any, args *Decoder, res *Encoder) error {
-				<-makerGate
-				res.Object(makerTypeID, new(int))
+			makerMake: {Name: "Make", TakesContext: true, Call: func(ctx context.Context, v any, args *Decoder, res *Encoder) error {
+				<-v.(*maker).gate
+				res.Object(makerTypeID, newMaker())
 				return args.Done()
 			}},
 			makerMakeThenFail: {Name: "MakeThenFail", Call: func(ctx context.Context, _ any, args *Decoder, res *Encoder) error {
-				res.Object(makerTypeID, new(int))
+				res.Object(makerTypeID, newMaker())
 				return errors.New("failed after making an object")
 			}},
 		},
@@ -55,6 +59,14 @@ func TestLateOrFailedReplyLeavesNoReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.owner.release(ctx, h)
+	// Open this maker's gate however the test ends, before the deferred Shutdown: a Make
+	// left blocked would hold the shutdown up.
+	obj := m.Server().lookup(h.id)
+	if obj == nil {
+		t.Fatalf("maker #%d not in the table", h.id)
+	}
+	openGate := sync.OnceFunc(func() { close(obj.value.(*maker).gate) })
+	defer openGate()
 	p := MakeProxyBase(h)
 	base := m.Server().NumObjects()
 	call := func(ctx context.Context, method int) error {
@@ -83,6 +95,6 @@ func TestLateOrFailedReplyLeavesNoReference(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Make given up on: %v, want DeadlineExceeded", err)
 	}
-	close(makerGate)
+	openGate()
 	waitUntil(t, "the late reply's object to be released", func() bool { return m.Server().NumObjects() == base })
 }
