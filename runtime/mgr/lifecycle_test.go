@@ -29,6 +29,35 @@ func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() boo
 	}
 }
 
+// waitInfo polls a manager's introspection (get: Server.Info, or Client.Info for a
+// manager in another process) until cond holds or the generous deadline passes, and then
+// fails with the last Info it saw. It is for the manager's bookkeeping that follows an
+// event asynchronously — a session ends, the references it held are dropped — which the
+// runtime announces on no channel.
+func waitInfo(t *testing.T, what string, get func() (mgr.Info, error), cond func(mgr.Info) bool) {
+	t.Helper()
+	const timeout = 20 * time.Second
+	deadline := time.Now().Add(timeout)
+	for {
+		info, err := get()
+		if err != nil {
+			t.Fatalf("waiting for %s: Info: %v", what, err)
+		}
+		if cond(info) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s; last seen: %+v", timeout, what, info)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// serverInfo is waitInfo's get for an in-process manager.
+func serverInfo(srv *mgr.Server) func() (mgr.Info, error) {
+	return func() (mgr.Info, error) { return srv.Info(), nil }
+}
+
 func TestChildManagerLifecycle(t *testing.T) {
 	ctx := testCtx(t)
 	m, err := mgr.Start(ctx, mgr.Options{})
