@@ -43,6 +43,7 @@ type callRec struct {
 	cancelled bool // a Cancel named the call while it ran, and was acknowledged
 	finishing bool // the reply is being written: a Cancel now has nothing to do
 	blocked   bool // the method waits (Blocking): Shutdown ends it at once
+	stopped   bool // Shutdown ended it
 }
 
 type callRecKey struct{}
@@ -60,11 +61,19 @@ func (r *callRec) Value(key any) any {
 func (r *callRec) block() {
 	r.sess.cmu.Lock()
 	r.blocked = true
-	shutting := r.sess.srv.shutting.Load()
+	shutting := r.sess.srv.shutting.Load() && r.cancel != nil
+	r.stopped = r.stopped || shutting
 	r.sess.cmu.Unlock()
-	if shutting && r.cancel != nil {
+	if shutting {
 		r.cancel()
 	}
+}
+
+// stoppedByShutdown reports whether Shutdown ended the call.
+func (r *callRec) stoppedByShutdown() bool {
+	r.sess.cmu.Lock()
+	defer r.sess.cmu.Unlock()
+	return r.stopped
 }
 
 // cancelBlocked ends the session's calls that wait (Shutdown).
@@ -73,6 +82,7 @@ func (sess *session) cancelBlocked() {
 	defer sess.cmu.Unlock()
 	for _, r := range sess.calls {
 		if r.blocked && r.cancel != nil {
+			r.stopped = true
 			r.cancel()
 		}
 	}

@@ -76,7 +76,8 @@ func (sess *session) runCall(j callJob) {
 				j.describe(), n, limit)
 		}
 	}
-	if err != nil && s.shutting.Load() && !errors.Is(err, ErrShutdown) && (s.forced.Load() || j.ctx.Err() != nil) {
+	if err != nil && s.shutting.Load() && !errors.Is(err, ErrShutdown) &&
+		(s.forced.Load() || (j.rec != nil && j.rec.sess != nil && j.rec.stoppedByShutdown())) {
 		// The shutdown ended the call (a wait at once, a running call at the drain's end).
 		failed = callError(ErrShutdown, "%s was ended by the shutdown (%v)", j.describe(), err)
 	}
