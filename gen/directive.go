@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"fmt"
 	"go/ast"
 	"go/token"
 	"strings"
@@ -191,9 +192,53 @@ func directiveKind(c *ast.Comment) (isMgr, isExpose bool) {
 	if !strings.HasPrefix(c.Text, directivePrefix) {
 		return false, false
 	}
-	rest := c.Text[len(exposeDirective):]
-	isExpose = strings.HasPrefix(c.Text, exposeDirective) && (rest == "" || rest[0] == ' ' || rest[0] == '\t')
+	rest, ok := strings.CutPrefix(c.Text, exposeDirective)
+	isExpose = ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t')
 	return true, isExpose
+}
+
+// nearMiss reports a comment that was almost certainly meant as //mgr:expose but is not
+// one: "// mgr:expose" (a space after //, the habit of ordinary comments), "//mgr: expose"
+// (a space after the colon) or "//mgr:Expose" (another case), and their combinations.
+// Each of them would otherwise leave the type silently unexposed, or be reported as an
+// unknown directive without saying what is wrong. It returns the message, or "".
+//
+// Only the word expose, in any case, after "mgr" and a colon counts: prose that merely
+// starts with "mgr:" is left alone.
+func nearMiss(c *ast.Comment) string {
+	s, ok := strings.CutPrefix(c.Text, "//")
+	if !ok {
+		return "" // a /* */ comment is never a directive
+	}
+	var wrong []string
+	if t := strings.TrimLeft(s, " \t"); t != s {
+		wrong, s = append(wrong, "no space after //"), t
+	}
+	s, ok = strings.CutPrefix(s, "mgr")
+	if !ok {
+		return ""
+	}
+	if t := strings.TrimLeft(s, " \t"); t != s {
+		wrong, s = append(wrong, "no space before the colon"), t
+	}
+	if s, ok = strings.CutPrefix(s, ":"); !ok {
+		return ""
+	}
+	if t := strings.TrimLeft(s, " \t"); t != s {
+		wrong, s = append(wrong, "no space after the colon"), t
+	}
+	word, _, _ := strings.Cut(strings.ReplaceAll(s, "\t", " "), " ")
+	if !strings.EqualFold(word, "expose") {
+		return ""
+	}
+	if word != "expose" {
+		wrong = append(wrong, "lower case")
+	}
+	if len(wrong) == 0 {
+		return ""
+	}
+	written := c.Text[:len(c.Text)-len(s)+len(word)]
+	return fmt.Sprintf("%q is not a directive, so it exposes nothing: write %s (%s)", written, exposeDirective, strings.Join(wrong, ", "))
 }
 
 // exposeDirectives finds the //mgr:expose directives of file, keyed by the type spec whose
@@ -255,6 +300,10 @@ func exposeDirectives(file *ast.File, s *errorSink) map[*ast.TypeSpec]*directive
 
 	for _, g := range file.Comments {
 		for _, c := range g.List {
+			if msg := nearMiss(c); msg != "" {
+				s.errorf(c.Slash, "%s", msg)
+				continue
+			}
 			isMgr, isExpose := directiveKind(c)
 			switch {
 			case !isMgr || placed[c]:

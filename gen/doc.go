@@ -57,7 +57,11 @@
 //
 // Unknown options, an option given twice, a directive anywhere but a struct type's doc
 // comment, an unknown //mgr: directive, and names in methods=, hide= or rename= that are
-// not methods of the type are errors. So is an exposed type with no methods to expose.
+// not methods of the type are errors. So is an exposed type with no methods to expose,
+// and so are near misses that would otherwise leave a type silently unexposed:
+// "// mgr:expose" (a space after //, as ordinary comments have), "//mgr: expose" and
+// "//mgr:Expose" (which gofmt turns into "// mgr: expose" and "// mgr:Expose" in a doc
+// comment, since they are not directive syntax).
 //
 // # Signatures
 //

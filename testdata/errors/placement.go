@@ -63,8 +63,3 @@ type Alias = Twice
 type NoMethods struct{}
 
 func (*NoMethods) unexported() {}
-
-// "// mgr:expose" with a space is an ordinary comment, not a directive.
-//
-// mgr:expose
-type Plain struct{}
