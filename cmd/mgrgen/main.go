@@ -26,22 +26,23 @@
 //
 // # Running it
 //
-// With go generate, put this line in one file of each package with exposed types:
+// Record mgrgen as a tool of your module once (Go 1.24 and later):
 //
-//	//go:generate go run github.com/mgr-go/mgr/cmd/mgrgen
+//	go mod edit -tool github.com/mgr-go/mgr/cmd/mgrgen
+//	go mod tidy
+//
+// (or go get -tool github.com/mgr-go/mgr/cmd/mgrgen, which does both), put this line in
+// one file of each package with exposed types:
+//
+//	//go:generate go tool mgrgen
 //
 // and run go generate ./... . The tool builds from the module's own requirement on
 // github.com/mgr-go/mgr, so generated code and runtime always match.
 //
-// With the tool directive of Go 1.24 and later, record the tool once:
-//
-//	go get -tool github.com/mgr-go/mgr/cmd/mgrgen
-//
-// then write the directive as
-//
-//	//go:generate go tool mgrgen
-//
-// or run go tool mgrgen ./... directly.
+// A line "//go:generate go run github.com/mgr-go/mgr/cmd/mgrgen" works too, but only
+// while go.sum holds the generator's dependencies: nothing in your module imports
+// cmd/mgrgen, so go mod tidy removes them, and go generate then fails with "missing
+// go.sum entry". The tool directive keeps them.
 //
 // # The annotation
 //

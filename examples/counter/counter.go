@@ -2,7 +2,7 @@ package main
 
 import "sync"
 
-//go:generate go run github.com/mgr-go/mgr/cmd/mgrgen
+//go:generate go tool mgrgen
 
 // Counter is seed 002's custom shared object: an integer that workers increment and
 // decrement. It lives in the manager process; workers reach it through a CounterProxy.

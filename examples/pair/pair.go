@@ -1,6 +1,6 @@
 package main
 
-//go:generate go run github.com/mgr-go/mgr/cmd/mgrgen
+//go:generate go tool mgrgen
 
 // Pair is seed 004's example of register(exposed=['get_x']): it has four methods, but
 // only GetX is exposed. The manager builds a dispatch table with GetX alone, and the

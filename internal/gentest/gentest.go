@@ -3,7 +3,7 @@
 // generated mgr_gen.go is committed and must stay current (mgrgen -check).
 package gentest
 
-//go:generate go run github.com/mgr-go/mgr/cmd/mgrgen
+//go:generate go tool mgrgen
 
 import (
 	"context"

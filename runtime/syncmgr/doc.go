@@ -49,4 +49,4 @@
 // []any, map[string]any and types registered with mgr.RegisterValue.
 package syncmgr
 
-//go:generate go run github.com/mgr-go/mgr/cmd/mgrgen
+//go:generate go tool mgrgen

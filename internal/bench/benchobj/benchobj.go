@@ -2,7 +2,7 @@
 // and turned into proxies by mgrgen (mgr_gen.go).
 package benchobj
 
-//go:generate go run github.com/mgr-go/mgr/cmd/mgrgen
+//go:generate go tool mgrgen
 
 // Counter is the trivial shared object of the benchmarks: the method every row calls
 // adds an int to it. It does no locking of its own: the manager serializes calls on one

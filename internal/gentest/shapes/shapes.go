@@ -2,7 +2,7 @@
 // return: pointers to them cross the wire as proxies of this package, not as copies.
 package shapes
 
-//go:generate go run github.com/mgr-go/mgr/cmd/mgrgen
+//go:generate go tool mgrgen
 
 import "sync"
 
