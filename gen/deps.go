@@ -7,70 +7,150 @@ import (
 	"go/token"
 	"go/types"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 )
 
 // universe is what the packages of one run know about exposed types beyond their own:
 // a parameter *other.X travels as a proxy when X is exposed, wherever it is declared.
 //
-// Two sources answer "is X exposed?":
+// Three sources answer "is X exposed?":
 //
 //   - X's package is being generated in this run: its directives say so. Such a package
 //     was type-checked from source with its previous output read as a package clause, so
 //     its XProxy is not in its scope; it will be once this run writes the output.
-//   - X's package is a dependency: go/packages gave its types from export data, compiled
-//     from the package as it is on disk, mgr_gen.go included. X is exposed when that
-//     package declares what mgrgen generates for it (see hasGeneratedProxy). The syntax
-//     of dependencies is not loaded; when X has no generated proxy, the file declaring X
-//     is read to tell "not exposed" from "exposed, but not generated yet" (see
-//     declaresExpose).
+//   - X's package is a dependency in the same module as the package being generated: the
+//     //mgr:expose on X's declaration says so, whether or not X's package has been
+//     generated yet (see declaresExpose). The dependency's syntax is not loaded, so the
+//     file declaring X is read for its directives.
+//   - X's package is a dependency of another module: go/packages gave its types from
+//     export data, compiled from the package as it is on disk, mgr_gen.go included. X is
+//     exposed when that package declares what mgrgen generates for it (see
+//     hasGeneratedProxy); a hand-written proxy of that shape counts too, in any module.
+//     When X has no generated proxy, its declaration is read to tell "not exposed" from
+//     "exposed, but not generated yet", which is an error: only that module's author can
+//     generate it.
 //
-// Both give the same answer, and so the same output, for a package whose dependency's
+// Why a same-module dependency's directive is enough: go generate ./... runs mgrgen
+// package by package in import-path order, so an importer that sorts before the package
+// of X is generated while X has no mgr_gen.go yet. Requiring X's generated proxy there
+// made the first go generate ./... fail and a second one necessary. But what an
+// importer's output needs from X's package is only two names, XProxy and XTypeID, which
+// depend on nothing but X's name (and X's type parameters, which the importer's types
+// have): the importer's output can be written before X's package is generated, as the
+// run that generates X's package writes them. So within a module, each package's output
+// is a function of the sources alone, the same in whatever order the packages are
+// generated and whether they are generated one by one or in one run, and one
+// go generate ./... is enough. Should X's package fail to generate (an error in its own
+// directives), that run reports it, and the importer's build fails on the missing names.
+//
+// All three give the same answer, and so the same output, for a package whose dependency's
 // mgr_gen.go is current, whether the dependency is generated in the same run or not.
 type universe struct {
 	exposed map[*types.TypeName]*exposedType // the exposed types of the packages of this run
-	deps    map[*types.TypeName]depInfo      // what dependency lookups found, by X
+	deps    map[*types.TypeName]depLookup    // what dependency lookups found, by X
 	files   map[string]map[string]bool       // file name → types it marks //mgr:expose
+	roots   map[string]string                // directory → its module's root (sameModule)
 }
 
 // depInfo is what is known about one type of a dependency.
 type depInfo struct {
-	target *exposedType // non-nil: exposed, with a generated proxy
-	// unready: the type's declaration carries //mgr:expose but its package declares no
-	// generated proxy for it: mgr_gen.go is missing or was generated before the directive.
+	target *exposedType // non-nil: exposed
+	// unready: the type's declaration carries //mgr:expose but its package, of another
+	// module, declares no generated proxy for it: mgr_gen.go is missing or was generated
+	// before the directive.
 	unready bool
+}
+
+// depLookup is what lookup caches per type: whether its package declares a generated
+// proxy, and whether its declaration carries the directive.
+type depLookup struct {
+	generated *exposedType // non-nil: a generated proxy is declared
+	declared  bool         // the declaration carries //mgr:expose
+	file      string       // the declaration's file
 }
 
 func newUniverse() *universe {
 	return &universe{
 		exposed: map[*types.TypeName]*exposedType{},
-		deps:    map[*types.TypeName]depInfo{},
+		deps:    map[*types.TypeName]depLookup{},
 		files:   map[string]map[string]bool{},
+		roots:   map[string]string{},
 	}
 }
 
 // lookup reports whether the (origin) named type declared by obj is exposed. from is the
-// package whose signatures are being checked, fset the file set positions are in.
-func (u *universe) lookup(obj *types.TypeName, from *types.Package, fset *token.FileSet) depInfo {
+// package whose signatures are being checked, fset the file set positions are in, dir
+// from's directory.
+func (u *universe) lookup(obj *types.TypeName, from *types.Package, fset *token.FileSet, dir string) depInfo {
 	if t := u.exposed[obj]; t != nil {
 		return depInfo{target: t}
 	}
 	if obj.Pkg() == nil || obj.Pkg() == from || !obj.Exported() {
 		return depInfo{}
 	}
-	if info, ok := u.deps[obj]; ok {
-		return info
+	l, ok := u.deps[obj]
+	if !ok {
+		named, isNamed := obj.Type().(*types.Named)
+		if isNamed {
+			l.file = fset.Position(obj.Pos()).Filename
+			if hasGeneratedProxy(named) {
+				l.generated = proxyOf(obj, named)
+			} else if u.declaresExpose(l.file, obj.Name()) {
+				l.declared = true
+			}
+		}
+		u.deps[obj] = l
 	}
-	var info depInfo
-	named, ok := obj.Type().(*types.Named)
 	switch {
-	case !ok:
-	case hasGeneratedProxy(named):
-		info.target = &exposedType{name: obj.Name(), obj: obj, named: named, tparams: named.TypeParams()}
+	case l.generated != nil:
+		return depInfo{target: l.generated}
+	case l.declared && u.sameModule(l.file, dir):
+		return depInfo{target: proxyOf(obj, obj.Type().(*types.Named))}
 	default:
-		info.unready = u.declaresExpose(fset.Position(obj.Pos()).Filename, obj.Name())
+		return depInfo{unready: l.declared}
 	}
-	u.deps[obj] = info
-	return info
+}
+
+// proxyOf is what another package's generated code needs to know of an exposed type X of a
+// dependency: its name (for XProxy and XTypeID) and its type parameters.
+func proxyOf(obj *types.TypeName, named *types.Named) *exposedType {
+	return &exposedType{name: obj.Name(), obj: obj, named: named, tparams: named.TypeParams()}
+}
+
+// sameModule reports whether file belongs to the module of the package in dir: the
+// nearest go.mod above each is the same, and file is not in a vendor directory. (The go
+// command's module of the importer is not used: packages named by file, as in
+// mgrgen x.go, have none.)
+func (u *universe) sameModule(file, dir string) bool {
+	if file == "" || dir == "" {
+		return false
+	}
+	root := u.moduleRoot(dir)
+	if root == "" || u.moduleRoot(filepath.Dir(file)) != root {
+		return false
+	}
+	rel, err := filepath.Rel(root, file)
+	if err != nil {
+		return false
+	}
+	return !slices.Contains(strings.Split(filepath.ToSlash(rel), "/"), "vendor")
+}
+
+// moduleRoot returns the nearest directory at or above dir holding a go.mod, or "".
+func (u *universe) moduleRoot(dir string) string {
+	if root, ok := u.roots[dir]; ok {
+		return root
+	}
+	root := ""
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		root = dir
+	} else if parent := filepath.Dir(dir); parent != dir {
+		root = u.moduleRoot(parent)
+	}
+	u.roots[dir] = root
+	return root
 }
 
 // hasGeneratedProxy reports whether the package of named declares, next to it, the two

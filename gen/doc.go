@@ -81,16 +81,16 @@
 //     receives the object itself (Python's method_to_typeid, inferred from the type).
 //     Inside other values (a []*X) it is an error. X is exposed when it is a type of this
 //     package with //mgr:expose, a type with //mgr:expose of another package generated in
-//     the same run, or a type of a dependency whose package declares, as its mgr_gen.go
-//     does, XProxy (a struct whose only field is an embedded mgr.ProxyBase) and XTypeID (a
-//     string constant, or for a generic X a func with X's type parameters). Dependencies'
+//     the same run or of a dependency in the same module (generated yet or not: one
+//     go generate ./... is enough, whatever the order in which it runs the packages), or a
+//     type of a dependency whose package declares, as its mgr_gen.go does, XProxy (a
+//     struct whose only field is an embedded mgr.ProxyBase) and XTypeID (a string
+//     constant, or for a generic X a func with X's type parameters). Dependencies'
 //     types come from their compiled export data, so their mgr_gen.go must be current; a
 //     generic X's instantiations must be registered (other.RegisterX[int]()) in every
-//     process, as in its own package. When X has //mgr:expose but its package has no
-//     XProxy yet (mgr_gen.go missing, or older than the directive), it is an error at the
-//     parameter: run go generate in that package first, or generate both packages in one
-//     run (mgrgen ./...). go generate ./... runs mgrgen package by package in import path
-//     order, so an importer that sorts first needs a second go generate. The directive is
+//     process, as in its own package. When X, of another module, has //mgr:expose but its
+//     package has no XProxy (mgr_gen.go missing, or older than the directive), it is an
+//     error at the parameter. The directive is
 //     found by reading the file export data names for X; when the dependency was compiled
 //     with -trimpath that file cannot be read, and X travels as a copy until its package
 //     is generated (mgrgen -check then reports the importer's output as stale). Any other

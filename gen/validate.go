@@ -292,7 +292,7 @@ func (b *builder) classify(t types.Type, pos token.Pos, desc string) (wire, bool
 		return wire{kind: wireProxy, target: target, targs: targs}, true
 	}
 	if unready != nil {
-		b.errorf(pos, "%s has type %s: %s is marked //mgr:expose, but package %s has no generated %sProxy (its %s is missing or stale): run go generate in that package first, or generate both packages in one mgrgen run",
+		b.errorf(pos, "%s has type %s: %s is marked //mgr:expose, but package %s has no generated %sProxy (its %s is missing or stale); it belongs to another module, whose go generate must write it",
 			desc, typeString(t, b.pkg.Types), qualName(unready, b.pkg.Types), unready.Pkg().Path(), unready.Name(), OutputName)
 		return wire{}, false
 	}
@@ -354,8 +354,8 @@ var basicBits = map[types.BasicKind]int{
 
 // exposedPointer reports whether t is *X for an exposed type X, of this package or
 // another (see universe), and returns X and its type arguments. When X is marked
-// //mgr:expose in a dependency that has no generated proxy for it yet, it returns X's
-// declaration as unready instead.
+// //mgr:expose in a dependency of another module that has no generated proxy for it, it
+// returns X's declaration as unready instead.
 func (b *builder) exposedPointer(t types.Type) (target *exposedType, targs []types.Type, unready *types.TypeName) {
 	ptr, ok := types.Unalias(t).(*types.Pointer)
 	if !ok {
@@ -365,7 +365,7 @@ func (b *builder) exposedPointer(t types.Type) (target *exposedType, targs []typ
 	if !ok {
 		return nil, nil, nil
 	}
-	info := b.u.lookup(named.Origin().Obj(), b.pkg.Types, b.pkg.Fset)
+	info := b.u.lookup(named.Origin().Obj(), b.pkg.Types, b.pkg.Fset, dirOf(b.pkg.GoFiles[0]))
 	if info.unready {
 		return nil, nil, named.Origin().Obj()
 	}

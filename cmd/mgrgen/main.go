@@ -37,7 +37,8 @@
 //	//go:generate go tool mgrgen
 //
 // and run go generate ./... . The tool builds from the module's own requirement on
-// github.com/mgr-go/mgr, so generated code and runtime always match.
+// github.com/mgr-go/mgr, so generated code and runtime always match. One run is enough:
+// a package may use exposed types of packages of its module that are generated after it.
 //
 // A line "//go:generate go run github.com/mgr-go/mgr/cmd/mgrgen" works too, but only
 // while go.sum holds the generator's dependencies: nothing in your module imports

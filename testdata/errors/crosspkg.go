@@ -1,8 +1,6 @@
-// ERROR: 19:19: parameter w of S.Unready has type *nogen.Widget: nogen.Widget is marked //mgr:expose, but package github.com/mgr-go/mgr/testdata/errors/deps/nogen has no generated WidgetProxy (its mgr_gen.go is missing or stale): run go generate in that package first
-// ERROR: 20:27: result 0 of S.UnreadyResult has type *nogen.Widget: nogen.Widget is marked //mgr:expose
-// ERROR: 21:18: parameter rs of S.Nested has type []*shapes.Rect: *shapes.Rect is an exposed type: it travels
-// ERROR: 22:25: parameter m of S.NestedGeneric has type map[string]*shapes.Cell[int]: *shapes.Cell is an exposed type
-// ERROR: 23:25: parameter ws of S.NestedUnready has type []*nogen.Widget: *nogen.Widget is an exposed type: it travels
+// ERROR: 19:18: parameter rs of S.Nested has type []*shapes.Rect: *shapes.Rect is an exposed type: it travels
+// ERROR: 20:25: parameter m of S.NestedGeneric has type map[string]*shapes.Cell[int]: *shapes.Cell is an exposed type
+// ERROR: 21:25: parameter ws of S.NestedUnready has type []*nogen.Widget: *nogen.Widget is an exposed type: it travels
 package crosspkg
 
 import (
@@ -16,7 +14,7 @@ import (
 type S struct{}
 
 func (*S) Fine(p *nogen.Plain, r *shapes.Rect)          {}
-func (*S) Unready(w *nogen.Widget)                      {}
+func (*S) Unready(w *nogen.Widget)                      {} // fine: nogen is of this module
 func (*S) UnreadyResult() *nogen.Widget                 { return nil }
 func (*S) Nested(rs []*shapes.Rect)                     {}
 func (*S) NestedGeneric(m map[string]*shapes.Cell[int]) {}

@@ -1,5 +1,5 @@
-// Package widgets exposes a type and has no generated mgr_gen.go: package user can only
-// take *Widget as a proxy when both are generated in one run.
+// Package widgets exposes a type and has no generated mgr_gen.go: package user takes
+// *Widget as a proxy all the same, generated alone or with widgets in one run.
 package widgets
 
 // Widget counts.

@@ -1,5 +1,7 @@
 // Package nogen marks a type //mgr:expose but has no generated mgr_gen.go: another
-// package's signatures must not carry it as a copy.
+// package's signatures must not carry it as a copy. Another package of this module takes
+// *Widget as a proxy all the same (this module's go generate writes WidgetProxy); a
+// package of another module cannot (cmd/mgrgen's TestUnreadyDependencyOfAnotherModule).
 package nogen
 
 // Widget is exposed, but nothing was generated for it.
