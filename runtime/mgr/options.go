@@ -30,12 +30,15 @@ type Options struct {
 	Lease time.Duration
 	// TokenTTL is how long an unclaimed token keeps its object alive; 0 means 5 minutes.
 	TokenTTL time.Duration
-	// DrainTimeout bounds how long Shutdown waits for calls in flight when its context has
-	// no deadline; 0 means 5 s.
+	// DrainTimeout bounds how long Shutdown waits for running calls when its context has
+	// no deadline (a deadline wins, longer or shorter); 0 means 5 s. Calls that wait (they
+	// said Blocking: a Queue.Get, a Lock.Acquire) are not drained but ended at once.
 	DrainTimeout time.Duration
-	// CancelGrace is how long a call whose ctx ended waits for the manager's final reply
-	// after telling it to cancel; 0 means 1 s. The reply, if it comes, is what the call
-	// returns (the method may have completed), so no outcome is lost to a cancellation.
+	// CancelGrace is how long after its ctx ended a call whose method ignores the
+	// cancellation goes on waiting for the reply; 0 means 1 s. The caller gives up only
+	// once the manager has acknowledged the cancel (the call still ran: a reply already
+	// sent is returned), and a reply that comes later is undone in the manager (see Undo),
+	// so no outcome is lost to a cancellation however long the grace.
 	CancelGrace time.Duration
 	// TLS, if set, wraps connections in TLS (a server config on the manager, a client
 	// config on clients).

@@ -33,9 +33,10 @@
 // Each also has a ...Timeout variant whose timeout the manager decides; prefer it for a
 // bounded wait that may succeed, because the manager then replies with the outcome
 // (a Get that took an item returns it). When a client's own ctx gives up at the very
-// moment the manager grants a lock or hands out an item, the manager notices the
-// cancellation and undoes the grant where it can (an item goes back to the front of the
-// queue, a permit is returned), but a reply already on its way is dropped by the client.
+// moment the manager grants a lock or hands out an item, nothing is lost: either the
+// call returns the item or grant (its reply was already on its way), or the manager
+// undoes it — the item goes back to the front of the queue, the permit is returned —
+// once the client says the caller gave up (mgr.Undo; the README's "How a call travels").
 //
 // # Generic types
 //
