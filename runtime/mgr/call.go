@@ -17,6 +17,10 @@ type Call struct {
 	h      *Handle
 	method int
 
+	// pinned lists objects a manager-internal call's result made, kept in the table until
+	// End: by then decoding the result has taken references to them (Server.call).
+	pinned []uint64
+
 	// Client-side state, owned by the connection while the call is pending.
 	id    uint64
 	done  chan struct{}
@@ -58,6 +62,10 @@ func (c *Call) End() error {
 	if err != nil {
 		err = fmt.Errorf("mgr: decode results of %s: %w", c.describe(), err)
 	}
+	if len(c.pinned) > 0 {
+		c.h.owner.(*Server).unpin(c.pinned)
+		c.pinned = nil
+	}
 	c.recycle()
 	return err
 }
@@ -80,7 +88,9 @@ func (c *Call) recycle() {
 // IDs to referents and registers returned objects.
 type refEnv interface {
 	codec() Codec
-	encodeRef(h *Handle) (uint64, error)
+	// encodeRef returns the ID of h's object, and whether it counted a reference for the
+	// receiving side (a manager's reply to a client: the reply lists it).
+	encodeRef(h *Handle) (id uint64, counted bool, err error)
 	decodeRef(id uint64, typeID string) (*Handle, error)
 	referent(id uint64, typeID string) (any, error)
 	newObject(typeID string, v any) (uint64, error)
@@ -101,14 +111,14 @@ func (e *Encoder) Ref(h *Handle) {
 		e.SetErr(fmt.Errorf("%w: %s#%d passed as a value", ErrReleased, h.typeID, h.id))
 		return
 	}
-	id, err := e.env.encodeRef(h)
+	id, counted, err := e.env.encodeRef(h)
 	if err != nil {
 		e.SetErr(err)
 		return
 	}
-	if e.track {
+	if counted {
 		e.refs = append(e.refs, id)
-	} else {
+	} else if !e.track {
 		// The call keeps the proxy reachable until its reply: were it collected before
 		// the call reached the manager, its cleanup's release could overtake the call.
 		e.keep = append(e.keep, h)

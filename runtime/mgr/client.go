@@ -45,9 +45,17 @@ type Client struct {
 	leader      *Call         // the call whose goroutine reads, if any
 	interrupted bool          // a read deadline is set to wake the reader
 
-	rel       releaser       // references to drop (client_release.go)
-	admit     admission      // calls in flight, within the manager's bounds
-	abandoned map[uint64]int // calls given up on, still running in the manager: ID → slot; guarded by mu
+	rel       releaser                 // references to drop (client_release.go)
+	admit     admission                // calls in flight, within the manager's bounds
+	abandoned map[uint64]abandonedCall // calls given up on, still running in the manager; guarded by mu
+}
+
+// abandonedCall is a call whose caller gave up while the manager still runs it: the room
+// it takes among the calls in flight, and its proxy arguments, kept alive until its
+// reply (the manager may not have read them yet).
+type abandonedCall struct {
+	slot int
+	keep []*Handle
 }
 
 // Connect dials the manager at opts.Address, runs the handshake with opts.AuthKey and
@@ -79,7 +87,7 @@ func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error
 		conn:      conn,
 		r:         wire.NewReader(conn, opts.maxFrame()),
 		pending:   map[uint64]*Call{},
-		abandoned: map[uint64]int{},
+		abandoned: map[uint64]abandonedCall{},
 		done:      make(chan struct{}),
 	}
 	deadline := time.Now().Add(opts.handshakeTimeout())
@@ -195,11 +203,11 @@ func (c *Client) handleFrame(frame []byte) (reply bool, err error) {
 		c.mu.Lock()
 		call := c.pending[id]
 		delete(c.pending, id)
-		slot, late := c.abandoned[id]
+		ab, late := c.abandoned[id]
 		delete(c.abandoned, id)
 		c.mu.Unlock()
 		if late {
-			c.admit.release(slot)
+			c.admit.release(ab.slot)
 		}
 		isErr := frame[0] == wire.KindError || frame[0] == wire.KindReservedError
 		var refs []uint64
@@ -573,11 +581,11 @@ func (c *Client) describe() string { return c.addr.String() }
 
 func (c *Client) codec() Codec { return c.cdc }
 
-func (c *Client) encodeRef(h *Handle) (uint64, error) {
+func (c *Client) encodeRef(h *Handle) (uint64, bool, error) {
 	if h.owner != handleOwner(c) {
-		return 0, fmt.Errorf("mgr: proxy %s#%d belongs to another manager connection (%s)", h.typeID, h.id, h.owner.describe())
+		return 0, false, fmt.Errorf("mgr: proxy %s#%d belongs to another manager connection (%s)", h.typeID, h.id, h.owner.describe())
 	}
-	return h.id, nil
+	return h.id, false, nil
 }
 
 func (c *Client) decodeRef(id uint64, typeID string) (*Handle, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/mgr-go/mgr/internal/wire"
@@ -140,7 +141,7 @@ func (c *Client) abandon(ctx context.Context, call *Call) (err error, gaveUp boo
 	delete(c.pending, call.id)
 	if mine && c.abandoned != nil {
 		// The manager may still run it, holding its room: the late reply gives it back.
-		c.abandoned[call.id] = call.slot
+		c.abandoned[call.id] = abandonedCall{slot: call.slot, keep: slices.Clone(call.Args.keep)}
 	}
 	c.mu.Unlock()
 	if !mine {

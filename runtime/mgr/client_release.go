@@ -23,24 +23,37 @@ type releaser struct {
 	running bool
 }
 
-// dropRef queues the release of one of this session's references to object id and
-// returns a channel closed once the manager has dropped it (or the connection ended).
-func (c *Client) dropRef(id uint64) <-chan struct{} {
-	ch := make(chan struct{})
-	r := &c.rel
-	r.mu.Lock()
-	r.ids = append(r.ids, id)
-	r.waiters = append(r.waiters, ch)
-	start := !r.running
-	r.running = true
-	r.mu.Unlock()
-	if start {
+// dropRef queues the release of one of this session's references to object id, to be
+// sent from a goroutine of its own.
+func (c *Client) dropRef(id uint64) {
+	if _, send := c.queueRelease(id, false); send {
 		go c.sendReleases()
 	}
-	return ch
 }
 
-// sendReleases sends queued releases until the queue is empty.
+// queueRelease queues the release of a reference to object id. With wait it returns a
+// channel closed once the manager has dropped it (or the connection ended). send says
+// that nobody is sending releases: the caller must (sendReleases).
+func (c *Client) queueRelease(id uint64, wait bool) (done <-chan struct{}, send bool) {
+	r := &c.rel
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ids = append(r.ids, id)
+	if !r.running {
+		r.running = true
+		return nil, true
+	}
+	if wait {
+		ch := make(chan struct{})
+		r.waiters = append(r.waiters, ch)
+		done = ch
+	}
+	return done, false
+}
+
+// sendReleases sends queued releases until the queue is empty. A Close that finds nobody
+// sending sends its own release itself, like a caller reading its own reply: no
+// goroutine hand-off on the common path.
 func (c *Client) sendReleases() {
 	r := &c.rel
 	for {
@@ -87,15 +100,25 @@ func (c *Client) releaseLeaked(id uint64) {
 }
 
 // release implements handleOwner: Close queues the release and waits for it while ctx
-// lasts. When ctx ends first the release still goes out.
+// lasts. When ctx has ended already the release still goes out, from a goroutine of its
+// own.
 func (c *Client) release(ctx context.Context, h *Handle) error {
 	select {
 	case <-c.done:
 		return nil // the session is gone; the manager dropped its references already
 	default:
 	}
+	if ctx.Err() != nil {
+		c.dropRef(h.id)
+		return nil
+	}
+	done, send := c.queueRelease(h.id, true)
+	if send {
+		c.sendReleases()
+		return nil
+	}
 	select {
-	case <-c.dropRef(h.id):
+	case <-done:
 	case <-ctx.Done():
 	}
 	return nil

@@ -25,7 +25,7 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		}
 		sess.peerMax.Store(int64(maxFrame))
 		s.mu.Lock()
-		sess.pid, sess.program = int(pid), prog
+		sess.pid, sess.program = int(pid), cut(prog, maxProgram)
 		s.mu.Unlock()
 		res.Uint64(sess.id)
 		return nil
@@ -123,7 +123,7 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		res.refs = append(res.refs, id)
 		// A caller that gave up on the reply may attach again: the token comes back
 		// (before its reference goes, so the object stays).
-		res.undo = append(res.undo, func() { s.restoreToken(secret, id) })
+		res.undo = append(res.undo, func() { s.restoreToken(secret, id, h.session) })
 		res.Uint64(id)
 		res.String(obj.desc.TypeID)
 		return nil
@@ -261,7 +261,7 @@ func (s *Server) dropTokenLocked(secret [16]byte, h *handoff) {
 
 // restoreToken makes an attached token attachable again: its Attach's reply was never
 // taken (calls.go).
-func (s *Server) restoreToken(secret [16]byte, id uint64) {
+func (s *Server) restoreToken(secret [16]byte, id, maker uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	obj := s.objects[id]
@@ -269,8 +269,11 @@ func (s *Server) restoreToken(secret [16]byte, id uint64) {
 		return
 	}
 	obj.tokens++
-	s.tokens[secret] = &handoff{objID: id, timer: time.AfterFunc(s.opts.tokenTTL(), func() { s.expireToken(secret) })}
+	s.tokens[secret] = &handoff{objID: id, session: maker, timer: time.AfterFunc(s.opts.tokenTTL(), func() { s.expireToken(secret) })}
 }
+
+// maxProgram bounds the program name a client gives in Hello, which Info carries.
+const maxProgram = 1 << 10
 
 // controlName names a control method for errors.
 func controlName(method uint64) string {

@@ -1,6 +1,7 @@
 package mgr
 
 import (
+	"iter"
 	"math"
 	"slices"
 )
@@ -28,7 +29,8 @@ type ObjectInfo struct {
 	// Name is set for named objects the manager owns.
 	Name string
 	// Refs is the total number of references; Holders says who holds them (session 0 is
-	// the manager itself: proxies stored inside other shared objects).
+	// the manager itself: proxies stored inside other shared objects), cut short for an
+	// object held by more sessions than one page of Client.Info can list.
 	Refs    int
 	Holders []Holder
 	// Tokens counts hand-overs not yet attached.
@@ -90,20 +92,15 @@ func (s *Server) infoPage(sessAfter, objAfter uint64, budget int) infoPage {
 		p.MoreObjects = true // the objects come once the sessions are done
 		return p
 	}
-	oids := make([]uint64, 0, len(s.objects))
-	for id := range s.objects {
-		if id > objAfter {
-			oids = append(oids, id)
-		}
-	}
-	slices.Sort(oids)
-	for i, id := range oids {
-		obj := s.objects[id]
-		size := 48 + len(obj.desc.TypeID) + len(obj.named) + 24*obj.refs.len()
+	maxHolders := max(1, (budget-256)/24) // one object's entry must fit a page too
+	i := 0
+	for obj := range s.objectsAfter(objAfter) {
+		size := 48 + len(obj.desc.TypeID) + len(obj.named) + 24*min(obj.refs.len(), maxHolders)
 		if (i > 0 || len(p.Sessions) > 0) && used+size > budget {
 			p.MoreObjects = true
 			break
 		}
+		i++
 		used += size
 		oi := ObjectInfo{ID: obj.id, TypeID: obj.desc.TypeID, Name: obj.named, Tokens: obj.tokens}
 		for holder, n := range obj.refs.all {
@@ -111,9 +108,44 @@ func (s *Server) infoPage(sessAfter, objAfter uint64, budget int) infoPage {
 			oi.Holders = append(oi.Holders, Holder{Session: holder, Refs: n})
 		}
 		slices.SortFunc(oi.Holders, func(a, b Holder) int { return cmpU64(a.Session, b.Session) })
+		if len(oi.Holders) > maxHolders {
+			oi.Holders = oi.Holders[:maxHolders] // Refs still counts them all
+		}
 		p.Objects = append(p.Objects, oi)
 	}
 	return p
+}
+
+// objectsAfter yields the objects with IDs above after, in ID order. IDs are handed out
+// in increasing order, so in a table that holds most of the IDs it has handed out a walk
+// up the ID range finds them in order without sorting; a sparse table (most objects
+// gone) sorts the IDs instead. s.mu is held.
+func (s *Server) objectsAfter(after uint64) iter.Seq[*object] {
+	return func(yield func(*object) bool) {
+		if after >= s.nextObj {
+			return
+		}
+		if span := s.nextObj - after; uint64(len(s.objects)) >= span/8 {
+			for id := after + 1; id <= s.nextObj; id++ {
+				if obj := s.objects[id]; obj != nil && !yield(obj) {
+					return
+				}
+			}
+			return
+		}
+		ids := make([]uint64, 0, len(s.objects))
+		for id := range s.objects {
+			if id > after {
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			if !yield(s.objects[id]) {
+				return
+			}
+		}
+	}
 }
 
 func cmpU64(a, b uint64) int {

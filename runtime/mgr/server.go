@@ -59,6 +59,9 @@ type object struct {
 	named string
 	// tokens counts hand-overs made but not yet attached; each keeps the object alive.
 	tokens int
+	// pins counts manager-internal calls whose results name the object but have not been
+	// decoded yet (Server.call); each keeps it too.
+	pins int
 }
 
 type handoff struct {
@@ -203,7 +206,8 @@ func (s *Server) newCall(h *Handle, method int) *Call {
 }
 
 func (s *Server) call(ctx context.Context, c *Call) error {
-	// track: the objects the result names, so that a failed call removes those it made.
+	// track: the objects the result made (pinned by newObject), unpinned when the call
+	// ends — decoded (Call.End) or failed here — so none stays without a reference.
 	res := Encoder{env: s.internal, track: true}
 	dec := Decoder{buf: c.Args.buf, env: s.internal}
 	err := s.dispatch(withCaller(ctx, Caller{}), s.internal, c.h.id, uint64(c.method), &dec, &res)
@@ -211,18 +215,11 @@ func (s *Server) call(ctx context.Context, c *Call) error {
 		err = res.err
 	}
 	if err != nil {
-		// An object a method returned is in the table with no reference until the
-		// result is decoded (decodeRef); this result never will be.
-		s.mu.Lock()
-		for _, id := range res.refs {
-			if obj := s.objects[id]; obj != nil {
-				s.maybeRemoveLocked(obj)
-			}
-		}
-		s.mu.Unlock()
+		s.unpin(res.refs)
 		return err
 	}
 	c.res = Decoder{buf: res.buf, env: s.internal}
+	c.pinned = res.refs
 	return nil
 }
 

@@ -11,7 +11,7 @@ import (
 // maybeRemoveLocked removes obj when nothing keeps it: no reference, no pending token,
 // and not a named object.
 func (s *Server) maybeRemoveLocked(obj *object) {
-	if obj.refs.len() > 0 || obj.tokens > 0 || obj.named != "" {
+	if obj.refs.len() > 0 || obj.tokens > 0 || obj.pins > 0 || obj.named != "" {
 		return
 	}
 	delete(s.objects, obj.id)
@@ -118,24 +118,24 @@ func (sess *session) codec() Codec { return sess.srv.cdc }
 
 // encodeRef counts a reference for the receiving session before the reply carries it, so
 // the client's new proxy owns a reference from the moment it exists.
-func (sess *session) encodeRef(h *Handle) (uint64, error) {
+func (sess *session) encodeRef(h *Handle) (uint64, bool, error) {
 	s := sess.srv
 	if h.owner != handleOwner(s) {
-		return 0, fmt.Errorf("mgr: a proxy to another manager (%s) cannot be stored in this one", h.owner.describe())
+		return 0, false, fmt.Errorf("mgr: a proxy to another manager (%s) cannot be stored in this one", h.owner.describe())
 	}
 	if sess.id == 0 {
-		return h.id, nil // the receiving side counts its own reference (decodeRef)
+		return h.id, false, nil // the receiving side counts its own reference (decodeRef)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	obj := s.objects[h.id]
 	if obj == nil {
-		return 0, callError(ErrUnknownObject, "object #%d does not exist", h.id)
+		return 0, false, callError(ErrUnknownObject, "object #%d does not exist", h.id)
 	}
 	if err := s.increfLocked(obj, sess); err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	return h.id, nil
+	return h.id, true, nil
 }
 
 // decodeRef makes a proxy the manager itself holds (stored in a shared object): it owns
@@ -186,7 +186,9 @@ func (sess *session) newObject(typeID string, v any) (uint64, error) {
 	s := sess.srv
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var holder *session // the manager's own session takes its reference in decodeRef
+	// The manager's own session takes its reference when it decodes the result
+	// (decodeRef); until the call has ended (Call.End) a pin keeps the object.
+	var holder *session
 	if sess.id != 0 {
 		holder = sess
 	}
@@ -196,6 +198,8 @@ func (sess *session) newObject(typeID string, v any) (uint64, error) {
 				if err := s.increfLocked(obj, holder); err != nil {
 					return 0, err
 				}
+			} else {
+				obj.pins++
 			}
 			return id, nil
 		}
@@ -204,6 +208,21 @@ func (sess *session) newObject(typeID string, v any) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if holder == nil {
+		obj.pins++
+	}
 	s.byValue[v] = obj.id
 	return obj.id, nil
+}
+
+// unpin ends the pins a manager-internal call's result held (newObject).
+func (s *Server) unpin(ids []uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if obj := s.objects[id]; obj != nil && obj.pins > 0 {
+			obj.pins--
+			s.maybeRemoveLocked(obj)
+		}
+	}
 }
