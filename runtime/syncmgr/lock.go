@@ -62,7 +62,7 @@ func (l *Lock) owned(c mgr.Caller) bool { return l.p.heldBy(c.ID()) }
 func (l *Lock) saveRelease(c mgr.Caller) (int, error) {
 	l.p.mu.Lock()
 	defer l.p.mu.Unlock()
-	if !l.p.releaseFromLocked(c.ID()) {
+	if !l.p.releaseFromLocked(c.ID(), true) {
 		return 0, ErrNotOwner
 	}
 	return 1, nil

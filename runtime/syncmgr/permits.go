@@ -3,6 +3,7 @@ package syncmgr
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,17 +25,21 @@ type permits struct {
 	// that take them are told with ErrAbandoned.
 	abandoned int
 	what      string // "lock" or "semaphore", for messages
+	seq       uint64 // grants made; each grant is numbered
 }
 
+// holding is one session's permits: the numbers of its grants, oldest first. A grant is
+// named so that undoing it (a caller that gave up) never takes a permit the session got
+// by a later grant.
 type holding struct {
-	n      int
+	grants []uint64
 	cancel func() // stops the session-end callback
 }
 
 type permitWaiter struct {
 	caller    mgr.Caller
 	ready     chan struct{} // closed when granted
-	granted   bool
+	grant     uint64        // the grant's number; 0 while not granted
 	abandoned bool
 }
 
@@ -53,9 +58,9 @@ func (p *permits) acquire(ctx context.Context, c mgr.Caller, block bool, dl time
 	if p.avail > 0 && len(p.waiters) == 0 {
 		p.avail--
 		ab := p.takeAbandonedLocked()
-		p.grantLocked(c)
+		g := p.grantLocked(c)
 		p.mu.Unlock()
-		p.undoable(ctx, c, ab)
+		p.undoable(ctx, c, g, ab)
 		return true, p.abandonedErr(ab)
 	}
 	if !block {
@@ -69,7 +74,7 @@ func (p *permits) acquire(ctx context.Context, c mgr.Caller, block bool, dl time
 	err := wait(ctx, w.ready, dl)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !w.granted {
+	if w.grant == 0 {
 		p.removeWaiterLocked(w)
 		if err == errTimedOut {
 			return false, nil
@@ -80,23 +85,48 @@ func (p *permits) acquire(ctx context.Context, c mgr.Caller, block bool, dl time
 		// Granted as the caller gave up: the client will not see the reply, so give the
 		// permit back rather than leave it with a session that thinks it failed, still
 		// marked abandoned if it came from an ended session.
-		p.dropLocked(c.ID(), w.abandoned)
+		p.undoGrantLocked(c.ID(), w.grant, w.abandoned)
 		return false, err
 	}
-	p.undoable(ctx, c, w.abandoned)
+	p.undoable(ctx, c, w.grant, w.abandoned)
 	return true, p.abandonedErr(w.abandoned)
 }
 
-// undoable registers the return of a permit just granted to c, should its caller never
-// learn that it got it (mgr.Undo): the permit goes back as it came, still abandoned if it
-// was. If c's session has meanwhile dropped its permits, there is nothing to undo.
-func (p *permits) undoable(ctx context.Context, c mgr.Caller, abandoned bool) {
+// undoable registers the return of grant, just made to c, should its caller never learn
+// that it got it (mgr.Undo): the permit goes back as it came, still abandoned if it was.
+func (p *permits) undoable(ctx context.Context, c mgr.Caller, grant uint64, abandoned bool) {
 	id := c.ID()
 	mgr.Undo(ctx, func() {
 		p.mu.Lock()
-		p.dropLocked(id, abandoned)
+		p.undoGrantLocked(id, grant, abandoned)
 		p.mu.Unlock()
 	})
+}
+
+// undoGrantLocked returns grant of session id, if the session still holds that grant:
+// since, it may have been released (by the session, or by another on its behalf) and its
+// permit handed on — to another goroutine of the same session, even — and that grant is
+// not ours to take.
+func (p *permits) undoGrantLocked(id, grant uint64, abandoned bool) {
+	h := p.held[id]
+	if h == nil {
+		return
+	}
+	i := slices.Index(h.grants, grant)
+	if i < 0 {
+		return
+	}
+	h.grants = slices.Delete(h.grants, i, i+1)
+	p.forgetEmptyLocked(id, h)
+	p.freeLocked(abandoned)
+}
+
+// forgetEmptyLocked drops session id's holding once it holds no permit.
+func (p *permits) forgetEmptyLocked(id uint64, h *holding) {
+	if len(h.grants) == 0 {
+		h.cancel()
+		delete(p.held, id)
+	}
 }
 
 func (p *permits) takeAbandonedLocked() bool {
@@ -114,8 +144,9 @@ func (p *permits) abandonedErr(ab bool) error {
 	return nil
 }
 
-// grantLocked records one more permit held by c and watches its session.
-func (p *permits) grantLocked(c mgr.Caller) {
+// grantLocked records one more permit held by c, watches its session, and returns the
+// grant's number.
+func (p *permits) grantLocked(c mgr.Caller) uint64 {
 	h := p.held[c.ID()]
 	if h == nil {
 		id := c.ID()
@@ -123,7 +154,9 @@ func (p *permits) grantLocked(c mgr.Caller) {
 		h.cancel = onSessionEnd(c, func() { p.sessionEnded(id) })
 		p.held[id] = h
 	}
-	h.n++
+	p.seq++
+	h.grants = append(h.grants, p.seq)
+	return p.seq
 }
 
 func (p *permits) removeWaiterLocked(w *permitWaiter) {
@@ -140,9 +173,8 @@ func (p *permits) freeLocked(abandoned bool) {
 	if len(p.waiters) > 0 {
 		w := p.waiters[0]
 		p.waiters = p.waiters[1:]
-		w.granted = true
 		w.abandoned = abandoned
-		p.grantLocked(w.caller)
+		w.grant = p.grantLocked(w.caller)
 		close(w.ready)
 		return
 	}
@@ -153,20 +185,21 @@ func (p *permits) freeLocked(abandoned bool) {
 }
 
 // releaseFromLocked drops one permit held by session id; it reports whether id held one.
-func (p *permits) releaseFromLocked(id uint64) bool { return p.dropLocked(id, false) }
-
-// dropLocked is releaseFromLocked for a permit that may have come back abandoned.
-func (p *permits) dropLocked(id uint64, abandoned bool) bool {
+// A session releasing its own gives back its latest grant (an older one may belong to a
+// caller that gave up, whose undo then still finds it); one released on its behalf by
+// another session gives back its oldest.
+func (p *permits) releaseFromLocked(id uint64, own bool) bool {
 	h := p.held[id]
 	if h == nil {
 		return false
 	}
-	h.n--
-	if h.n == 0 {
-		h.cancel()
-		delete(p.held, id)
+	if own {
+		h.grants = h.grants[:len(h.grants)-1]
+	} else {
+		h.grants = slices.Delete(h.grants, 0, 1)
 	}
-	p.freeLocked(abandoned)
+	p.forgetEmptyLocked(id, h)
+	p.freeLocked(false)
 	return true
 }
 
@@ -178,7 +211,7 @@ func (p *permits) dropLocked(id uint64, abandoned bool) bool {
 func (p *permits) release(c mgr.Caller, overErr error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.releaseFromLocked(c.ID()) {
+	if p.releaseFromLocked(c.ID(), true) {
 		return nil
 	}
 	// The oldest holder by session ID: a deterministic choice among equals.
@@ -190,7 +223,7 @@ func (p *permits) release(c mgr.Caller, overErr error) error {
 		}
 	}
 	if found {
-		p.releaseFromLocked(victim)
+		p.releaseFromLocked(victim, false)
 		return nil
 	}
 	if p.max > 0 {
@@ -209,7 +242,7 @@ func (p *permits) sessionEnded(id uint64) {
 		return
 	}
 	delete(p.held, id)
-	for range h.n {
+	for range h.grants {
 		p.freeLocked(true)
 	}
 }

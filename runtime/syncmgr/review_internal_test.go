@@ -324,3 +324,59 @@ func TestRLockGrantGivenUpAfterHandOnWithinSession(t *testing.T) {
 		t.Fatal("the cancelled-at-grant interleaving never happened")
 	}
 }
+
+// The permits' version of the same: W1 of session S waits for a Lock and gives up as it
+// is granted; meanwhile S's permit is released — by S itself, or by another session on
+// S's behalf — which hands it to W2, also of S. W1, waking last, must not give back W2's
+// grant: the session is the same, the grant is not.
+func TestLockGrantGivenUpAfterHandOnWithinSession(t *testing.T) {
+	for _, byOther := range []bool{false, true} {
+		a, s := twoCallers(t)
+		bg := context.Background()
+		exercised := 0
+		for range 10 {
+			l := NewLock()
+			p := l.p
+			if ok, err := p.acquire(bg, a, true, time.Time{}); !ok || err != nil {
+				t.Fatalf("first acquire = %v, %v", ok, err)
+			}
+			w1ctx, cancel := context.WithCancel(bg)
+			res1 := make(chan error, 1)
+			go func() { _, err := p.acquire(w1ctx, s, true, time.Time{}); res1 <- err }()
+			waiters := func() int { p.mu.Lock(); defer p.mu.Unlock(); return len(p.waiters) }
+			parkedN(t, 1, waiters)
+			res2 := make(chan error, 1)
+			go func() { _, err := p.acquire(bg, s, true, time.Time{}); res2 <- err }()
+			parkedN(t, 2, waiters)
+
+			p.mu.Lock()
+			cancel()                          // W1 gives up just as ...
+			p.releaseFromLocked(a.ID(), true) // ... A's Release grants it the lock, and ...
+			if byOther {
+				p.releaseFromLocked(s.ID(), false) // ... another session releases it for S (to W2)
+			} else {
+				p.releaseFromLocked(s.ID(), true) // ... another goroutine of S releases it (to W2)
+			}
+			p.mu.Unlock()
+			err1 := <-res1
+			if err := <-res2; err != nil {
+				t.Fatalf("W2: %v", err)
+			}
+			if errors.Is(err1, context.Canceled) {
+				exercised++
+			} else if err1 != nil {
+				t.Fatalf("W1: %v", err1)
+			}
+			p.mu.Lock()
+			h, avail := p.held[s.ID()], p.avail
+			p.mu.Unlock()
+			if h == nil || len(h.grants) != 1 || avail != 0 {
+				t.Fatalf("byOther=%v: W1 woke with %v: S holds %v, %d free; want W2's one grant, none free",
+					byOther, err1, h, avail)
+			}
+		}
+		if exercised == 0 {
+			t.Fatal("the cancelled-at-grant interleaving never happened")
+		}
+	}
+}
