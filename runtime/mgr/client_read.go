@@ -59,6 +59,7 @@ func (c *Client) await(ctx context.Context, call *Call) error {
 		until     time.Time   // end of the grace, once cancelled
 		grace     *time.Timer // fires at until
 		graceC    <-chan time.Time
+		ackC      <-chan struct{} // call.ack once cancelled: a nil channel costs select nothing
 	)
 	// giveUp abandons the call when both the acknowledgement and the grace are in.
 	giveUp := func() (error, bool) {
@@ -77,7 +78,7 @@ func (c *Client) await(ctx context.Context, call *Call) error {
 				c.explainCancel(ctx, call)
 			}
 			return call.err
-		case <-call.ack:
+		case <-ackC:
 			acked = true
 			if err, gaveUp := giveUp(); gaveUp {
 				grace.Stop()
@@ -105,6 +106,7 @@ func (c *Client) await(ctx context.Context, call *Call) error {
 		case <-done:
 			c.sendSmall(wire.KindCancel, call.id)
 			cancelled = true
+			ackC = call.ack
 			done = nil
 			until = time.Now().Add(c.opts.cancelGrace())
 			grace = time.NewTimer(c.opts.cancelGrace())
