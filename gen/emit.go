@@ -279,7 +279,7 @@ func (e *emitter) typeDesc(t *exposedType) jen.Code {
 	}
 	var methods []jen.Code
 	for i, m := range t.methods {
-		elems := []jen.Code{keyed("Name", jen.Lit(m.name))}
+		elems := []jen.Code{keyed("Name", jen.Lit(m.name)), keyed("Sig", jen.Lit(wireSig(m)))}
 		if !m.ctx || t.inline {
 			// Without a context the method cannot be cancelled or wait on purpose: the
 			// manager runs it where it reads the call (mgr.Method.Inline).
@@ -296,6 +296,43 @@ func (e *emitter) typeDesc(t *exposedType) jen.Code {
 		keyed("Serialized", jen.Lit(!t.concurrent)),
 	)
 	return jen.Op("&").Qual(runtimePath, "TypeDesc").Add(multiline(fields...))
+}
+
+// wireSig is the method's signature as the wire sees it, for mgr.Method.Sig: parameter
+// and result types with full package paths, without the context.Context parameter and
+// the error result, which do not travel. Two builds of a type agree on a method when
+// its name and wireSig agree.
+func wireSig(m *method) string {
+	qual := func(p *types.Package) string { return p.Path() }
+	var b strings.Builder
+	b.WriteString("func(")
+	for i, v := range m.params {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if m.variadic && i == len(m.params)-1 {
+			b.WriteString("...")
+			b.WriteString(types.TypeString(v.typ.(*types.Slice).Elem(), qual))
+			continue
+		}
+		b.WriteString(types.TypeString(v.typ, qual))
+	}
+	b.WriteString(")")
+	switch len(m.results) {
+	case 0:
+	case 1:
+		b.WriteString(" " + types.TypeString(m.results[0].typ, qual))
+	default:
+		b.WriteString(" (")
+		for i, r := range m.results {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(types.TypeString(r.typ, qual))
+		}
+		b.WriteString(")")
+	}
+	return b.String()
 }
 
 // multiline renders a composite literal's braces with one element per line, in the

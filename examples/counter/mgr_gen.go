@@ -130,6 +130,7 @@ func init() {
 			// 0
 			{
 				Name:   "Decrement",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -143,6 +144,7 @@ func init() {
 			// 1
 			{
 				Name:   "Increment",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -156,6 +158,7 @@ func init() {
 			// 2
 			{
 				Name:   "Value",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {

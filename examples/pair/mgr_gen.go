@@ -82,6 +82,7 @@ func init() {
 			// 0
 			{
 				Name:   "GetX",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {

@@ -160,6 +160,7 @@ func RegisterBox[T any]() {
 			// 0
 			{
 				Name:   "Clear",
+				Sig:    "func()",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -172,6 +173,7 @@ func RegisterBox[T any]() {
 			// 1
 			{
 				Name:   "Clone",
+				Sig:    "func() *github.com/mgr-go/mgr/internal/gentest.Box[T]",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -189,6 +191,7 @@ func RegisterBox[T any]() {
 			// 2
 			{
 				Name:   "Get",
+				Sig:    "func() T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -205,6 +208,7 @@ func RegisterBox[T any]() {
 			// 3
 			{
 				Name:   "Swap",
+				Sig:    "func(T) T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
@@ -917,6 +921,7 @@ func init() {
 			// 0
 			{
 				Name:   "Add",
+				Sig:    "func(int) int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -934,6 +939,7 @@ func init() {
 			// 1
 			{
 				Name:   "Child",
+				Sig:    "func(int) *github.com/mgr-go/mgr/internal/gentest.Counter",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -952,6 +958,7 @@ func init() {
 			// 2
 			{
 				Name:   "Get",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -965,6 +972,7 @@ func init() {
 			// 3
 			{
 				Name:   "Merge",
+				Sig:    "func(*github.com/mgr-go/mgr/internal/gentest.Counter) int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0, _ := args.Referent(CounterTypeID).(*Counter)
@@ -982,6 +990,7 @@ func init() {
 			// 4
 			{
 				Name:   "None",
+				Sig:    "func() *github.com/mgr-go/mgr/internal/gentest.Counter",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -999,6 +1008,7 @@ func init() {
 			// 5
 			{
 				Name:   "Reset",
+				Sig:    "func()",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -1011,6 +1021,7 @@ func init() {
 			// 6
 			{
 				Name:         "Wait",
+				Sig:          "func(time.Duration)",
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Duration()
@@ -1036,6 +1047,7 @@ func init() {
 			// 0
 			{
 				Name:   "Measure",
+				Sig:    "func(*github.com/mgr-go/mgr/internal/gentest/shapes.Cell[float64]) *github.com/mgr-go/mgr/internal/gentest/shapes.Cell[float64]",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0, _ := args.Referent(shapes.CellTypeID[float64]()).(*shapes.Cell[float64])
@@ -1054,6 +1066,7 @@ func init() {
 			// 1
 			{
 				Name:   "Put",
+				Sig:    "func(*github.com/mgr-go/mgr/internal/gentest/shapes.Rect) *github.com/mgr-go/mgr/internal/gentest/shapes.Rect",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0, _ := args.Referent(shapes.RectTypeID).(*shapes.Rect)
@@ -1072,6 +1085,7 @@ func init() {
 			// 2
 			{
 				Name:   "Widen",
+				Sig:    "func(*github.com/mgr-go/mgr/internal/gentest/shapes.Rect, float64)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0, _ := args.Referent(shapes.RectTypeID).(*shapes.Rect)
@@ -1098,6 +1112,7 @@ func init() {
 			// 0
 			{
 				Name:   "Composite",
+				Sig:    "func([]int, map[string][]float64, [3]string, *int, any) ([]int, map[string][]float64, [3]string, *int, any)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []int
@@ -1125,6 +1140,7 @@ func init() {
 			// 1
 			{
 				Name:   "Named",
+				Sig:    "func(string, []byte, time.Time, time.Duration, error, github.com/mgr-go/mgr/internal/gentest.Celsius, github.com/mgr-go/mgr/internal/gentest.ID, github.com/mgr-go/mgr/internal/gentest.Blob) (string, []byte, time.Time, time.Duration, error, github.com/mgr-go/mgr/internal/gentest.Celsius, github.com/mgr-go/mgr/internal/gentest.ID, github.com/mgr-go/mgr/internal/gentest.Blob)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
@@ -1153,6 +1169,7 @@ func init() {
 			// 2
 			{
 				Name:   "Scalars",
+				Sig:    "func(bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, uintptr, float32, float64, complex64, complex128) (bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, uintptr, float32, float64, complex64, complex128)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Bool()
@@ -1197,6 +1214,7 @@ func init() {
 			// 3
 			{
 				Name:   "Sum",
+				Sig:    "func(int, ...int) int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -1232,6 +1250,7 @@ func init() {
 			// 0
 			{
 				Name:   "GetX",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -1258,6 +1277,7 @@ func init() {
 			// 0
 			{
 				Name:   "All",
+				Sig:    "func() map[string]github.com/mgr-go/mgr/internal/gentest/geo.Point",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -1271,6 +1291,7 @@ func init() {
 			// 1
 			{
 				Name:   "Get",
+				Sig:    "func(string) (github.com/mgr-go/mgr/internal/gentest/geo.Point, bool)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
@@ -1286,6 +1307,7 @@ func init() {
 			// 2
 			{
 				Name:   "Names",
+				Sig:    "func() []string",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -1299,6 +1321,7 @@ func init() {
 			// 3
 			{
 				Name:   "Nearest",
+				Sig:    "func(*github.com/mgr-go/mgr/internal/gentest/geo.Point) *github.com/mgr-go/mgr/internal/gentest/geo.Point",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 *geo.Point
@@ -1314,6 +1337,7 @@ func init() {
 			// 4
 			{
 				Name:   "Put",
+				Sig:    "func(string, github.com/mgr-go/mgr/internal/gentest/geo.Point)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()

@@ -28,8 +28,9 @@ type TypeDesc struct {
 	// InlineNew is Method.Inline for New: the manager may run it where it reads the
 	// create call. mgrgen sets it when the constructor takes no context.Context.
 	InlineNew bool
-	// Methods is the dispatch table; a call names a method by its index. Only methods in
-	// the table can be reached.
+	// Methods is the dispatch table; a call names a method by its index in the manager's
+	// table (clients learn it by name, see Method.Name). Only methods in the table can be
+	// reached.
 	Methods []Method
 	// Serialized makes the runtime run at most one method of an object at a time. Types
 	// that do their own locking (and every type with blocking methods) leave it false.
@@ -38,8 +39,14 @@ type TypeDesc struct {
 
 // Method is one exposed method in a dispatch table.
 type Method struct {
-	// Name is the Go method name, kept for errors, tools and calls by name.
+	// Name is the Go method name: clients bind to the manager's methods by it (a call
+	// names the manager's index, learnt once per type and session), and tools call by it.
 	Name string
+	// Sig is the method's signature as the wire sees it — parameter and result types with
+	// their package paths, without the context and the error, e.g. "func(int) string" —
+	// so that a client built from another version of the type gets ErrSignature, not a
+	// misread call. mgrgen writes it; empty matches any signature (bound by name only).
+	Sig string
 	// Call decodes the arguments from args, calls the method on obj (the concrete type the
 	// TypeDesc built) and encodes its results into res. A returned error travels to the
 	// caller as the call's error.
@@ -110,7 +117,7 @@ func sameMethods(a, b *TypeDesc) bool {
 		return false
 	}
 	for i := range a.Methods {
-		if a.Methods[i].Name != b.Methods[i].Name {
+		if a.Methods[i].Name != b.Methods[i].Name || a.Methods[i].Sig != b.Methods[i].Sig {
 			return false
 		}
 	}

@@ -208,6 +208,7 @@ func RegisterArray[T any]() {
 			// 0
 			{
 				Name:   "AddNumber",
+				Sig:    "func(int, T) T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -227,6 +228,7 @@ func RegisterArray[T any]() {
 			// 1
 			{
 				Name:   "CompareAndSwap",
+				Sig:    "func(int, T, T) bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -248,6 +250,7 @@ func RegisterArray[T any]() {
 			// 2
 			{
 				Name:   "Get",
+				Sig:    "func(int) T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -265,6 +268,7 @@ func RegisterArray[T any]() {
 			// 3
 			{
 				Name:   "Items",
+				Sig:    "func() []T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -278,6 +282,7 @@ func RegisterArray[T any]() {
 			// 4
 			{
 				Name:   "Len",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -291,6 +296,7 @@ func RegisterArray[T any]() {
 			// 5
 			{
 				Name:   "Set",
+				Sig:    "func(int, T)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -305,6 +311,7 @@ func RegisterArray[T any]() {
 			// 6
 			{
 				Name:   "Slice",
+				Sig:    "func(int, int) []T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -1252,6 +1259,7 @@ func RegisterDict[K comparable, V any]() {
 			// 0
 			{
 				Name:   "AddNumber",
+				Sig:    "func(K, V) V",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
@@ -1272,6 +1280,7 @@ func RegisterDict[K comparable, V any]() {
 			// 1
 			{
 				Name:   "Clear",
+				Sig:    "func()",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -1284,6 +1293,7 @@ func RegisterDict[K comparable, V any]() {
 			// 2
 			{
 				Name:   "CompareAndDelete",
+				Sig:    "func(K, V) bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
@@ -1301,6 +1311,7 @@ func RegisterDict[K comparable, V any]() {
 			// 3
 			{
 				Name:   "CompareAndSwap",
+				Sig:    "func(K, V, V) bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
@@ -1320,6 +1331,7 @@ func RegisterDict[K comparable, V any]() {
 			// 4
 			{
 				Name:   "Contains",
+				Sig:    "func(K) bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
@@ -1335,6 +1347,7 @@ func RegisterDict[K comparable, V any]() {
 			// 5
 			{
 				Name:   "Copy",
+				Sig:    "func() map[K]V",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -1348,6 +1361,7 @@ func RegisterDict[K comparable, V any]() {
 			// 6
 			{
 				Name:   "Delete",
+				Sig:    "func(K) bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
@@ -1363,6 +1377,7 @@ func RegisterDict[K comparable, V any]() {
 			// 7
 			{
 				Name:   "Get",
+				Sig:    "func(K) (V, bool)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
@@ -1379,6 +1394,7 @@ func RegisterDict[K comparable, V any]() {
 			// 8
 			{
 				Name:   "GetItem",
+				Sig:    "func(K) V",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
@@ -1397,6 +1413,7 @@ func RegisterDict[K comparable, V any]() {
 			// 9
 			{
 				Name:   "GetOrSet",
+				Sig:    "func(K, V) (V, bool)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
@@ -1415,6 +1432,7 @@ func RegisterDict[K comparable, V any]() {
 			// 10
 			{
 				Name:   "Items",
+				Sig:    "func() []github.com/mgr-go/mgr/runtime/syncmgr.Item[K, V]",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -1428,6 +1446,7 @@ func RegisterDict[K comparable, V any]() {
 			// 11
 			{
 				Name:   "Keys",
+				Sig:    "func() []K",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -1441,6 +1460,7 @@ func RegisterDict[K comparable, V any]() {
 			// 12
 			{
 				Name:   "Len",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -1454,6 +1474,7 @@ func RegisterDict[K comparable, V any]() {
 			// 13
 			{
 				Name:   "Pop",
+				Sig:    "func(K) V",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
@@ -1472,6 +1493,7 @@ func RegisterDict[K comparable, V any]() {
 			// 14
 			{
 				Name:   "PopItem",
+				Sig:    "func() (K, V)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -1489,6 +1511,7 @@ func RegisterDict[K comparable, V any]() {
 			// 15
 			{
 				Name:   "Range",
+				Sig:    "func(int, int) []github.com/mgr-go/mgr/runtime/syncmgr.Item[K, V]",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -1504,6 +1527,7 @@ func RegisterDict[K comparable, V any]() {
 			// 16
 			{
 				Name:   "Set",
+				Sig:    "func(K, V)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
@@ -1520,6 +1544,7 @@ func RegisterDict[K comparable, V any]() {
 			// 17
 			{
 				Name:   "SetDefault",
+				Sig:    "func(K, V) V",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
@@ -1537,6 +1562,7 @@ func RegisterDict[K comparable, V any]() {
 			// 18
 			{
 				Name:   "Swap",
+				Sig:    "func(K, V) (V, bool)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
@@ -1555,6 +1581,7 @@ func RegisterDict[K comparable, V any]() {
 			// 19
 			{
 				Name:   "Update",
+				Sig:    "func(map[K]V)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 map[K]V
@@ -1569,6 +1596,7 @@ func RegisterDict[K comparable, V any]() {
 			// 20
 			{
 				Name:   "UpdateItems",
+				Sig:    "func([]github.com/mgr-go/mgr/runtime/syncmgr.Item[K, V])",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []Item[K, V]
@@ -1583,6 +1611,7 @@ func RegisterDict[K comparable, V any]() {
 			// 21
 			{
 				Name:   "Values",
+				Sig:    "func() []V",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -2102,6 +2131,7 @@ func RegisterList[T any]() {
 			// 0
 			{
 				Name:   "AddNumber",
+				Sig:    "func(int, T) T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -2121,6 +2151,7 @@ func RegisterList[T any]() {
 			// 1
 			{
 				Name:   "Append",
+				Sig:    "func(T)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
@@ -2135,6 +2166,7 @@ func RegisterList[T any]() {
 			// 2
 			{
 				Name:   "Clear",
+				Sig:    "func()",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -2147,6 +2179,7 @@ func RegisterList[T any]() {
 			// 3
 			{
 				Name:   "CompareAndSwap",
+				Sig:    "func(int, T, T) bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -2168,6 +2201,7 @@ func RegisterList[T any]() {
 			// 4
 			{
 				Name:   "Contains",
+				Sig:    "func(T) bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
@@ -2183,6 +2217,7 @@ func RegisterList[T any]() {
 			// 5
 			{
 				Name:   "Copy",
+				Sig:    "func() []T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -2196,6 +2231,7 @@ func RegisterList[T any]() {
 			// 6
 			{
 				Name:   "Count",
+				Sig:    "func(T) int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
@@ -2211,6 +2247,7 @@ func RegisterList[T any]() {
 			// 7
 			{
 				Name:   "Delete",
+				Sig:    "func(int)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -2223,6 +2260,7 @@ func RegisterList[T any]() {
 			// 8
 			{
 				Name:   "Extend",
+				Sig:    "func([]T)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
@@ -2237,6 +2275,7 @@ func RegisterList[T any]() {
 			// 9
 			{
 				Name:   "Get",
+				Sig:    "func(int) T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -2254,6 +2293,7 @@ func RegisterList[T any]() {
 			// 10
 			{
 				Name:   "Index",
+				Sig:    "func(T) int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
@@ -2272,6 +2312,7 @@ func RegisterList[T any]() {
 			// 11
 			{
 				Name:   "Insert",
+				Sig:    "func(int, T)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -2287,6 +2328,7 @@ func RegisterList[T any]() {
 			// 12
 			{
 				Name:   "Len",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -2300,6 +2342,7 @@ func RegisterList[T any]() {
 			// 13
 			{
 				Name:   "Pop",
+				Sig:    "func(int) T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -2317,6 +2360,7 @@ func RegisterList[T any]() {
 			// 14
 			{
 				Name:   "Range",
+				Sig:    "func(int, int) []T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -2332,6 +2376,7 @@ func RegisterList[T any]() {
 			// 15
 			{
 				Name:   "Remove",
+				Sig:    "func(T)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
@@ -2345,6 +2390,7 @@ func RegisterList[T any]() {
 			// 16
 			{
 				Name:   "Reverse",
+				Sig:    "func()",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -2357,6 +2403,7 @@ func RegisterList[T any]() {
 			// 17
 			{
 				Name:   "Set",
+				Sig:    "func(int, T)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -2371,6 +2418,7 @@ func RegisterList[T any]() {
 			// 18
 			{
 				Name:   "Slice",
+				Sig:    "func(int, int) []T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -2386,6 +2434,7 @@ func RegisterList[T any]() {
 			// 19
 			{
 				Name:   "Sort",
+				Sig:    "func(bool)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Bool()
@@ -2946,6 +2995,7 @@ func RegisterQueue[T any]() {
 			// 0
 			{
 				Name:   "Empty",
+				Sig:    "func() bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -2959,6 +3009,7 @@ func RegisterQueue[T any]() {
 			// 1
 			{
 				Name:   "Full",
+				Sig:    "func() bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -2972,6 +3023,7 @@ func RegisterQueue[T any]() {
 			// 2
 			{
 				Name:         "Get",
+				Sig:          "func() T",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -2989,6 +3041,7 @@ func RegisterQueue[T any]() {
 			// 3
 			{
 				Name:         "GetMany",
+				Sig:          "func(int) []T",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -3007,6 +3060,7 @@ func RegisterQueue[T any]() {
 			// 4
 			{
 				Name:         "GetNowait",
+				Sig:          "func() T",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -3024,6 +3078,7 @@ func RegisterQueue[T any]() {
 			// 5
 			{
 				Name:         "GetTimeout",
+				Sig:          "func(time.Duration) T",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -3042,6 +3097,7 @@ func RegisterQueue[T any]() {
 			// 6
 			{
 				Name:         "Join",
+				Sig:          "func()",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -3054,6 +3110,7 @@ func RegisterQueue[T any]() {
 			// 7
 			{
 				Name:   "Maxsize",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -3067,6 +3124,7 @@ func RegisterQueue[T any]() {
 			// 8
 			{
 				Name:         "Put",
+				Sig:          "func(T)",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -3081,6 +3139,7 @@ func RegisterQueue[T any]() {
 			// 9
 			{
 				Name:         "PutMany",
+				Sig:          "func([]T)",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -3095,6 +3154,7 @@ func RegisterQueue[T any]() {
 			// 10
 			{
 				Name:         "PutNowait",
+				Sig:          "func(T)",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -3109,6 +3169,7 @@ func RegisterQueue[T any]() {
 			// 11
 			{
 				Name:         "PutTimeout",
+				Sig:          "func(T, time.Duration)",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -3124,6 +3185,7 @@ func RegisterQueue[T any]() {
 			// 12
 			{
 				Name:   "Qsize",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -3137,6 +3199,7 @@ func RegisterQueue[T any]() {
 			// 13
 			{
 				Name:   "TaskDone",
+				Sig:    "func()",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -3784,6 +3847,7 @@ func RegisterSet[T comparable]() {
 			// 0
 			{
 				Name:   "Add",
+				Sig:    "func(T) bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
@@ -3799,6 +3863,7 @@ func RegisterSet[T comparable]() {
 			// 1
 			{
 				Name:   "Clear",
+				Sig:    "func()",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -3811,6 +3876,7 @@ func RegisterSet[T comparable]() {
 			// 2
 			{
 				Name:   "Contains",
+				Sig:    "func(T) bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
@@ -3826,6 +3892,7 @@ func RegisterSet[T comparable]() {
 			// 3
 			{
 				Name:   "Difference",
+				Sig:    "func([]T) []T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
@@ -3841,6 +3908,7 @@ func RegisterSet[T comparable]() {
 			// 4
 			{
 				Name:   "DifferenceUpdate",
+				Sig:    "func([]T)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
@@ -3855,6 +3923,7 @@ func RegisterSet[T comparable]() {
 			// 5
 			{
 				Name:   "Discard",
+				Sig:    "func(T) bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
@@ -3870,6 +3939,7 @@ func RegisterSet[T comparable]() {
 			// 6
 			{
 				Name:   "Intersection",
+				Sig:    "func([]T) []T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
@@ -3885,6 +3955,7 @@ func RegisterSet[T comparable]() {
 			// 7
 			{
 				Name:   "IntersectionUpdate",
+				Sig:    "func([]T)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
@@ -3899,6 +3970,7 @@ func RegisterSet[T comparable]() {
 			// 8
 			{
 				Name:   "IsDisjoint",
+				Sig:    "func([]T) bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
@@ -3914,6 +3986,7 @@ func RegisterSet[T comparable]() {
 			// 9
 			{
 				Name:   "IsSubset",
+				Sig:    "func([]T) bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
@@ -3929,6 +4002,7 @@ func RegisterSet[T comparable]() {
 			// 10
 			{
 				Name:   "IsSuperset",
+				Sig:    "func([]T) bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
@@ -3944,6 +4018,7 @@ func RegisterSet[T comparable]() {
 			// 11
 			{
 				Name:   "Items",
+				Sig:    "func() []T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -3957,6 +4032,7 @@ func RegisterSet[T comparable]() {
 			// 12
 			{
 				Name:   "Len",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -3970,6 +4046,7 @@ func RegisterSet[T comparable]() {
 			// 13
 			{
 				Name:   "Pop",
+				Sig:    "func() T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -3986,6 +4063,7 @@ func RegisterSet[T comparable]() {
 			// 14
 			{
 				Name:   "Remove",
+				Sig:    "func(T)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
@@ -3999,6 +4077,7 @@ func RegisterSet[T comparable]() {
 			// 15
 			{
 				Name:   "SymmetricDifference",
+				Sig:    "func([]T) []T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
@@ -4014,6 +4093,7 @@ func RegisterSet[T comparable]() {
 			// 16
 			{
 				Name:   "SymmetricDifferenceUpdate",
+				Sig:    "func([]T)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
@@ -4028,6 +4108,7 @@ func RegisterSet[T comparable]() {
 			// 17
 			{
 				Name:   "Union",
+				Sig:    "func([]T) []T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
@@ -4043,6 +4124,7 @@ func RegisterSet[T comparable]() {
 			// 18
 			{
 				Name:   "Update",
+				Sig:    "func([]T)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 []T
@@ -4217,6 +4299,7 @@ func RegisterValue[T any]() {
 			// 0
 			{
 				Name:   "AddNumber",
+				Sig:    "func(T) T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
@@ -4235,6 +4318,7 @@ func RegisterValue[T any]() {
 			// 1
 			{
 				Name:   "CompareAndSwap",
+				Sig:    "func(T, T) bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
@@ -4252,6 +4336,7 @@ func RegisterValue[T any]() {
 			// 2
 			{
 				Name:   "Get",
+				Sig:    "func() T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4265,6 +4350,7 @@ func RegisterValue[T any]() {
 			// 3
 			{
 				Name:   "Set",
+				Sig:    "func(T)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
@@ -4279,6 +4365,7 @@ func RegisterValue[T any]() {
 			// 4
 			{
 				Name:   "Swap",
+				Sig:    "func(T) T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
@@ -4317,6 +4404,7 @@ func init() {
 			// 0
 			{
 				Name:   "Abort",
+				Sig:    "func()",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4329,6 +4417,7 @@ func init() {
 			// 1
 			{
 				Name:   "Broken",
+				Sig:    "func() bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4342,6 +4431,7 @@ func init() {
 			// 2
 			{
 				Name:   "NWaiting",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4355,6 +4445,7 @@ func init() {
 			// 3
 			{
 				Name:   "Parties",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4368,6 +4459,7 @@ func init() {
 			// 4
 			{
 				Name:   "Reset",
+				Sig:    "func()",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4380,6 +4472,7 @@ func init() {
 			// 5
 			{
 				Name:         "Wait",
+				Sig:          "func() int",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4397,6 +4490,7 @@ func init() {
 			// 6
 			{
 				Name:         "WaitTimeout",
+				Sig:          "func(time.Duration) int",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4433,6 +4527,7 @@ func init() {
 			// 0
 			{
 				Name:         "Acquire",
+				Sig:          "func()",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4445,6 +4540,7 @@ func init() {
 			// 1
 			{
 				Name:         "AcquireTimeout",
+				Sig:          "func(time.Duration) bool",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4463,6 +4559,7 @@ func init() {
 			// 2
 			{
 				Name:         "Release",
+				Sig:          "func()",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4475,6 +4572,7 @@ func init() {
 			// 3
 			{
 				Name:         "TryAcquire",
+				Sig:          "func() bool",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4492,6 +4590,7 @@ func init() {
 			// 4
 			{
 				Name:   "Value",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4524,6 +4623,7 @@ func init() {
 			// 0
 			{
 				Name:         "Acquire",
+				Sig:          "func()",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4536,6 +4636,7 @@ func init() {
 			// 1
 			{
 				Name:         "AcquireTimeout",
+				Sig:          "func(time.Duration) bool",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4554,6 +4655,7 @@ func init() {
 			// 2
 			{
 				Name:   "Locked",
+				Sig:    "func() bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4567,6 +4669,7 @@ func init() {
 			// 3
 			{
 				Name:         "Notify",
+				Sig:          "func(int)",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4580,6 +4683,7 @@ func init() {
 			// 4
 			{
 				Name:         "NotifyAll",
+				Sig:          "func()",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4592,6 +4696,7 @@ func init() {
 			// 5
 			{
 				Name:         "Release",
+				Sig:          "func()",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4604,6 +4709,7 @@ func init() {
 			// 6
 			{
 				Name:         "TryAcquire",
+				Sig:          "func() bool",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4621,6 +4727,7 @@ func init() {
 			// 7
 			{
 				Name:         "Wait",
+				Sig:          "func()",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4633,6 +4740,7 @@ func init() {
 			// 8
 			{
 				Name:         "WaitTimeout",
+				Sig:          "func(time.Duration) bool",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4651,6 +4759,7 @@ func init() {
 			// 9
 			{
 				Name:   "Waiting",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4677,6 +4786,7 @@ func init() {
 			// 0
 			{
 				Name:   "Clear",
+				Sig:    "func()",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4689,6 +4799,7 @@ func init() {
 			// 1
 			{
 				Name:   "IsSet",
+				Sig:    "func() bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4702,6 +4813,7 @@ func init() {
 			// 2
 			{
 				Name:   "Set",
+				Sig:    "func()",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4714,6 +4826,7 @@ func init() {
 			// 3
 			{
 				Name:         "Wait",
+				Sig:          "func()",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4726,6 +4839,7 @@ func init() {
 			// 4
 			{
 				Name:         "WaitTimeout",
+				Sig:          "func(time.Duration) bool",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4757,6 +4871,7 @@ func init() {
 			// 0
 			{
 				Name:         "Acquire",
+				Sig:          "func()",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4769,6 +4884,7 @@ func init() {
 			// 1
 			{
 				Name:         "AcquireTimeout",
+				Sig:          "func(time.Duration) bool",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4787,6 +4903,7 @@ func init() {
 			// 2
 			{
 				Name:   "Locked",
+				Sig:    "func() bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4800,6 +4917,7 @@ func init() {
 			// 3
 			{
 				Name:         "Release",
+				Sig:          "func()",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4812,6 +4930,7 @@ func init() {
 			// 4
 			{
 				Name:         "TryAcquire",
+				Sig:          "func() bool",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4842,6 +4961,7 @@ func init() {
 			// 0
 			{
 				Name:   "All",
+				Sig:    "func() map[string]any",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4855,6 +4975,7 @@ func init() {
 			// 1
 			{
 				Name:   "Delete",
+				Sig:    "func(string)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
@@ -4867,6 +4988,7 @@ func init() {
 			// 2
 			{
 				Name:   "Get",
+				Sig:    "func(string) any",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
@@ -4884,6 +5006,7 @@ func init() {
 			// 3
 			{
 				Name:   "Has",
+				Sig:    "func(string) bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
@@ -4898,6 +5021,7 @@ func init() {
 			// 4
 			{
 				Name:   "Set",
+				Sig:    "func(string, any)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
@@ -4926,6 +5050,7 @@ func init() {
 			// 0
 			{
 				Name:         "Acquire",
+				Sig:          "func()",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4938,6 +5063,7 @@ func init() {
 			// 1
 			{
 				Name:         "AcquireTimeout",
+				Sig:          "func(time.Duration) bool",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4956,6 +5082,7 @@ func init() {
 			// 2
 			{
 				Name:   "Count",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4969,6 +5096,7 @@ func init() {
 			// 3
 			{
 				Name:   "Locked",
+				Sig:    "func() bool",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -4982,6 +5110,7 @@ func init() {
 			// 4
 			{
 				Name:         "Release",
+				Sig:          "func()",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -4994,6 +5123,7 @@ func init() {
 			// 5
 			{
 				Name:         "TryAcquire",
+				Sig:          "func() bool",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -5029,6 +5159,7 @@ func init() {
 			// 0
 			{
 				Name:         "Acquire",
+				Sig:          "func()",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -5041,6 +5172,7 @@ func init() {
 			// 1
 			{
 				Name:         "AcquireTimeout",
+				Sig:          "func(time.Duration) bool",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -5059,6 +5191,7 @@ func init() {
 			// 2
 			{
 				Name:         "Release",
+				Sig:          "func(int)",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -5072,6 +5205,7 @@ func init() {
 			// 3
 			{
 				Name:         "TryAcquire",
+				Sig:          "func() bool",
 				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
@@ -5089,6 +5223,7 @@ func init() {
 			// 4
 			{
 				Name:   "Value",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {

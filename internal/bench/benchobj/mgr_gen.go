@@ -250,6 +250,7 @@ func init() {
 			// 0
 			{
 				Name:   "Add",
+				Sig:    "func(int) int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -264,6 +265,7 @@ func init() {
 			// 1
 			{
 				Name:   "Echo",
+				Sig:    "func([]byte) []byte",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.ByteSlice()
@@ -278,6 +280,7 @@ func init() {
 			// 2
 			{
 				Name:   "Size",
+				Sig:    "func([]byte) int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.ByteSlice()
@@ -292,6 +295,7 @@ func init() {
 			// 3
 			{
 				Name:   "Value",
+				Sig:    "func() int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -311,6 +315,7 @@ func init() {
 			// 0
 			{
 				Name:   "HeapAlloc",
+				Sig:    "func() int64",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -324,6 +329,7 @@ func init() {
 			// 1
 			{
 				Name:   "RSS",
+				Sig:    "func() int64",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -337,6 +343,7 @@ func init() {
 			// 2
 			{
 				Name:   "StartCPUProfile",
+				Sig:    "func(string)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
@@ -349,6 +356,7 @@ func init() {
 			// 3
 			{
 				Name:   "StopCPUProfile",
+				Sig:    "func()",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {

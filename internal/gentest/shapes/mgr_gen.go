@@ -124,6 +124,7 @@ func RegisterCell[T any]() {
 			// 0
 			{
 				Name:   "Get",
+				Sig:    "func() T",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -137,6 +138,7 @@ func RegisterCell[T any]() {
 			// 1
 			{
 				Name:   "Set",
+				Sig:    "func(T)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 T
@@ -259,6 +261,7 @@ func init() {
 			// 0
 			{
 				Name:   "Grow",
+				Sig:    "func(float64, float64)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Float64()
@@ -273,6 +276,7 @@ func init() {
 			// 1
 			{
 				Name:   "Size",
+				Sig:    "func() (float64, float64)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
