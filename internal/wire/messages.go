@@ -49,6 +49,11 @@ const (
 	KindReservedError byte = 13
 )
 
+// A call names its method by its index in the manager's dispatch table. A client learns
+// the table of each type once per session (CtlMethods) and maps its own methods to it by
+// name and signature, so two programs built from different versions of a type never
+// call the wrong method (a missing one or a changed signature is an error instead).
+//
 // ControlObject is the object ID of the manager itself: its methods create, attach and
 // release objects, hand out tokens, look up named objects and report introspection.
 const ControlObject = 0
@@ -65,4 +70,5 @@ const (
 	CtlHello    = 7 // pid program maxFrame → sessionID
 	CtlRevoke   = 8 // objectID token bytes → () (a token made but never handed over)
 	CtlReleaseN = 9 // count objectID... → failures (batched releases)
+	CtlMethods  = 10 // typeID → count (name sig)...: the type's dispatch table, in order
 )

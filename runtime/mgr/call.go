@@ -3,6 +3,8 @@ package mgr
 import (
 	"context"
 	"fmt"
+
+	"github.com/mgr-go/mgr/internal/wire"
 )
 
 // Call is one method call in progress. Generated code gets it from ProxyBase.Begin,
@@ -15,7 +17,8 @@ type Call struct {
 	res  Decoder
 
 	h      *Handle
-	method int
+	method int    // the index in this process's table of the type; -1: by name
+	name   string // the method's name when method is -1
 
 	// pinned lists objects a manager-internal call's result made, kept in the table until
 	// End: by then decoding the result has taken references to them (Server.call).
@@ -71,7 +74,13 @@ func (c *Call) End() error {
 }
 
 func (c *Call) describe() string {
-	if d := LookupType(c.h.typeID); d != nil && c.method >= 0 && c.method < len(d.Methods) {
+	if c.method < 0 {
+		return c.h.typeID + "." + c.name
+	}
+	if c.h.id == wire.ControlObject {
+		return controlName(uint64(c.method))
+	}
+	if d := LookupType(c.h.typeID); d != nil && c.method < len(d.Methods) {
 		return d.TypeID + "." + d.Methods[c.method].Name
 	}
 	return fmt.Sprintf("%s method %d", c.h.typeID, c.method)

@@ -46,6 +46,7 @@ type Client struct {
 	interrupted bool          // a read deadline is set to wake the reader
 
 	rel       releaser                 // references to drop (client_release.go)
+	binds     bindings                 // the manager's methods, by type (client_bind.go)
 	admit     admission                // calls in flight, within the manager's bounds
 	abandoned map[uint64]abandonedCall // calls given up on, still running in the manager; guarded by mu
 }
@@ -323,6 +324,7 @@ func (c *Client) newCall(h *Handle, method int) *Call {
 	call := c.calls.Get().(*Call)
 	call.h = h
 	call.method = method
+	call.name = ""
 	call.Args.buf = append(call.Args.buf[:0], make([]byte, reservedHeader)...)
 	call.Args.env = c
 	call.Args.err = nil
@@ -374,6 +376,15 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 		}
 		timeout = uint64(left)
 	}
+	method := uint64(call.method)
+	if call.h.id != wire.ControlObject {
+		m, err := c.remoteMethod(ctx, call) // client_bind.go
+		if err != nil {
+			c.admit.release(call.slot)
+			return err
+		}
+		method = m
+	}
 	call.id = c.nextID.Add(1)
 
 	// Write the header right-aligned into the reserved space in front of the arguments.
@@ -382,7 +393,7 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 	h = append(h, wire.KindCall)
 	h = binary.AppendUvarint(h, call.id)
 	h = binary.AppendUvarint(h, call.h.id)
-	h = binary.AppendUvarint(h, uint64(call.method))
+	h = binary.AppendUvarint(h, method)
 	h = binary.AppendUvarint(h, timeout)
 	start := reservedHeader - len(h)
 	frame := call.Args.buf[start:]

@@ -175,6 +175,22 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		}()
 		return nil
 
+	case wire.CtlMethods:
+		typeID := args.String()
+		if err := args.Done(); err != nil {
+			return err
+		}
+		desc := LookupType(typeID)
+		if desc == nil {
+			return callError(ErrUnknownType, "%q is not registered in the manager process", typeID)
+		}
+		res.Len(len(desc.Methods))
+		for _, m := range desc.Methods {
+			res.String(m.Name)
+			res.String(m.Sig)
+		}
+		return nil
+
 	case wire.CtlRevoke:
 		id := args.Uint64()
 		b := args.ByteSlice()
@@ -281,7 +297,7 @@ func controlName(method uint64) string {
 		wire.CtlCreate: "Create", wire.CtlRelease: "Release", wire.CtlToken: "Token",
 		wire.CtlAttach: "Attach", wire.CtlLookup: "Lookup", wire.CtlInfo: "Info",
 		wire.CtlShutdown: "Shutdown", wire.CtlHello: "Hello", wire.CtlRevoke: "Revoke",
-		wire.CtlReleaseN: "Release",
+		wire.CtlReleaseN: "Release", wire.CtlMethods: "Methods",
 	}
 	if method < uint64(len(names)) {
 		return "manager." + names[method]

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"strings"
 
 	"github.com/mgr-go/mgr/internal/wire"
 )
@@ -270,7 +269,8 @@ func (s *Server) dispatchObject(ctx context.Context, obj *object, objID, method 
 	}
 	desc := obj.desc
 	if method >= uint64(len(desc.Methods)) {
-		return callError(ErrUnknownMethod, "%s has no exposed method #%d (it exposes %s)", desc.TypeID, method, methodNames(desc.TypeDesc))
+		return callError(ErrUnknownMethod, "%s has no method #%d (it has %d: %s); clients name methods by their index in the manager's table, learnt by name (CtlMethods)",
+			desc.TypeID, method, len(desc.Methods), methodNames(desc.TypeDesc))
 	}
 	m := &desc.Methods[method]
 	if desc.Serialized {
@@ -294,12 +294,9 @@ func (s *Server) dispatchObject(ctx context.Context, obj *object, objID, method 
 func methodNames(desc *TypeDesc) string {
 	names := make([]string, len(desc.Methods))
 	for i, m := range desc.Methods {
-		names[i] = fmt.Sprintf("#%d %s", i, m.Name)
+		names[i] = m.Name
 	}
-	if len(names) == 0 {
-		return "no methods"
-	}
-	return strings.Join(names, ", ")
+	return listNames(names)
 }
 
 // control runs a method of the manager itself.

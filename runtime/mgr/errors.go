@@ -19,9 +19,13 @@ var (
 	// ErrUnknownObject: the object ID is not in the manager's table (never existed, or was
 	// removed when its last reference went).
 	ErrUnknownObject = errors.New("mgr: unknown object")
-	// ErrUnknownMethod: the method index is not in the type's dispatch table (the method
-	// is not exposed, or the two ends were built from different code).
+	// ErrUnknownMethod: the manager's type has no exposed method of that name (it is not
+	// exposed, or the manager was built from a version of the type without it).
 	ErrUnknownMethod = errors.New("mgr: unknown method")
+	// ErrSignature: the manager's type has the method, with other parameter or result
+	// types than this program's: the two were built from different versions of the type.
+	// The error names both signatures.
+	ErrSignature = errors.New("mgr: method signature differs")
 	// ErrUnknownType: the manager has no registered type with that TypeID.
 	ErrUnknownType = errors.New("mgr: unknown type")
 	// ErrReleased: the proxy was released; it cannot be used any more.
@@ -83,7 +87,7 @@ func init() {
 		"mgr.ErrShutdown": ErrShutdown, "mgr.ErrPanic": ErrPanic, "mgr.ErrBadToken": ErrBadToken,
 		"mgr.ErrDecode": ErrDecode, "mgr.ErrWrongType": ErrWrongType,
 		"mgr.ErrConnLost": ErrConnLost, "mgr.ErrFrameTooLarge": ErrFrameTooLarge,
-		"mgr.ErrClientClosed": ErrClientClosed,
+		"mgr.ErrClientClosed": ErrClientClosed, "mgr.ErrSignature": ErrSignature,
 		// A method that gives up because the call's (forwarded) deadline passed or the
 		// caller cancelled reports ctx.Err(); the caller can test for it.
 		"context.Canceled": context.Canceled, "context.DeadlineExceeded": context.DeadlineExceeded,

@@ -18,6 +18,8 @@ type Handle struct {
 	// cleanup releases the reference if the Handle is garbage collected unreleased: a
 	// backstop for proxies dropped without Close, never the main mechanism.
 	cleanup runtime.Cleanup
+	// bind maps the type's methods to the manager's, once known (client_bind.go).
+	bind atomic.Pointer[binding]
 }
 
 // handleOwner is what a Handle calls through: a connection to a manager (client side) or
@@ -138,16 +140,20 @@ func decodeProxy(d *Decoder, v reflect.Value) {
 }
 
 // BeginMethod starts a call of the exposed method called name: the dynamic counterpart
-// of the generated methods, for tools and interop (Python's _callmethod). The name is
-// looked up in the type's dispatch table, which must be registered in this process.
+// of the generated methods, for tools and interop (Python's _callmethod). It binds by
+// name like every call: the manager's method of that name runs, or the call fails with
+// ErrUnknownMethod (or ErrSignature, when this process registered the type with another
+// signature for it). The type need not be registered in this process; the arguments and
+// results are then the caller's to encode and decode right.
 func (p *ProxyBase) BeginMethod(name string) (*Call, error) {
-	desc := LookupType(p.h.typeID)
-	if desc == nil {
-		return nil, callError(ErrUnknownType, "%q is not registered in this process", p.h.typeID)
+	if desc := LookupType(p.h.typeID); desc != nil {
+		i := desc.MethodIndex(name)
+		if i < 0 {
+			return nil, callError(ErrUnknownMethod, "%s has no exposed method %s in this process (it has %s)", desc.TypeID, name, methodNames(desc))
+		}
+		return p.Begin(i), nil
 	}
-	i := desc.MethodIndex(name)
-	if i < 0 {
-		return nil, callError(ErrUnknownMethod, "%s has no exposed method %q (it exposes %s)", desc.TypeID, name, methodNames(desc))
-	}
-	return p.Begin(i), nil
+	c := p.Begin(-1)
+	c.name = name
+	return c, nil
 }
