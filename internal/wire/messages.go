@@ -60,15 +60,15 @@ const ControlObject = 0
 
 // Methods of the control object.
 const (
-	CtlCreate   = 0 // typeID args → objectID
-	CtlRelease  = 1 // objectID → ()
-	CtlToken    = 2 // objectID → token bytes
-	CtlAttach   = 3 // token bytes → objectID typeID
-	CtlLookup   = 4 // name → objectID typeID
-	CtlInfo     = 5 // sessionsAfter objectsAfter → a page of info (see Client.Info)
-	CtlShutdown = 6 // () → ()
-	CtlHello    = 7 // pid program maxFrame → sessionID
-	CtlRevoke   = 8 // objectID token bytes → () (a token made but never handed over)
-	CtlReleaseN = 9 // count objectID... → failures (batched releases)
+	CtlCreate   = 0  // typeID args → objectID
+	CtlRelease  = 1  // objectID → ()
+	CtlToken    = 2  // objectID → token bytes
+	CtlAttach   = 3  // token bytes → objectID typeID
+	CtlLookup   = 4  // name → objectID typeID
+	CtlInfo     = 5  // sessionsAfter objectsAfter → a page of info (see Client.Info)
+	CtlShutdown = 6  // () → ()
+	CtlHello    = 7  // pid program maxFrame → sessionID
+	CtlRevoke   = 8  // objectID token bytes → () (a token made but never handed over)
+	CtlReleaseN = 9  // count objectID... → failures (batched releases)
 	CtlMethods  = 10 // typeID → count (name sig)...: the type's dispatch table, in order
 )
