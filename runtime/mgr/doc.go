@@ -32,7 +32,7 @@
 //		if err != nil {
 //			return err
 //		}
-//		n, err := mgr.WorkerArg[int](w, 1) // a plain argument (JSON)
+//		n, err := mgr.WorkerArg[int](w, 1) // a plain argument, as the type it was sent as
 //		if err != nil {
 //			return err
 //		}

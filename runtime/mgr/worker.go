@@ -22,8 +22,8 @@ import (
 // control pipe (fd 3) and the ready pipe (fd 4) every child has, a worker gets a result
 // pipe (fd 5) on which it writes one JSON line, the outcome of its entry function, just
 // before it exits. The parent sends the entry's name, the manager's address and authkey,
-// and the arguments in the configuration line: plain values as JSON, proxies as tokens
-// made for this one child. The worker connects to the manager before it says "ok", so a
+// and the arguments in the configuration line: plain values encoded with the codec (see
+// args.go), proxies as tokens made for this one child. The worker connects to the manager before it says "ok", so a
 // worker that cannot reach the manager fails Spawn rather than Wait.
 
 // WorkerFunc is the entry function of a worker process. ctx is cancelled when the
@@ -66,11 +66,11 @@ func lookupWorker(name string) WorkerFunc {
 	return workers.byName[name]
 }
 
-// workerArg is one Spawn argument on its way to the worker: a token for a proxy, JSON for
-// anything else.
+// workerArg is one Spawn argument on its way to the worker: a token for a proxy, the
+// codec's encoding for anything else.
 type workerArg struct {
-	Token *Token          `json:",omitempty"`
-	Value json.RawMessage `json:",omitempty"`
+	Token *Token        `json:",omitempty"`
+	Value *encodedValue `json:",omitempty"`
 }
 
 // workerResult is the line a worker writes on its result pipe before it exits.
@@ -97,10 +97,14 @@ func (m *Manager) Spawn(ctx context.Context, name string, args ...any) (*Process
 //
 // An argument that is a proxy (a pointer to a generated XProxy, or anything embedding
 // ProxyBase) travels as a Token made for this worker, so the caller may Close its
-// proxy as soon as Spawn returns; a Token travels as itself. Anything else travels as
-// JSON (encoding/json), so it must survive a JSON round trip; a proxy nested inside such
-// a value is an error — pass it as an argument of its own, or put it in a shared
-// container, where the manager keeps it as a reference. A token the worker never
+// proxy as soon as Spawn returns; a Token travels as itself. Anything else is encoded
+// with c's Codec, as a Queue[any] would carry it: the worker reads it back as the same
+// type with WorkerArg, numbers inside an []any or a map[string]any keep their types, and
+// named types inside interfaces must be registered with RegisterValue (from init, so the
+// worker has them too). Spawn refuses, naming the argument and its type, what the codec
+// cannot carry: funcs, channels, struct types with unexported fields (which it would
+// lose), and proxies nested inside a value — pass a proxy as an argument of its own, or
+// put it in a shared container, where the manager keeps it as a reference. A token the worker never
 // attaches (it died first, or ignored the argument) keeps its object alive until it
 // expires (Options.TokenTTL).
 //
@@ -132,7 +136,7 @@ func (c *Client) Spawn(ctx context.Context, name string, args ...any) (*Process,
 			minted = append(minted, *wa.Token)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("mgr: spawn worker %q: argument %d: %w", name, i, err)
+			return nil, fmt.Errorf("mgr: spawn worker %q: argument %d (%T): %w", name, i, a, err)
 		}
 		enc[i] = wa
 	}
@@ -212,17 +216,17 @@ func (c *Client) workerArg(ctx context.Context, a any) (wa workerArg, made bool,
 		}
 		return workerArg{Token: &tok}, true, nil
 	}
-	b, err := json.Marshal(a)
+	ev, err := encodePlain(c.cdc, a)
 	if err != nil {
-		return workerArg{}, false, fmt.Errorf("plain arguments travel as JSON: %w", err)
+		return workerArg{}, false, err
 	}
-	return workerArg{Value: b}, false, nil
+	return workerArg{Value: &ev}, false, nil
 }
 
 // MarshalJSON refuses: a proxy is a reference owned by this process's session, and a
-// JSON copy of it would be meaningless elsewhere. Without this a proxy inside a JSON
-// value (a Spawn argument) would silently travel as {}. Hand proxies to other processes
-// as Tokens, Spawn arguments of their own, or values in shared containers.
+// JSON copy of it would be meaningless elsewhere. Without this a proxy inside a value
+// encoded as JSON would silently become {}. Hand proxies to other processes as Tokens,
+// Spawn arguments of their own, or values in shared containers.
 func (p *ProxyBase) MarshalJSON() ([]byte, error) {
 	return nil, errors.New("mgr: a proxy cannot be encoded as JSON; pass it as a Spawn argument of its own or as a Token")
 }
@@ -375,8 +379,13 @@ func (w *WorkerEnv) Token(i int) (Token, error) {
 	return *a.Token, nil
 }
 
-// WorkerArg decodes plain argument i of a worker into a T (from JSON, as Spawn encoded
-// it). Proxy arguments are read with AttachArg.
+// WorkerArg decodes plain argument i of a worker into a T. T must be the type the
+// argument had in Spawn (a signed or unsigned integer may be read as another of its
+// kind, within range), or an interface the argument's type implements; for an
+// interface such as any, the argument's type must be one an interface may hold in mgr
+// (basic types, []any, map[string]any, time.Time, or a type registered with
+// RegisterValue). A mismatch is an error naming both types. Proxy arguments are read
+// with AttachArg.
 func WorkerArg[T any](w *WorkerEnv, i int) (T, error) {
 	var v T
 	a, err := w.arg(i)
@@ -386,9 +395,15 @@ func WorkerArg[T any](w *WorkerEnv, i int) (T, error) {
 	if a.Token != nil {
 		return v, fmt.Errorf("mgr: argument %d of worker %q is a proxy (%s); use mgr.AttachArg", i, w.name, a.Token.TypeID)
 	}
-	if err := json.Unmarshal(a.Value, &v); err != nil {
-		return v, fmt.Errorf("mgr: argument %d of worker %q as %T: %w", i, w.name, v, err)
+	var ev encodedValue
+	if a.Value != nil {
+		ev = *a.Value
 	}
+	rv, err := decodePlain(w.client.cdc, ev, reflect.TypeFor[T](), fmt.Sprintf("argument %d of worker %q", i, w.name))
+	if err != nil {
+		return v, err
+	}
+	reflect.ValueOf(&v).Elem().Set(rv) // not rv.Interface().(T): a nil any would panic
 	return v, nil
 }
 

@@ -69,7 +69,7 @@ func init() {
 		if c2, err := mgr.AttachArg(ctx, w, 0, attachCounter); err != nil || c2 != c1 {
 			return fmt.Errorf("second AttachArg = %v, %v", c2, err)
 		}
-		type point struct{ X, Y int }
+		type point = struct{ X, Y int } // the type Spawn was given
 		if p, err := mgr.WorkerArg[point](w, 1); err != nil || p != (point{3, 4}) {
 			return fmt.Errorf("WorkerArg[point] = %v, %v", p, err)
 		}
@@ -252,7 +252,7 @@ func TestSpawnErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	nested := struct{ C *counterProxy }{counter}
-	if _, err := m.Spawn(ctx, "block", nested); err == nil || !strings.Contains(err.Error(), "proxy cannot be encoded") {
+	if _, err := m.Spawn(ctx, "block", nested); err == nil || !strings.Contains(err.Error(), "cannot travel inside a plain value") {
 		t.Fatalf("proxy inside a value: %v", err)
 	}
 	var nilProxy *counterProxy
