@@ -3,6 +3,7 @@ package mgr
 import (
 	"fmt"
 	"reflect"
+	"strings"
 )
 
 // Plain values handed to another process of this binary: Spawn arguments and
@@ -41,6 +42,15 @@ func typeKey(t reflect.Type) string {
 		return t.PkgPath() + "." + t.Name()
 	}
 	return t.String()
+}
+
+// shortKey is key as Go prints its type: a named type with its package's name, not its
+// path.
+func shortKey(key string) string {
+	if i := strings.LastIndexByte(key, '/'); i >= 0 && !strings.ContainsAny(key[:i], " *[]{}()") {
+		return key[i+1:]
+	}
+	return key
 }
 
 // typeByKey finds a type by its typeKey in this process: a type an interface may hold
@@ -103,14 +113,14 @@ func decodePlain(cdc Codec, ev encodedValue, t reflect.Type, what string) (refle
 		// Decode as the type that was sent, then put it in the interface.
 		sent := typeByKey(ev.Type)
 		if sent == nil {
-			return out, fmt.Errorf("mgr: %s is a %s, which this process can rebuild inside a %s only if it is registered with mgr.RegisterValue; register it from init, or ask for the %s itself", what, ev.Type, t, ev.Type)
+			return out, fmt.Errorf("mgr: %s is a %s, which this process can rebuild inside a %s only if it is registered with mgr.RegisterValue; register it from init, or ask for the %s itself", what, ev.Type, t, shortKey(ev.Type))
 		}
 		if !sent.AssignableTo(t) {
-			return out, fmt.Errorf("mgr: %s is a %s, which does not implement %s", what, ev.Type, t)
+			return out, fmt.Errorf("mgr: %s is a %s, which does not implement %s", what, sent, t)
 		}
 		target = sent
 	} else if key := typeKey(t); key != ev.Type && !sameIntFamily(ev.Type, t) {
-		return out, fmt.Errorf("mgr: %s is a %s, not a %s", what, ev.Type, key)
+		return out, fmt.Errorf("mgr: %s is a %s, not a %s", what, shortKey(ev.Type), t)
 	}
 	v := reflect.New(target)
 	d := NewDecoder(ev.Bytes)

@@ -37,6 +37,7 @@ type childConfig struct {
 	TokenTTL    time.Duration `json:",omitempty"`
 	Drain       time.Duration `json:",omitempty"`
 	Initializer string        `json:",omitempty"`
+	InitArg     *encodedValue `json:",omitempty"` // Options.InitArg, encoded (see args.go)
 	Codec       string        `json:",omitempty"`
 	// Worker entries (see worker.go).
 	Entry string          `json:",omitempty"`
@@ -228,7 +229,7 @@ func runManagerChild(cfg *childConfig, ctl io.Reader, ready io.WriteCloser) int 
 	opts.Logf = func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "mgr manager[%d]: %s\n", os.Getpid(), fmt.Sprintf(format, args...))
 	}
-	srv, ln, err := listenAndInit(opts)
+	srv, ln, err := listenAndInit(opts, cfg.InitArg)
 	if err != nil {
 		fmt.Fprintf(ready, "error: %v\n", err)
 		return 2

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,7 +94,12 @@ func StartInProcess(opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, ln, err := listenAndInit(opts)
+	initArg, err := encodeInitArg(opts)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	srv, ln, err := listenAndInit(opts, initArg)
 	if err != nil {
 		cleanup()
 		return nil, err
@@ -109,19 +115,27 @@ func StartInProcess(opts Options) (*Manager, error) {
 	return &Manager{addr: opts.Address, key: opts.AuthKey, client: c, srv: srv, cleanup: cleanup, drain: opts.drainTimeout()}, nil
 }
 
-func listenAndInit(opts Options) (*Server, net.Listener, error) {
+// listenAndInit makes the manager's Server, runs its initializer with initArg (the
+// encoded Options.InitArg, nil if none) and listens.
+func listenAndInit(opts Options, initArg *encodedValue) (*Server, net.Listener, error) {
 	srv, err := NewServer(opts)
 	if err != nil {
 		return nil, nil, err
 	}
 	if opts.Initializer != "" {
-		fn := lookupInitializer(opts.Initializer)
-		if fn == nil {
-			return nil, nil, fmt.Errorf("mgr: no initializer registered as %q", opts.Initializer)
+		in := lookupInitializer(opts.Initializer)
+		if in == nil {
+			return nil, nil, fmt.Errorf("mgr: no initializer registered as %q; call mgr.RegisterInitializer or mgr.RegisterInitializerOf from an init function", opts.Initializer)
 		}
-		if err := fn(srv); err != nil {
+		arg, err := in.decodeArg(opts.Initializer, opts.codec(), initArg)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := in.run(srv, arg); err != nil {
 			return nil, nil, fmt.Errorf("mgr: initializer %q: %w", opts.Initializer, err)
 		}
+	} else if initArg != nil {
+		return nil, nil, errors.New("mgr: Options.InitArg is set but Options.Initializer is not")
 	}
 	ln, err := Listen(opts.Address, opts.TLS)
 	if err != nil {
@@ -137,7 +151,11 @@ func ServeForever(ctx context.Context, opts Options) error {
 	if opts.Address.Network == "" {
 		return errors.New("mgr: ServeForever needs Options.Address")
 	}
-	srv, ln, err := listenAndInit(opts)
+	initArg, err := encodeInitArg(opts)
+	if err != nil {
+		return err
+	}
+	srv, ln, err := listenAndInit(opts, initArg)
 	if err != nil {
 		return err
 	}
@@ -209,6 +227,20 @@ func Start(ctx context.Context, opts Options) (*Manager, error) {
 	if opts.Codec != nil && lookupCodec(opts.Codec.Name()) == nil {
 		return nil, fmt.Errorf("mgr: codec %q must be registered with RegisterCodec so the child process can find it", opts.Codec.Name())
 	}
+	initArg, err := encodeInitArg(opts)
+	if err != nil {
+		return nil, err
+	}
+	// The child checks the argument against its initializer; checking here too, where
+	// the same init registered it, fails before a process is started.
+	if opts.Initializer == "" && initArg != nil {
+		return nil, errors.New("mgr: Options.InitArg is set but Options.Initializer is not")
+	}
+	if in := lookupInitializer(opts.Initializer); in != nil {
+		if _, err := in.decodeArg(opts.Initializer, opts.codec(), initArg); err != nil {
+			return nil, err
+		}
+	}
 	cleanup, err := fillDefaults(&opts)
 	if err != nil {
 		return nil, err
@@ -223,6 +255,7 @@ func Start(ctx context.Context, opts Options) (*Manager, error) {
 		TokenTTL:    opts.TokenTTL,
 		Drain:       opts.DrainTimeout,
 		Initializer: opts.Initializer,
+		InitArg:     initArg,
 	}
 	if opts.Codec != nil {
 		cfg.Codec = opts.Codec.Name()
@@ -244,25 +277,97 @@ func Start(ctx context.Context, opts Options) (*Manager, error) {
 // Initializers are looked up by name because a child process cannot receive a func.
 var initializers struct {
 	sync.RWMutex
-	byName map[string]func(*Server) error
+	byName map[string]*initializer
+}
+
+// initializer is a registered initializer: one without an argument (RegisterInitializer)
+// or one taking an argument of type arg (RegisterInitializerOf).
+type initializer struct {
+	arg reflect.Type // nil: no argument
+	run func(s *Server, arg reflect.Value) error
 }
 
 // RegisterInitializer registers fn under name for Options.Initializer: the manager runs
 // it before it accepts connections, e.g. to add named objects with Server.AddNamed.
 // Register it from init (or before RunChild) so a child-process manager has it too.
+// Registering a name again replaces the initializer. An initializer that needs an
+// argument is registered with RegisterInitializerOf.
 func RegisterInitializer(name string, fn func(*Server) error) {
+	if name == "" || fn == nil {
+		panic("mgr: RegisterInitializer needs a name and a function")
+	}
+	registerInitializer(name, &initializer{run: func(s *Server, _ reflect.Value) error { return fn(s) }})
+}
+
+// RegisterInitializerOf registers fn under name for Options.Initializer, like
+// RegisterInitializer, for an initializer that takes an argument (Python's
+// start(initializer, initargs)): the manager calls fn with Options.InitArg, which must
+// be an A. The argument reaches a child-process manager encoded with the codec, like a
+// Spawn argument (see Client.Spawn): A keeps its type, numbers inside an any keep
+// theirs, and what the codec cannot carry (unexported fields, funcs) is refused by
+// Start. Several values go in a struct:
+//
+//	type seed struct{ Names []string; Limit int }
+//
+//	func init() {
+//		mgr.RegisterInitializerOf("seed", func(s *mgr.Server, a seed) error { … })
+//	}
+//
+//	m, err := mgr.Start(ctx, mgr.Options{Initializer: "seed", InitArg: seed{Limit: 3}})
+func RegisterInitializerOf[A any](name string, fn func(*Server, A) error) {
+	if name == "" || fn == nil {
+		panic("mgr: RegisterInitializerOf needs a name and a function")
+	}
+	registerInitializer(name, &initializer{
+		arg: reflect.TypeFor[A](),
+		run: func(s *Server, arg reflect.Value) error {
+			var a A
+			reflect.ValueOf(&a).Elem().Set(arg)
+			return fn(s, a)
+		},
+	})
+}
+
+func registerInitializer(name string, in *initializer) {
 	initializers.Lock()
 	defer initializers.Unlock()
 	if initializers.byName == nil {
-		initializers.byName = map[string]func(*Server) error{}
+		initializers.byName = map[string]*initializer{}
 	}
-	initializers.byName[name] = fn
+	initializers.byName[name] = in
 }
 
-func lookupInitializer(name string) func(*Server) error {
+func lookupInitializer(name string) *initializer {
 	initializers.RLock()
 	defer initializers.RUnlock()
 	return initializers.byName[name]
+}
+
+// encodeInitArg encodes opts.InitArg for the manager (nil when there is none): through
+// the codec even in process, so an argument works the same in either kind of manager.
+func encodeInitArg(opts Options) (*encodedValue, error) {
+	if opts.InitArg == nil {
+		return nil, nil
+	}
+	ev, err := encodePlain(opts.codec(), opts.InitArg)
+	if err != nil {
+		return nil, fmt.Errorf("mgr: Options.InitArg (%T): %w", opts.InitArg, err)
+	}
+	return &ev, nil
+}
+
+// decodeArg decodes the initializer's argument from ev (nil: none was given) and checks
+// that it is the argument the initializer takes.
+func (in *initializer) decodeArg(name string, cdc Codec, ev *encodedValue) (reflect.Value, error) {
+	switch {
+	case in.arg == nil && ev == nil:
+		return reflect.Value{}, nil
+	case in.arg == nil:
+		return reflect.Value{}, fmt.Errorf("mgr: initializer %q takes no argument (it was registered with RegisterInitializer), but Options.InitArg is a %s; register it with RegisterInitializerOf to give it one", name, ev.Type)
+	case ev == nil:
+		return reflect.Value{}, fmt.Errorf("mgr: initializer %q takes a %s; set Options.InitArg", name, in.arg)
+	}
+	return decodePlain(cdc, *ev, in.arg, fmt.Sprintf("Options.InitArg of initializer %q", name))
 }
 
 var codecs struct {

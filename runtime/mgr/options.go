@@ -43,9 +43,15 @@ type Options struct {
 	// TLS, if set, wraps connections in TLS (a server config on the manager, a client
 	// config on clients).
 	TLS *tls.Config
-	// Initializer names a function registered with RegisterInitializer that a manager
-	// runs before it accepts connections (Python's start(initializer)).
+	// Initializer names a function registered with RegisterInitializer or
+	// RegisterInitializerOf that a manager runs before it accepts connections (Python's
+	// start(initializer, initargs)).
 	Initializer string
+	// InitArg is the argument of an Initializer registered with RegisterInitializerOf[A]:
+	// an A, encoded with the codec on its way to a child-process manager (see
+	// RegisterInitializerOf). Nil means none; an initializer registered with
+	// RegisterInitializer takes none.
+	InitArg any
 	// Logf receives the manager's diagnostics (failed handshakes, dropped sessions); nil
 	// discards them.
 	Logf func(format string, args ...any)
