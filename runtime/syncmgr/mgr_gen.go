@@ -5239,6 +5239,7 @@ func init() {
 	})
 	mgr.RegisterError("github.com/mgr-go/mgr/runtime/syncmgr.ErrAbandoned", ErrAbandoned)
 	mgr.RegisterError("github.com/mgr-go/mgr/runtime/syncmgr.ErrBrokenBarrier", ErrBrokenBarrier)
+	mgr.RegisterError("github.com/mgr-go/mgr/runtime/syncmgr.ErrChanged", ErrChanged)
 	mgr.RegisterError("github.com/mgr-go/mgr/runtime/syncmgr.ErrEmpty", ErrEmpty)
 	mgr.RegisterError("github.com/mgr-go/mgr/runtime/syncmgr.ErrFull", ErrFull)
 	mgr.RegisterError("github.com/mgr-go/mgr/runtime/syncmgr.ErrIndex", ErrIndex)
