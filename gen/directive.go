@@ -32,8 +32,11 @@ type directive struct {
 
 	renames []rename
 
-	concurrent bool
-	inline     bool
+	concurrent    bool
+	concurrentPos token.Pos
+	serialized    bool // one method at a time, chosen explicitly (the default without concurrent)
+	serializedPos token.Pos
+	inline        bool
 }
 
 // rename is one Method:ProxyName pair of the rename= option.
@@ -78,8 +81,11 @@ var options = map[string]option{
 	"rename": {value: true, set: func(d *directive, val string, pos token.Pos, s *errorSink) {
 		d.renames = renameList(val, pos, s)
 	}},
-	"concurrent": {set: func(d *directive, _ string, _ token.Pos, _ *errorSink) {
-		d.concurrent = true
+	"concurrent": {set: func(d *directive, _ string, pos token.Pos, _ *errorSink) {
+		d.concurrent, d.concurrentPos = true, pos
+	}},
+	"serialized": {set: func(d *directive, _ string, pos token.Pos, _ *errorSink) {
+		d.serialized, d.serializedPos = true, pos
 	}},
 	"inline": {set: func(d *directive, _ string, _ token.Pos, _ *errorSink) {
 		d.inline = true
@@ -87,7 +93,7 @@ var options = map[string]option{
 }
 
 // optionList is the hint printed after an unknown option.
-const optionList = "typeid=NAME, constructor=Func, nocreate, methods=A,B, hide=A,B, rename=A:B, concurrent, inline"
+const optionList = "typeid=NAME, constructor=Func, nocreate, methods=A,B, hide=A,B, rename=A:B, concurrent, serialized, inline"
 
 // nameList splits "A,B" into names with their positions.
 func nameList(val string, pos token.Pos, s *errorSink) []nameAt {
@@ -159,6 +165,9 @@ func parseDirective(c *ast.Comment, s *errorSink) *directive {
 	}
 	if d.noCreate && d.constructor != "" {
 		s.errorf(d.noCreatePos, "nocreate and constructor= contradict each other")
+	}
+	if d.concurrent && d.serialized {
+		s.errorf(d.serializedPos, "concurrent and serialized contradict each other: concurrent runs several methods of an object at once, serialized one at a time")
 	}
 	return d
 }

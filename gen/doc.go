@@ -20,7 +20,7 @@
 //
 // Options follow on the same line, separated by spaces:
 //
-//		//mgr:expose typeid=NAME constructor=Func nocreate methods=A,B hide=C,D rename=E:F concurrent inline
+//		//mgr:expose typeid=NAME constructor=Func nocreate methods=A,B hide=C,D rename=E:F concurrent serialized inline
 //
 //	  - typeid=NAME: the name of the type in managers and on the wire (default
 //	    "<import path>.<Type>"). Both ends must agree on it; set it to keep the name stable
@@ -41,11 +41,21 @@
 //	    the runtime runs one method of an object at a time (TypeDesc.Serialized), which is
 //	    right for plain structs; types that lock for themselves, and every type with a
 //	    method that blocks (a queue's Get), need concurrent.
+//	  - serialized: one method of an object at a time, as without concurrent, but said on
+//	    purpose. A type with a method that takes a context.Context must say concurrent or
+//	    serialized (see below); the two together are an error.
 //	  - inline: every method runs in the goroutine that read the call (mgr.Method.Inline),
 //	    not only those without a context.Context, saving a goroutine hand-off per call. A
 //	    method that takes a context must then call mgr.Blocking(ctx) before it waits for
 //	    anything, so the manager reads the session's other calls meanwhile (otherwise it
 //	    does so only after 50–100 ms). The SyncManager types use it.
+//
+// A method that takes a context.Context may wait. Without concurrent the manager runs
+// one method of an object at a time, so while it waits every other call of that object
+// waits behind it — a Put that would end a WaitFor's wait, say, until the WaitFor times
+// out. So a type with such a method and neither concurrent nor serialized is an error at
+// its directive, which says what to write: concurrent when the type guards its own state
+// (and releases its lock while it waits), serialized when one method at a time is meant.
 //
 // Methods that take no context.Context always run inline: they cannot be cancelled, so
 // nothing is lost while the session's reading waits for them. One that runs longer than
@@ -55,7 +65,7 @@
 // the type, with pointer or value receivers (the manager holds a *T, so both are
 // callable; a value receiver works on a copy, as in Go).
 //
-// Unknown options, an option given twice, a directive anywhere but a struct type's doc
+// Unknown options, an option given twice, concurrent with serialized, a directive anywhere but a struct type's doc
 // comment, an unknown //mgr: directive, and names in methods=, hide= or rename= that are
 // not methods of the type are errors. So is an exposed type with no methods to expose,
 // and so are near misses that would otherwise leave a type silently unexposed:

@@ -102,6 +102,7 @@ func (b *builder) build() *pkgModel {
 	for _, t := range m.types {
 		d := b.dirs[t]
 		b.methods(t, d)
+		b.mayStall(t, d)
 		if !t.noCreate {
 			b.constructor(t, d)
 		}
@@ -194,6 +195,36 @@ func (b *builder) methods(t *exposedType, d *directive) {
 			t.methods = append(t.methods, m)
 		}
 	}
+}
+
+// mayStall reports a type that may stall its objects by accident: one with a method
+// that takes a context.Context (so it may wait: for an item, an event, a deadline) and
+// neither concurrent nor serialized. Without concurrent the manager runs one method of
+// an object at a time (TypeDesc.Serialized), so while such a method waits every other
+// call of that object waits behind it, until the wait ends or times out. Python runs each
+// client's calls on a thread of its own; here the author must say which is meant.
+func (b *builder) mayStall(t *exposedType, d *directive) {
+	if d.concurrent || d.serialized {
+		return
+	}
+	var waiting []string
+	for _, m := range t.methods {
+		if m.ctx {
+			waiting = append(waiting, m.name)
+		}
+	}
+	if len(waiting) == 0 {
+		return
+	}
+	which := fmt.Sprintf("%s.%s takes", t.name, waiting[0])
+	if len(waiting) > 1 {
+		which = fmt.Sprintf("%s.%s (and %s) take", t.name, waiting[0], strings.Join(waiting[1:], ", "))
+	}
+	b.errorf(d.pos, "%s a context.Context, so it may wait, and without concurrent the manager runs one method of %s at a time: "+
+		"while it waits, every other call of that object waits behind it. "+
+		"Add concurrent to its //mgr:expose line if %s guards its own state (a sync.Mutex), so its methods run side by side, "+
+		"or serialized to keep one method at a time knowingly",
+		which, article(t.name), t.name)
 }
 
 // renames checks rename= against the exposed methods fns and returns the proxy name of

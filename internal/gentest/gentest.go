@@ -23,7 +23,7 @@ var (
 
 // Counter is a counter with a limit.
 //
-//mgr:expose
+//mgr:expose serialized
 type Counter struct {
 	mu sync.Mutex
 	n  int

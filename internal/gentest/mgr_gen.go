@@ -697,6 +697,104 @@ func (p *KitchenProxy) Sum(ctx context.Context, base int, xs ...int) (int, error
 	return r0, c.End()
 }
 
+// _mgrgenRerunGoGenerate_Mailbox lists the methods of Mailbox this file was generated
+// for. If the assertion below fails to compile, those methods changed: re-run go
+// generate.
+type _mgrgenRerunGoGenerate_Mailbox interface {
+	Put(string)
+	WaitFor(context.Context) (string, error)
+	Waiting() int
+}
+
+var _ _mgrgenRerunGoGenerate_Mailbox = (*Mailbox)(nil)
+
+// MailboxTypeID names Mailbox in managers and on the wire.
+const MailboxTypeID = "github.com/mgr-go/mgr/internal/gentest.Mailbox"
+
+// MailboxProxy is a reference to a Mailbox in a manager: its methods run the Mailbox's
+// methods there. Call Close when done with it; Token hands it to another process.
+type MailboxProxy struct {
+	mgr.ProxyBase
+}
+
+// CreateMailbox makes a new Mailbox in the manager c is connected to, with NewMailbox,
+// and returns a proxy to it.
+func CreateMailbox(ctx context.Context, c *mgr.Client) (*MailboxProxy, error) {
+	h, err := c.Create(ctx, MailboxTypeID, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &MailboxProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// AttachMailbox returns a proxy to the Mailbox tok names: the way to hand a Mailbox
+// from one process to another (see mgr.ProxyBase.Token). It fails, releasing the
+// reference, when that object is not a Mailbox.
+func AttachMailbox(ctx context.Context, c *mgr.Client, tok mgr.Token) (*MailboxProxy, error) {
+	h, err := c.Attach(ctx, tok)
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.ExpectType(ctx, h, MailboxTypeID); err != nil {
+		return nil, err
+	}
+	return &MailboxProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// LookupMailbox returns a proxy to the manager's shared Mailbox registered under name
+// (see mgr.Server.AddNamed). It fails, releasing the reference, when that object is not
+// a Mailbox.
+func LookupMailbox(ctx context.Context, c *mgr.Client, name string) (*MailboxProxy, error) {
+	h, err := c.Lookup(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.ExpectType(ctx, h, MailboxTypeID); err != nil {
+		return nil, err
+	}
+	return &MailboxProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// Put calls Mailbox.Put in the manager.
+//
+// Put adds a message and wakes the waiters.
+func (p *MailboxProxy) Put(ctx context.Context, msg string) error {
+	c := p.Begin(0)
+	c.Args.String(msg)
+	if _, err := c.Do(ctx); err != nil {
+		return err
+	}
+	return c.End()
+}
+
+// WaitFor calls Mailbox.WaitFor in the manager.
+//
+// WaitFor takes the first message, waiting for one until ctx ends.
+func (p *MailboxProxy) WaitFor(ctx context.Context) (string, error) {
+	var r0 string
+	c := p.Begin(1)
+	res, err := c.Do(ctx)
+	if err != nil {
+		return r0, err
+	}
+	r0 = res.String()
+	return r0, c.End()
+}
+
+// Waiting calls Mailbox.Waiting in the manager.
+//
+// Waiting returns how many WaitFor calls are waiting.
+func (p *MailboxProxy) Waiting(ctx context.Context) (int, error) {
+	var r0 int
+	c := p.Begin(2)
+	res, err := c.Do(ctx)
+	if err != nil {
+		return r0, err
+	}
+	r0 = res.Int()
+	return r0, c.End()
+}
+
 // _mgrgenRerunGoGenerate_Pair lists the methods of Pair this file was generated for. If
 // the assertion below fails to compile, those methods changed: re-run go generate.
 type _mgrgenRerunGoGenerate_Pair interface {
@@ -1230,6 +1328,64 @@ func init() {
 			},
 		},
 		Serialized: true,
+	})
+	mgr.Register(&mgr.TypeDesc{
+		TypeID:    MailboxTypeID,
+		InlineNew: true,
+		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
+			if err := args.Done(); err != nil {
+				return nil, err
+			}
+			return NewMailbox(), nil
+		},
+		Methods: []mgr.Method{
+			// 0
+			{
+				Name:   "Put",
+				Sig:    "func(string)",
+				Inline: true,
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					a0 := args.String()
+					if err := args.Done(); err != nil {
+						return err
+					}
+					obj.(*Mailbox).Put(a0)
+					return nil
+				},
+			},
+			// 1
+			{
+				Name:         "WaitFor",
+				Sig:          "func() string",
+				TakesContext: true,
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					if err := args.Done(); err != nil {
+						return err
+					}
+					r0, err := obj.(*Mailbox).WaitFor(ctx)
+					if err != nil {
+						return err
+					}
+					res.String(r0)
+					return nil
+				},
+			},
+			// 2
+			{
+				Name:   "Waiting",
+				Sig:    "func() int",
+				Inline: true,
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					if err := args.Done(); err != nil {
+						return err
+					}
+					r0 := obj.(*Mailbox).Waiting()
+					res.Int64(int64(r0))
+					return nil
+				},
+			},
+		},
+		Serialized: false,
 	})
 	mgr.Register(&mgr.TypeDesc{
 		TypeID:    PairTypeID,

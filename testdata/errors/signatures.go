@@ -28,7 +28,7 @@ type Bad struct {
 
 // S has every kind of unsupported signature.
 //
-//mgr:expose
+//mgr:expose serialized
 type S struct{}
 
 func (*S) Chan(ch chan int)                   {}

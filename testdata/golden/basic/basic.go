@@ -15,7 +15,7 @@ var errPrivate = errors.New("basic: private")
 
 // Counter counts.
 //
-//mgr:expose
+//mgr:expose serialized
 type Counter struct{ n int }
 
 // NewCounter is found by convention.
