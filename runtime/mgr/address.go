@@ -97,7 +97,7 @@ func dial(ctx context.Context, a Address, tlsConf *tls.Config) (net.Conn, error)
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, a.Network, a.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("%w: dial %s: %w", ErrConnLost, a, err)
+		return nil, fmt.Errorf("%w at %s: %w", ErrConnect, a, err)
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,10 @@ type childConfig struct {
 	Initializer string        `json:",omitempty"`
 	InitArg     *encodedValue `json:",omitempty"` // Options.InitArg, encoded (see args.go)
 	Codec       string        `json:",omitempty"`
+	// Log says the parent has an Options.Logf: a manager child writes its diagnostics
+	// on fd 5, one strconv.Quote'd line each, and the parent hands them to its Logf.
+	// Without it they are discarded, as Options.Logf says.
+	Log bool `json:",omitempty"`
 	// Worker entries (see worker.go).
 	Entry string          `json:",omitempty"`
 	Args  json.RawMessage `json:",omitempty"`
@@ -226,8 +231,9 @@ func runManagerChild(cfg *childConfig, ctl io.Reader, ready io.WriteCloser) int 
 		fmt.Fprintf(ready, "error: %v\n", err)
 		return 2
 	}
-	opts.Logf = func(format string, args ...any) {
-		fmt.Fprintf(os.Stderr, "mgr manager[%d]: %s\n", os.Getpid(), fmt.Sprintf(format, args...))
+	if cfg.Log {
+		closeOnExec(5)
+		opts.Logf = childLogf(os.NewFile(5, "mgr-log"))
 	}
 	srv, ln, err := listenAndInit(opts, cfg.InitArg)
 	if err != nil {
@@ -249,4 +255,33 @@ func runManagerChild(cfg *childConfig, ctl io.Reader, ready io.WriteCloser) int 
 	}
 	<-srv.Done()
 	return 0
+}
+
+// childLogf returns the Options.Logf of a manager child whose parent has one: each
+// message goes to w as one quoted line (a message may hold newlines), for forwardLog in
+// the parent. Writes are serialized so that lines never interleave.
+func childLogf(w io.Writer) func(format string, args ...any) {
+	var mu sync.Mutex
+	return func(format string, args ...any) {
+		line := strconv.Quote(fmt.Sprintf(format, args...)) + "\n"
+		mu.Lock()
+		defer mu.Unlock()
+		io.WriteString(w, line) // a parent gone is no reason to stop serving
+	}
+}
+
+// forwardLog hands the diagnostics a manager child writes on r (see childLogf) to logf,
+// until the child exits and r reaches EOF; then it closes r.
+func forwardLog(r io.ReadCloser, logf func(format string, args ...any)) {
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		msg, err := strconv.Unquote(sc.Text())
+		if err != nil {
+			msg = sc.Text()
+		}
+		logf("%s", msg)
+	}
+	io.Copy(io.Discard, r) // past an overlong line: keep the child's writes from blocking
 }

@@ -282,7 +282,7 @@ func (s *Server) dispatchObject(ctx context.Context, obj *object, objID, method 
 	defer func() {
 		if p := recover(); p != nil {
 			err = &RemoteError{
-				Msg:      fmt.Sprintf("%s.%s panicked: %v", desc.TypeID, m.Name, p),
+				Msg:      fmt.Sprintf("%s.%s panicked%s: %v", desc.TypeID, m.Name, panicSite(), p),
 				Sentinel: ErrPanic,
 				Stack:    string(debug.Stack()),
 			}

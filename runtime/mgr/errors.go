@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/mgr-go/mgr/internal/wire"
@@ -35,6 +37,11 @@ var (
 	// ErrConnLost: the connection to the manager broke (the manager died, or the network
 	// failed) before the reply arrived.
 	ErrConnLost = errors.New("mgr: connection to manager lost")
+	// ErrConnect: Connect (or Start, or a worker) could not reach the manager: nothing
+	// listens at the address, the network is unreachable, permission was denied. The
+	// error wraps the dialer's too (a *net.OpError; errors.Is(err, syscall.ECONNREFUSED)
+	// works). It is not ErrConnLost: there was never a connection to lose.
+	ErrConnect = errors.New("mgr: could not connect to manager")
 	// ErrClientClosed: the Client (or the Manager it belongs to) was closed by this
 	// process; calls through it and its proxies fail with it.
 	ErrClientClosed = errors.New("mgr: client closed")
@@ -84,7 +91,7 @@ func init() {
 	for name, err := range map[string]error{
 		"mgr.ErrUnknownObject": ErrUnknownObject, "mgr.ErrUnknownMethod": ErrUnknownMethod,
 		"mgr.ErrUnknownType": ErrUnknownType, "mgr.ErrReleased": ErrReleased,
-		"mgr.ErrShutdown": ErrShutdown, "mgr.ErrPanic": ErrPanic, "mgr.ErrBadToken": ErrBadToken,
+		"mgr.ErrShutdown": ErrShutdown, "mgr.ErrConnect": ErrConnect, "mgr.ErrPanic": ErrPanic, "mgr.ErrBadToken": ErrBadToken,
 		"mgr.ErrDecode": ErrDecode, "mgr.ErrWrongType": ErrWrongType,
 		"mgr.ErrConnLost": ErrConnLost, "mgr.ErrFrameTooLarge": ErrFrameTooLarge,
 		"mgr.ErrClientClosed": ErrClientClosed, "mgr.ErrSignature": ErrSignature,
@@ -147,4 +154,24 @@ func newRemoteError(msg, sentinel, stack string) error {
 // it names the object and method and wraps the runtime sentinel.
 func callError(sentinel error, format string, args ...any) error {
 	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
+}
+
+// panicSite returns " at file:line" for the frame that panicked, or "" when it cannot be
+// told: the first frame past runtime.gopanic outside package runtime (an index out of
+// range panics in runtime.goPanicIndex and a nil dereference in runtime.sigpanic, both
+// called from the line at fault). Call it from the deferred function that recovers.
+func panicSite() string {
+	var pcs [64]uintptr
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs[:])])
+	past := false
+	for {
+		f, more := frames.Next()
+		if past && !strings.HasPrefix(f.Function, "runtime.") && f.File != "" {
+			return fmt.Sprintf(" at %s:%d", f.File, f.Line)
+		}
+		past = past || f.Function == "runtime.gopanic"
+		if !more {
+			return ""
+		}
+	}
 }

@@ -17,6 +17,8 @@ func runHelper(role string) int {
 		return helperHoldAndBlock()
 	case "load":
 		return helperLoad()
+	case "child-manager-nil-logf": // messages_test.go
+		return helperChildManagerNilLogf()
 	case "pingpong": // bench_test.go: BenchmarkPingPong's peer
 		return helperPingPong()
 	default:

@@ -260,7 +260,22 @@ func Start(ctx context.Context, opts Options) (*Manager, error) {
 	if opts.Codec != nil {
 		cfg.Codec = opts.Codec.Name()
 	}
-	child, err := startChild(ctx, cfg)
+	// The child's diagnostics come back through a pipe to opts.Logf, which cannot
+	// cross to the child; without a Logf the child discards them.
+	var files []*os.File
+	if opts.Logf != nil {
+		logR, logW, err := os.Pipe()
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		cfg.Log, files = true, []*os.File{logW}
+		// forwardLog ends when the child's copy of the write end closes (it exited);
+		// ours is closed once the child has it.
+		defer logW.Close()
+		go forwardLog(logR, opts.Logf)
+	}
+	child, err := startChildFiles(ctx, cfg, files)
 	if err != nil {
 		cleanup()
 		return nil, err

@@ -53,7 +53,10 @@ type Options struct {
 	// RegisterInitializer takes none.
 	InitArg any
 	// Logf receives the manager's diagnostics (failed handshakes, dropped sessions); nil
-	// discards them.
+	// discards them. A child-process manager (Start) sends its diagnostics back to this
+	// process, whose Logf gets them one message per call; with Logf nil the child
+	// discards them too. (A child that cannot serve at all still says why on stderr
+	// before it exits.)
 	Logf func(format string, args ...any)
 }
 
