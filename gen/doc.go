@@ -89,7 +89,8 @@
 //   - A parameter or result *X, where X is an exposed type, travels as a proxy: the proxy
 //     method takes or returns *XProxy (*other.XProxy when X is other.X), and the method
 //     receives the object itself (Python's method_to_typeid, inferred from the type).
-//     Inside other values (a []*X) it is an error. X is exposed when it is a type of this
+//     Inside other values of a signature (a []*X) it is an error; inside an any, a proxy
+//     whose type is registered with mgr.RegisterValue travels as a live reference. X is exposed when it is a type of this
 //     package with //mgr:expose, a type with //mgr:expose of another package generated in
 //     the same run or of a dependency in the same module (generated yet or not: one
 //     go generate ./... is enough, whatever the order in which it runs the packages), or a
