@@ -114,7 +114,8 @@
 //
 // For each exposed type T: TTypeID (a constant, or for a generic type a function of its
 // type arguments); TProxy embedding mgr.ProxyBase, with one method per exposed method
-// taking ctx first and returning error last; CreateT, AttachT (from a token) and
+// taking ctx first and returning error last, and perhaps GetValue (below); CreateT,
+// AttachT (from a token) and
 // LookupT (a named instance); the dispatch table registered with mgr.Register from init
 // (for a generic type, RegisterT[...], to be called from init for each instantiation
 // used); a guard interface _mgrgenRerunGoGenerate_T that fails to compile, naming
@@ -123,4 +124,20 @@
 // support the output. Methods are sorted by name; a method's index in that order is its
 // number on the wire. A method added to T without regenerating compiles and is simply not
 // exposed: mgrgen -check in CI finds that.
+//
+// # GetValue and String
+//
+// TProxy.GetValue(ctx) (T, error) returns a copy of the object, made in the manager
+// between two of its methods: Python's proxy._getvalue(). A proxy gets it only when the
+// copy is the object's whole state and reading it can neither race nor reveal more than
+// the author exposed: T is not concurrent, has neither methods= nor hide=, has at least
+// one field, and every field is exported and carried whole by the codec (no locks,
+// channels, funcs or unexported fields anywhere inside). A method of T, or a proxy
+// method, called GetValue wins over the generated one. Its dispatch entry, the last of the
+// table, is called _getvalue, which no exposed method can be called.
+//
+// String, from mgr.ProxyBase, describes the proxy — type, object ID, manager — as
+// Python's repr(proxy) does; it never calls the manager. Python's str(proxy) shows the
+// referent: here, print what GetValue returns, or give T a method that says what it
+// should.
 package gen

@@ -92,6 +92,9 @@ func (e *emitter) exposedType(t *exposedType) {
 	for i, m := range t.methods {
 		e.proxyMethod(t, i, m)
 	}
+	if t.getValue != nil {
+		e.proxyMethod(t, len(t.methods), t.getValue)
+	}
 	if t.generic() {
 		// func RegisterBox[T any]() { mgr.Register(&mgr.TypeDesc{...}) }
 		f.Line()
@@ -261,7 +264,11 @@ func (e *emitter) proxyMethod(t *exposedType, index int, m *method) {
 	}
 
 	f.Line()
-	e.doc(fmt.Sprintf("%s calls %s.%s in the manager.", m.proxy, t.name, m.name))
+	if m.copy {
+		e.doc(fmt.Sprintf("%s returns a copy of the %s the proxy refers to, made in the manager between two of its methods (Python's proxy._getvalue()). Changing the copy changes nothing in the manager. String, by contrast, describes the proxy, not the %s.", m.proxy, t.name, t.name))
+	} else {
+		e.doc(fmt.Sprintf("%s calls %s.%s in the manager.", m.proxy, t.name, m.name))
+	}
 	e.verbatim(m.doc)
 	f.Func().Params(jen.Id("p").Op("*").Id(t.name + "Proxy").Add(e.typeParamsUse(t))).Id(m.proxy).
 		Params(params...).Params(results...).Block(body...)
@@ -290,6 +297,14 @@ func (e *emitter) typeDesc(t *exposedType) jen.Code {
 		}
 		elems = append(elems, keyed("Call", e.dispatch(t, m)))
 		methods = append(methods, jen.Comment(strconv.Itoa(i)).Line().Add(multiline(elems...)))
+	}
+	if m := t.getValue; m != nil {
+		// The proxy's GetValue: a copy of the object. It takes no context, so it runs inline.
+		elems := []jen.Code{
+			keyed("Name", jen.Lit(m.name)), keyed("Sig", jen.Lit(wireSig(m))), keyed("Inline", jen.True()),
+			keyed("Call", e.copyDispatch(t)),
+		}
+		methods = append(methods, jen.Comment(strconv.Itoa(len(t.methods))+": GetValue").Line().Add(multiline(elems...)))
 	}
 	fields = append(fields,
 		keyed("Methods", jen.Index().Qual(runtimePath, "Method").Add(multiline(methods...))),
@@ -404,6 +419,24 @@ func (e *emitter) dispatch(t *exposedType, m *method) jen.Code {
 		body = append(body, e.encode(res, r, resultName(i), true)...)
 	}
 	body = append(body, jen.Return(jen.Nil()))
+	return jen.Func().Params(serverParams()...).Error().Block(body...)
+}
+
+// copyDispatch renders the server side of GetValue: encode the object itself.
+//
+//	func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+//		if err := args.Done(); err != nil {
+//			return err
+//		}
+//		res.Value(obj.(*Counter))
+//		return nil
+//	}
+func (e *emitter) copyDispatch(t *exposedType) jen.Code {
+	body, _ := e.decodeArgs(nil, func(err jen.Code) jen.Code { return jen.Return(err) })
+	body = append(body,
+		jen.Id("res").Dot("Value").Call(jen.Id("obj").Assert(jen.Op("*").Id(t.name).Add(e.typeParamsUse(t)))),
+		jen.Return(jen.Nil()),
+	)
 	return jen.Func().Params(serverParams()...).Error().Block(body...)
 }
 

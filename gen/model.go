@@ -36,6 +36,10 @@ type exposedType struct {
 	concurrent bool
 	inline     bool      // methods taking a context run inline too (mgr.Blocking)
 	methods    []*method // sorted by name; index = dispatch index
+
+	// getValue is the proxy's GetValue (Python's _getvalue()), the last entry of the
+	// dispatch table after methods; nil when the type does not get one (see getValue).
+	getValue *method
 }
 
 // generic reports whether the type has type parameters.
@@ -53,6 +57,8 @@ type method struct {
 	variadic bool     // the last parameter is ...T (carried as []T)
 	results  []*value // results before the optional trailing error
 	err      bool     // the last result is error: it becomes the call's error
+	// copy marks the generated GetValue: fn is nil, and the dispatch encodes the object.
+	copy bool
 }
 
 // value is a parameter or result and how it crosses the wire.

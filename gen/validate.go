@@ -103,6 +103,7 @@ func (b *builder) build() *pkgModel {
 		d := b.dirs[t]
 		b.methods(t, d)
 		b.mayStall(t, d)
+		b.getValue(t, d)
 		if !t.noCreate {
 			b.constructor(t, d)
 		}
@@ -225,6 +226,112 @@ func (b *builder) mayStall(t *exposedType, d *directive) {
 		"Add concurrent to its //mgr:expose line if %s guards its own state (a sync.Mutex), so its methods run side by side, "+
 		"or serialized to keep one method at a time knowingly",
 		which, article(t.name), t.name)
+}
+
+// Names of the generated GetValue: the proxy method, and its entry in the dispatch
+// table. The entry's name is not an exported identifier, so it cannot be an exposed
+// method's; it sorts after every ASCII upper-case letter, so the table stays in name
+// order for ASCII names.
+const (
+	getValueProxy    = "GetValue"
+	getValueDispatch = "_getvalue"
+)
+
+// getValue gives t a GetValue, Python's _getvalue(): a copy of the object, made in the
+// manager. Only when the copy is the object's whole state and reading it cannot race or
+// reveal more than the author exposed:
+//   - t is not concurrent (a serialized object is not running another method while it
+//     is copied; a concurrent one guards its state with locks the copy cannot take);
+//   - neither methods= nor hide= narrows what clients may see;
+//   - t is a struct with at least one field, every field exported (the codec carries
+//     exported fields only) and of a type carried whole, with no locks, channels, funcs
+//     or unexported fields anywhere inside;
+//   - t has no method GetValue and no proxy method of that name (the user's wins).
+//
+// Otherwise the proxy simply has no GetValue: a method of the type's own can return a
+// snapshot.
+func (b *builder) getValue(t *exposedType, d *directive) {
+	if t.concurrent || d.hasMethods || d.hide != nil {
+		return
+	}
+	if sel := types.NewMethodSet(types.NewPointer(t.named)).Lookup(t.obj.Pkg(), getValueProxy); sel != nil {
+		return
+	}
+	for _, m := range t.methods {
+		if m.proxy == getValueProxy {
+			return
+		}
+	}
+	st, ok := t.named.Underlying().(*types.Struct)
+	if !ok || st.NumFields() == 0 {
+		return
+	}
+	for i := range st.NumFields() {
+		f := st.Field(i)
+		if !f.Exported() || b.unsupported(f.Type(), false, map[types.Type]bool{}) != "" || !b.carriedWhole(f.Type(), map[types.Type]bool{}) {
+			return
+		}
+	}
+	self := types.Type(t.named)
+	if t.generic() {
+		targs := make([]types.Type, t.tparams.Len())
+		for i := range targs {
+			targs[i] = t.tparams.At(i)
+		}
+		inst, err := types.Instantiate(nil, t.named, targs, false)
+		if err != nil {
+			return
+		}
+		self = inst
+	}
+	t.getValue = &method{
+		name:    getValueDispatch,
+		proxy:   getValueProxy,
+		copy:    true,
+		results: []*value{{typ: self, wire: wire{kind: wireValue}}},
+	}
+}
+
+// carriedWhole reports whether the codec carries every bit of a value of type t: no
+// struct with unexported fields (a sync.Mutex, a time.Location) anywhere inside, no
+// pointer to an exposed type (a proxy cannot travel inside a value). unsupported has
+// ruled out channels, funcs and other interfaces already.
+func (b *builder) carriedWhole(t types.Type, seen map[types.Type]bool) bool {
+	t = types.Unalias(t)
+	if seen[t] {
+		return true
+	}
+	seen[t] = true
+	switch t := t.(type) {
+	case *types.Named:
+		if isNamed(t, "time", "Time") {
+			return true
+		}
+		for i := range t.TypeArgs().Len() {
+			if !b.carriedWhole(t.TypeArgs().At(i), seen) {
+				return false
+			}
+		}
+		return b.carriedWhole(t.Underlying(), seen)
+	case *types.Pointer:
+		if target, _, unready := b.exposedPointer(t); target != nil || unready != nil {
+			return false
+		}
+		return b.carriedWhole(t.Elem(), seen)
+	case *types.Slice:
+		return b.carriedWhole(t.Elem(), seen)
+	case *types.Array:
+		return b.carriedWhole(t.Elem(), seen)
+	case *types.Map:
+		return b.carriedWhole(t.Key(), seen) && b.carriedWhole(t.Elem(), seen)
+	case *types.Struct:
+		for i := range t.NumFields() {
+			if !t.Field(i).Exported() || !b.carriedWhole(t.Field(i).Type(), seen) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // renames checks rename= against the exposed methods fns and returns the proxy name of

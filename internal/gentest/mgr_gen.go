@@ -1002,6 +1002,90 @@ func (p *RegistryProxy) Put(ctx context.Context, name string, a1 geo.Point) erro
 	return c.End()
 }
 
+// _mgrgenRerunGoGenerate_Score lists the methods of Score this file was generated for.
+// If the assertion below fails to compile, those methods changed: re-run go generate.
+type _mgrgenRerunGoGenerate_Score interface {
+	Record(string, int)
+}
+
+var _ _mgrgenRerunGoGenerate_Score = (*Score)(nil)
+
+// ScoreTypeID names Score in managers and on the wire.
+const ScoreTypeID = "github.com/mgr-go/mgr/internal/gentest.Score"
+
+// ScoreProxy is a reference to a Score in a manager: its methods run the Score's
+// methods there. Call Close when done with it; Token hands it to another process.
+type ScoreProxy struct {
+	mgr.ProxyBase
+}
+
+// CreateScore makes a new Score in the manager c is connected to, with NewScore, and
+// returns a proxy to it.
+func CreateScore(ctx context.Context, c *mgr.Client, name string) (*ScoreProxy, error) {
+	h, err := c.Create(ctx, ScoreTypeID, func(e *mgr.Encoder) {
+		e.String(name)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ScoreProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// AttachScore returns a proxy to the Score tok names: the way to hand a Score from one
+// process to another (see mgr.ProxyBase.Token). It fails, releasing the reference, when
+// that object is not a Score.
+func AttachScore(ctx context.Context, c *mgr.Client, tok mgr.Token) (*ScoreProxy, error) {
+	h, err := c.Attach(ctx, tok)
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.ExpectType(ctx, h, ScoreTypeID); err != nil {
+		return nil, err
+	}
+	return &ScoreProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// LookupScore returns a proxy to the manager's shared Score registered under name (see
+// mgr.Server.AddNamed). It fails, releasing the reference, when that object is not a
+// Score.
+func LookupScore(ctx context.Context, c *mgr.Client, name string) (*ScoreProxy, error) {
+	h, err := c.Lookup(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.ExpectType(ctx, h, ScoreTypeID); err != nil {
+		return nil, err
+	}
+	return &ScoreProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// Record calls Score.Record in the manager.
+//
+// Record adds p points scored by who.
+func (p *ScoreProxy) Record(ctx context.Context, who string, a1 int) error {
+	c := p.Begin(0)
+	c.Args.String(who)
+	c.Args.Int64(int64(a1))
+	if _, err := c.Do(ctx); err != nil {
+		return err
+	}
+	return c.End()
+}
+
+// GetValue returns a copy of the Score the proxy refers to, made in the manager between
+// two of its methods (Python's proxy._getvalue()). Changing the copy changes nothing in
+// the manager. String, by contrast, describes the proxy, not the Score.
+func (p *ScoreProxy) GetValue(ctx context.Context) (Score, error) {
+	var r0 Score
+	c := p.Begin(1)
+	res, err := c.Do(ctx)
+	if err != nil {
+		return r0, err
+	}
+	res.Value(&r0)
+	return r0, c.End()
+}
+
 // init registers the exposed types and sentinel errors of this package in every process
 // that links it: the manager and its clients.
 func init() {
@@ -1508,6 +1592,48 @@ func init() {
 			},
 		},
 		Serialized: false,
+	})
+	mgr.Register(&mgr.TypeDesc{
+		TypeID:    ScoreTypeID,
+		InlineNew: true,
+		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
+			a0 := args.String()
+			if err := args.Done(); err != nil {
+				return nil, err
+			}
+			return NewScore(a0), nil
+		},
+		Methods: []mgr.Method{
+			// 0
+			{
+				Name:   "Record",
+				Sig:    "func(string, int)",
+				Inline: true,
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					a0 := args.String()
+					a1 := args.Int()
+					if err := args.Done(); err != nil {
+						return err
+					}
+					obj.(*Score).Record(a0, a1)
+					return nil
+				},
+			},
+			// 1: GetValue
+			{
+				Name:   "_getvalue",
+				Sig:    "func() github.com/mgr-go/mgr/internal/gentest.Score",
+				Inline: true,
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					if err := args.Done(); err != nil {
+						return err
+					}
+					res.Value(obj.(*Score))
+					return nil
+				},
+			},
+		},
+		Serialized: true,
 	})
 	mgr.RegisterError("github.com/mgr-go/mgr/internal/gentest.ErrEmpty", ErrEmpty)
 	mgr.RegisterError("github.com/mgr-go/mgr/internal/gentest.ErrTooBig", ErrTooBig)
