@@ -115,8 +115,7 @@
 // For each exposed type T: TTypeID (a constant, or for a generic type a function of its
 // type arguments); TProxy embedding mgr.ProxyBase, with one method per exposed method
 // taking ctx first and returning error last, and perhaps GetValue (below); CreateT,
-// AttachT (from a token) and
-// LookupT (a named instance); the dispatch table registered with mgr.Register from init
+// AttachT (from a token) and LookupT (a named instance); the dispatch table registered with mgr.Register from init
 // (for a generic type, RegisterT[...], to be called from init for each instantiation
 // used); a guard interface _mgrgenRerunGoGenerate_T that fails to compile, naming
 // itself, when a method the output calls changed or went away; and a reference to
