@@ -378,4 +378,3 @@ type Indexed[R any] struct {
 	Index int
 	Value R
 }
-
