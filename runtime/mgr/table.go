@@ -18,6 +18,7 @@ func (s *Server) maybeRemoveLocked(obj *object) {
 	if id, ok := s.byValue[obj.value]; ok && id == obj.id {
 		delete(s.byValue, obj.value)
 	}
+	releaseRemoved(obj.value) // released.go
 }
 
 // addObjectLocked enters value into the table with one reference for holder (none
