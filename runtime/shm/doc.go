@@ -1,0 +1,55 @@
+// Package shm is Python's SharedMemoryManager for mgr: blocks of shared memory that are
+// objects in the manager, so that a block lives exactly as long as mgr's references to
+// it, and that processes on the manager's machine map zero-copy.
+//
+//	b, err := shm.CreateBlock(ctx, c, 64<<20) // a Block in the manager: a memfd of 64 MiB
+//	m, err := shm.Open(ctx, b)                // this process's mapping of it
+//	defer m.Close()
+//	buf := m.Bytes()                          // []byte over the shared pages
+//	xs, err := shm.View[float64](m)           // or a typed view: []float64 over them
+//
+// Hand the block to another process like any proxy (a Spawn argument, a Token, a value
+// in a shared container); there, Open maps the same pages: a write in one process is
+// seen by the other at once, with no copy and no call.
+//
+// # Lifetime
+//
+// A Block owns a memfd (memfd_create(2)) in the manager process. The manager closes it
+// when the block's last reference goes — the last proxy closed, or every process that
+// held one gone, however it went (kill -9 included: the manager drops a dead session's
+// references). Mappings that exist then stay valid until they are closed (the kernel
+// frees the memory with the last mapping), like Python's SharedMemory after unlink(),
+// but nobody can Open the block any more. Unlike Python there is no name in /dev/shm to
+// leak: a crash leaves nothing behind.
+//
+// # How a client gets the memfd
+//
+// mgr's transport carries bytes, not file descriptors, so a client opens the manager's
+// descriptor through procfs: /proc/<manager pid>/fd/<n>, which Linux lets a process open
+// when it may inspect the manager (ptrace access mode "read" with the filesystem
+// credentials: the same user, or root / CAP_SYS_PTRACE, and the manager not made
+// non-dumpable). The alternatives were weighed:
+//
+//   - pidfd_getfd(2) needs ptrace *attach* rights, which Yama (ptrace_scope=1, Ubuntu's
+//     default) refuses to everyone but the manager's ancestors — and a worker is the
+//     manager's sibling, not its parent. It also needs Linux 5.6.
+//   - SCM_RIGHTS over the Unix socket is the textbook way, but it needs the transport to
+//     carry ancillary data; it is the right long-term answer for mgr's own socket.
+//
+// Security: the procfs route grants nothing new. Any process that may open
+// /proc/<pid>/fd/<n> may also read the manager's memory and every descriptor it holds;
+// the authkey still guards the manager's calls, but a block's bytes are as private as
+// the manager process itself — the same user and root can reach them, as with Python's
+// /dev/shm files of mode 0600. Do not put secrets in blocks of a manager shared with
+// other users.
+//
+// Open checks before it maps: the manager must be on this machine (same boot ID, not a
+// TCP address of another host) and the file it opened must be the block's memfd (same
+// inode), so a client in another PID namespace never maps some other process's file.
+// Anything else fails with ErrNotLocal or ErrAccess — never a silent copy. Use a
+// []byte method (or a Queue[[]byte]) across machines.
+//
+// Blocks need Linux; elsewhere CreateBlock and Open fail with ErrUnsupported.
+package shm
+
+//go:generate go tool mgrgen

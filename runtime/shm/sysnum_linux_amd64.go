@@ -1,0 +1,6 @@
+//go:build linux && amd64
+
+package shm
+
+// sysMemfdCreate is memfd_create(2)'s number; the frozen syscall package lacks it here.
+const sysMemfdCreate = 319

@@ -1,0 +1,6 @@
+//go:build linux && (ppc64 || ppc64le)
+
+package shm
+
+// sysMemfdCreate is memfd_create(2)'s number; the frozen syscall package lacks it here.
+const sysMemfdCreate = 360
