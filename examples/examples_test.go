@@ -23,7 +23,7 @@ import (
 const runTimeout = 45 * time.Second
 
 // examples lists the example programs; TestMain builds them all with one go build.
-var examples = []string{"cache", "counter", "nested", "pair", "prodcons", "remote", "workqueue"}
+var examples = []string{"cache", "counter", "nested", "pair", "pool", "prodcons", "remote", "workqueue"}
 
 // binDir holds the built examples.
 var binDir string
@@ -373,4 +373,19 @@ func (lr *lineReader) String() string {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
 	return strings.Join(lr.lines, "\n")
+}
+
+func TestPool(t *testing.T) {
+	out := run(t, build(t, "pool"), nil)
+	for _, re := range []string{
+		`(?m)^Map: 1000 squares, sum 332833500$`,
+		`(?m)^Imap: 0 1 4 9 16$`,
+		`(?m)^ApplyAsync: 12² = 144$`,
+		`(?m)^Another process: Map of 100 cubes through the proxy, sum 24502500$`,
+		`(?m)^Crash: item 3 failed, ErrWorkerDied true; the others gave \[0 1 2 0 4 5\]$`,
+		`(?m)^After the crash: 7² = 49, [1-9]\d* worker\(s\) replaced$`,
+		`(?m)^Closed: every worker exited$`,
+	} {
+		mustMatch(t, out, re)
+	}
 }
