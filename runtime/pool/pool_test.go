@@ -130,7 +130,7 @@ func runOwner() int {
 	select {}
 }
 
-func testCtx(t *testing.T) context.Context {
+func testCtx(t testing.TB) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
@@ -138,7 +138,7 @@ func testCtx(t *testing.T) context.Context {
 }
 
 // startPool serves a manager in this process and starts a pool on it.
-func startPool(t *testing.T, opts pool.Options) (*mgr.Manager, *pool.Owner) {
+func startPool(t testing.TB, opts pool.Options) (*mgr.Manager, *pool.Owner) {
 	t.Helper()
 	ctx := testCtx(t)
 	m, err := mgr.StartInProcess(mgr.Options{})
