@@ -314,11 +314,10 @@ func (e *emitter) typeDesc(t *exposedType) jen.Code {
 }
 
 // wireSig is the method's signature as the wire sees it, for mgr.Method.Sig: parameter
-// and result types with full package paths, without the context.Context parameter and
-// the error result, which do not travel. Two builds of a type agree on a method when
+// and result types (proxies by TypeID, other named types with full package paths),
+// without the context.Context parameter and the error result, which do not travel. Two builds of a type agree on a method when
 // its name and wireSig agree.
 func wireSig(m *method) string {
-	qual := func(p *types.Package) string { return p.Path() }
 	var b strings.Builder
 	b.WriteString("func(")
 	for i, v := range m.params {
@@ -327,28 +326,48 @@ func wireSig(m *method) string {
 		}
 		if m.variadic && i == len(m.params)-1 {
 			b.WriteString("...")
-			b.WriteString(types.TypeString(v.typ.(*types.Slice).Elem(), qual))
+			b.WriteString(types.TypeString(v.typ.(*types.Slice).Elem(), pathQualifier))
 			continue
 		}
-		b.WriteString(types.TypeString(v.typ, qual))
+		b.WriteString(sigType(v))
 	}
 	b.WriteString(")")
 	switch len(m.results) {
 	case 0:
 	case 1:
-		b.WriteString(" " + types.TypeString(m.results[0].typ, qual))
+		b.WriteString(" " + sigType(m.results[0]))
 	default:
 		b.WriteString(" (")
 		for i, r := range m.results {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(types.TypeString(r.typ, qual))
+			b.WriteString(sigType(r))
 		}
 		b.WriteString(")")
 	}
 	return b.String()
 }
+
+// sigType names v's type in a wire signature. A proxy travels as a reference that names
+// its type by TypeID, so it is named that way: a type that keeps its TypeID across a
+// package move stays compatible. Other named types are named with their package paths.
+func sigType(v *value) string {
+	if v.wire.kind != wireProxy {
+		return types.TypeString(v.typ, pathQualifier)
+	}
+	id := "proxy " + v.wire.target.typeID
+	if len(v.wire.targs) > 0 {
+		args := make([]string, len(v.wire.targs))
+		for i, t := range v.wire.targs {
+			args[i] = types.TypeString(t, pathQualifier)
+		}
+		id += "[" + strings.Join(args, ", ") + "]"
+	}
+	return id
+}
+
+func pathQualifier(p *types.Package) string { return p.Path() }
 
 // multiline renders a composite literal's braces with one element per line, in the
 // order given (jen.Dict would sort the keys).

@@ -147,11 +147,10 @@ func decodeProxy(d *Decoder, v reflect.Value) {
 // results are then the caller's to encode and decode right.
 func (p *ProxyBase) BeginMethod(name string) (*Call, error) {
 	if desc := LookupType(p.h.typeID); desc != nil {
-		i := desc.MethodIndex(name)
-		if i < 0 {
-			return nil, callError(ErrUnknownMethod, "%s has no exposed method %s in this process (it has %s)", desc.TypeID, name, methodNames(desc))
+		if i := desc.MethodIndex(name); i >= 0 {
+			return p.Begin(i), nil // bound with its signature
 		}
-		return p.Begin(i), nil
+		// Not in this process's version of the type: the manager's may have it.
 	}
 	c := p.Begin(-1)
 	c.name = name

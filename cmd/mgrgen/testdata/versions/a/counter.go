@@ -13,6 +13,10 @@ import (
 //mgr:expose typeid=example/Counter serialized
 type Counter struct{ n int }
 
+// Clone returns a new Counter: a proxy in a result, which names its type by TypeID on the
+// wire, so the two versions agree on its signature although their packages differ.
+func (c *Counter) Clone() *Counter { return &Counter{n: c.n} }
+
 func (c *Counter) Increment() int          { c.n++; return c.n }
 func (c *Counter) Reset(to int)            { c.n = to }
 func (c *Counter) Scale(f float64) float64 { return float64(c.n) * f }
@@ -47,5 +51,11 @@ func calls(ctx context.Context, c *mgr.Client) error {
 	report("dynamic Twice", v, err)
 	n, err = p.Value(ctx)
 	report("Value", n, err)
+	cl, err := p.Clone(ctx)
+	if err == nil {
+		n, err = cl.Value(ctx)
+		cl.Close(ctx)
+	}
+	report("Clone", n, err)
 	return nil
 }

@@ -14,7 +14,12 @@ import (
 //mgr:expose typeid=example/Counter serialized
 type Counter struct{ n int }
 
-func (c *Counter) Decrement() int  { c.n--; return c.n }
+func (c *Counter) Decrement() int { c.n--; return c.n }
+
+// Clone returns a new Counter: a proxy in a result, which names its type by TypeID on the
+// wire, so the two versions agree on its signature although their packages differ.
+func (c *Counter) Clone() *Counter { return &Counter{n: c.n} }
+
 func (c *Counter) Increment() int  { c.n++; return c.n }
 func (c *Counter) Scale(f int) int { return c.n * f }
 func (c *Counter) Twice() int      { return 2 * c.n }
@@ -73,5 +78,11 @@ func calls(ctx context.Context, c *mgr.Client) error {
 	report("Note Get", v, err)
 	v, err = dynamic(ctx, &note, "Clear", nil, nil)
 	report("Note Clear", v, err)
+	cl, err := p.Clone(ctx)
+	if err == nil {
+		n, err = cl.Value(ctx)
+		cl.Close(ctx)
+	}
+	report("Clone", n, err)
 	return nil
 }
