@@ -19,4 +19,5 @@ run ./internal/wire FuzzServerHandshake 30000x
 run ./internal/wire FuzzClientHandshake 30000x
 run ./runtime/mgr FuzzDecode 5000x
 run ./runtime/mgr FuzzServerFrames 3000x
+run ./runtime/mgr FuzzResumeHandshake 3000x
 run ./runtime/syncmgr FuzzSyncServerFrames 3000x

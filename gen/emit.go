@@ -286,7 +286,7 @@ func (e *emitter) typeDesc(t *exposedType) jen.Code {
 	}
 	var methods []jen.Code
 	for i, m := range t.methods {
-		elems := []jen.Code{keyed("Name", jen.Lit(m.name)), keyed("Sig", jen.Lit(wireSig(m)))}
+		elems := []jen.Code{keyed("Name", jen.Lit(m.name)), keyed("Sig", e.wireSig(m))}
 		if !m.ctx || t.inline {
 			// Without a context the method cannot be cancelled or wait on purpose: the
 			// manager runs it where it reads the call (mgr.Method.Inline).
@@ -301,7 +301,7 @@ func (e *emitter) typeDesc(t *exposedType) jen.Code {
 	if m := t.getValue; m != nil {
 		// The proxy's GetValue: a copy of the object. It takes no context, so it runs inline.
 		elems := []jen.Code{
-			keyed("Name", jen.Lit(m.name)), keyed("Sig", jen.Lit(wireSig(m))), keyed("Inline", jen.True()),
+			keyed("Name", jen.Lit(m.name)), keyed("Sig", e.wireSig(m)), keyed("Inline", jen.True()),
 			keyed("Call", e.copyDispatch(t)),
 		}
 		methods = append(methods, jen.Comment(strconv.Itoa(len(t.methods))+": GetValue").Line().Add(multiline(elems...)))
@@ -313,58 +313,65 @@ func (e *emitter) typeDesc(t *exposedType) jen.Code {
 	return jen.Op("&").Qual(runtimePath, "TypeDesc").Add(multiline(fields...))
 }
 
-// wireSig is the method's signature as the wire sees it, for mgr.Method.Sig: parameter
-// and result types (proxies by TypeID, other named types with full package paths),
-// without the context.Context parameter and the error result, which do not travel. Two builds of a type agree on a method when
-// its name and wireSig agree.
-func wireSig(m *method) string {
-	var b strings.Builder
-	b.WriteString("func(")
+// wireSig renders the method's signature as the wire sees it, for mgr.Method.Sig:
+// parameter and result types, without the context.Context parameter and the error
+// result, which do not travel. A proxy travels as a reference that names its type by
+// TypeID, so it is named that way — an expression of the target's TypeID constant (or
+// function, for a generic type), since another package's TypeID is its own to set — and
+// a type that keeps its TypeID across a package move stays compatible; other named types
+// are named with their package paths.
+func (e *emitter) wireSig(m *method) jen.Code {
+	var parts []jen.Code
+	var lit strings.Builder
+	flush := func() {
+		if lit.Len() > 0 {
+			parts = append(parts, jen.Lit(lit.String()))
+			lit.Reset()
+		}
+	}
+	typ := func(v *value) {
+		if v.wire.kind != wireProxy {
+			lit.WriteString(types.TypeString(v.typ, pathQualifier))
+			return
+		}
+		lit.WriteString("proxy ")
+		flush()
+		parts = append(parts, e.typeIDExpr(v.wire.target, e.targsUse(v.wire.targs)))
+	}
+	lit.WriteString("func(")
 	for i, v := range m.params {
 		if i > 0 {
-			b.WriteString(", ")
+			lit.WriteString(", ")
 		}
 		if m.variadic && i == len(m.params)-1 {
-			b.WriteString("...")
-			b.WriteString(types.TypeString(v.typ.(*types.Slice).Elem(), pathQualifier))
+			lit.WriteString("...")
+			lit.WriteString(types.TypeString(v.typ.(*types.Slice).Elem(), pathQualifier))
 			continue
 		}
-		b.WriteString(sigType(v))
+		typ(v)
 	}
-	b.WriteString(")")
-	switch len(m.results) {
-	case 0:
-	case 1:
-		b.WriteString(" " + sigType(m.results[0]))
-	default:
-		b.WriteString(" (")
+	lit.WriteString(")")
+	if len(m.results) > 0 {
+		lit.WriteString(" ")
+		if len(m.results) > 1 {
+			lit.WriteString("(")
+		}
 		for i, r := range m.results {
 			if i > 0 {
-				b.WriteString(", ")
+				lit.WriteString(", ")
 			}
-			b.WriteString(sigType(r))
+			typ(r)
 		}
-		b.WriteString(")")
-	}
-	return b.String()
-}
-
-// sigType names v's type in a wire signature. A proxy travels as a reference that names
-// its type by TypeID, so it is named that way: a type that keeps its TypeID across a
-// package move stays compatible. Other named types are named with their package paths.
-func sigType(v *value) string {
-	if v.wire.kind != wireProxy {
-		return types.TypeString(v.typ, pathQualifier)
-	}
-	id := "proxy " + v.wire.target.typeID
-	if len(v.wire.targs) > 0 {
-		args := make([]string, len(v.wire.targs))
-		for i, t := range v.wire.targs {
-			args[i] = types.TypeString(t, pathQualifier)
+		if len(m.results) > 1 {
+			lit.WriteString(")")
 		}
-		id += "[" + strings.Join(args, ", ") + "]"
 	}
-	return id
+	flush()
+	sig := jen.Add(parts[0])
+	for _, p := range parts[1:] {
+		sig = sig.Op("+").Add(p)
+	}
+	return sig
 }
 
 func pathQualifier(p *types.Package) string { return p.Path() }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"time"
 
 	"github.com/mgr-go/mgr/runtime/mgr"
 	"github.com/mgr-go/mgr/runtime/pool"
@@ -125,6 +126,14 @@ func run(ctx context.Context) error {
 	if v, err := pool.Apply(ctx, p, square, 7); err != nil {
 		return err
 	} else {
+		// The survivor may answer before the owner has replaced the dead worker.
+		for p.Restarts() == 0 {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("the crashed worker was not replaced: %w", ctx.Err())
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
 		fmt.Printf("After the crash: 7² = %d, %d worker(s) replaced\n", v, p.Restarts())
 	}
 	if err := p.Close(ctx); err != nil {

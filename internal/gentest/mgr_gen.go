@@ -173,7 +173,7 @@ func RegisterBox[T any]() {
 			// 1
 			{
 				Name:   "Clone",
-				Sig:    "func() proxy github.com/mgr-go/mgr/internal/gentest.Box[T]",
+				Sig:    "func() proxy " + BoxTypeID[T](),
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -1121,7 +1121,7 @@ func init() {
 			// 1
 			{
 				Name:   "Child",
-				Sig:    "func(int) proxy github.com/mgr-go/mgr/internal/gentest.Counter",
+				Sig:    "func(int) proxy " + CounterTypeID,
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -1154,7 +1154,7 @@ func init() {
 			// 3
 			{
 				Name:   "Merge",
-				Sig:    "func(proxy github.com/mgr-go/mgr/internal/gentest.Counter) int",
+				Sig:    "func(proxy " + CounterTypeID + ") int",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0, _ := args.Referent(CounterTypeID).(*Counter)
@@ -1172,7 +1172,7 @@ func init() {
 			// 4
 			{
 				Name:   "None",
-				Sig:    "func() proxy github.com/mgr-go/mgr/internal/gentest.Counter",
+				Sig:    "func() proxy " + CounterTypeID,
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -1229,7 +1229,7 @@ func init() {
 			// 0
 			{
 				Name:   "Measure",
-				Sig:    "func(proxy github.com/mgr-go/mgr/internal/gentest/shapes.Cell[float64]) proxy github.com/mgr-go/mgr/internal/gentest/shapes.Cell[float64]",
+				Sig:    "func(proxy " + shapes.CellTypeID[float64]() + ") proxy " + shapes.CellTypeID[float64](),
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0, _ := args.Referent(shapes.CellTypeID[float64]()).(*shapes.Cell[float64])
@@ -1248,7 +1248,7 @@ func init() {
 			// 1
 			{
 				Name:   "Put",
-				Sig:    "func(proxy github.com/mgr-go/mgr/internal/gentest/shapes.Rect) proxy github.com/mgr-go/mgr/internal/gentest/shapes.Rect",
+				Sig:    "func(proxy " + shapes.RectTypeID + ") proxy " + shapes.RectTypeID,
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0, _ := args.Referent(shapes.RectTypeID).(*shapes.Rect)
@@ -1267,7 +1267,7 @@ func init() {
 			// 2
 			{
 				Name:   "Widen",
-				Sig:    "func(proxy github.com/mgr-go/mgr/internal/gentest/shapes.Rect, float64)",
+				Sig:    "func(proxy " + shapes.RectTypeID + ", float64)",
 				Inline: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0, _ := args.Referent(shapes.RectTypeID).(*shapes.Rect)

@@ -15,6 +15,10 @@ package wire
 //	CancelAck kind reqID                                       manager → client
 //	Accept   kind reqID                                        client → manager
 //	Reject   kind reqID                                        client → manager
+//	Ack      kind count                                        client → manager
+//	Bye      kind                                              client → manager, then close
+//	Resume   kind sessionID token epoch received n reqID...    client → manager, first on a new connection
+//	Resumed  kind status epoch message n reqID... m reqID...   manager → client, answer to Resume
 //
 // Integers are uvarints, strings a uvarint length and bytes. timeoutNanos is the time the
 // call has left (0: no deadline); a relative figure keeps clock skew between machines out.
@@ -47,12 +51,37 @@ const (
 	KindReject    byte = 12
 
 	KindReservedError byte = 13
+
+	KindAck     byte = 14 // count: the peer has received that many frames (client → manager)
+	KindBye     byte = 15 // (): the client closes the session on purpose (client → manager)
+	KindResume  byte = 16 // first frame on a new connection: go on with a session
+	KindResumed byte = 17 // the manager's answer to Resume
+)
+
+// Resume statuses (the first field of a Resumed frame).
+const (
+	ResumeOK        = 0 // the session goes on; replayed frames follow
+	ResumeRefused   = 1 // no such session: it ended, or the window passed, or the token is wrong
+	ResumeRestarted = 2 // the manager is another run (epoch) than the one the session was with
+	ResumeShutdown  = 3 // the manager is shutting down
 )
 
 // A call names its method by its index in the manager's dispatch table. A client learns
 // the table of each type once per session (CtlMethods) and maps its own methods to it by
 // name and signature, so two programs built from different versions of a type never
 // call the wrong method (a missing one or a changed signature is an error instead).
+//
+// Sessions survive broken connections (protocol 3). Hello's reply carries the session's
+// resume token and the manager's epoch (random per run). The manager numbers every frame
+// it sends a session and keeps those the client has not acknowledged (Ack, sent every few
+// dozen frames and when idle). A client whose connection breaks redials and sends Resume
+// — its session, token, the epoch it knew, how many frames it received, and the IDs of
+// its calls still waiting — before anything else. The manager answers Resumed: the
+// pending IDs it never read (the client sends those calls again; the manager drops a
+// call whose ID it has seen), and the IDs of reserved outcomes the client has received
+// but not answered; then it sends again every frame the client did not receive. A clean
+// close says Bye first; a connection that ends without it is a break, unless the manager
+// can see the client's process has died (a Unix socket's peer credentials).
 //
 // ControlObject is the object ID of the manager itself: its methods create, attach and
 // release objects, hand out tokens, look up named objects and report introspection.

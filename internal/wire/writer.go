@@ -2,6 +2,8 @@ package wire
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -15,6 +17,7 @@ type Writer struct {
 	bw      *bufio.Writer
 	waiting atomic.Int32
 	err     error
+	log     *ReplayLog // nil: frames are not kept
 }
 
 // NewWriter returns a Writer over w.
@@ -56,6 +59,9 @@ func (w *Writer) Flush() error {
 }
 
 func (w *Writer) appendLocked(frame []byte) error {
+	if w.log != nil {
+		w.log.record(frame) // kept even when the connection has failed: a resume sends it
+	}
 	if w.err != nil {
 		return w.err
 	}
@@ -69,5 +75,67 @@ func (w *Writer) flushLocked() error {
 	if err := w.bw.Flush(); err != nil {
 		w.err = err
 	}
+	return w.err
+}
+
+// NewLoggedWriter returns a Writer over w that keeps what it writes in log until the
+// peer acknowledges it, so that Resume can send it again over a new connection.
+func NewLoggedWriter(w io.Writer, log *ReplayLog) *Writer {
+	return &Writer{bw: bufio.NewWriterSize(w, 64<<10), log: log}
+}
+
+// Ack forgets the logged frames numbered up to n; it reports false for a number beyond
+// what was written.
+func (w *Writer) Ack(n uint64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.log.ack(n)
+}
+
+// ErrCannotResume is wrapped by Resume's error when the session cannot go on (the log gave
+// up, or the peer's count is wrong); any other error is the new connection's failure.
+var ErrCannotResume = errors.New("mgr: cannot resume")
+
+// Resume moves the Writer to a new connection: it drops what was buffered for the old
+// one and any error it left, writes first (a frame not logged: the answer to the peer's
+// resume request), then every logged frame numbered after acked, and flushes. It fails
+// without writing when the log overflowed or acked is beyond what was written.
+func (w *Writer) Resume(nw io.Writer, first []byte, acked uint64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.log == nil || w.log.overflow {
+		return fmt.Errorf("%w: the frames sent since the break were not all kept", ErrCannotResume)
+	}
+	if !w.log.ack(acked) {
+		return fmt.Errorf("%w: the peer acknowledges frame %d of %d sent", ErrCannotResume, acked, w.log.Sent())
+	}
+	w.bw.Reset(nw)
+	w.err = nil
+	if _, err := w.bw.Write(first); err != nil {
+		w.err = err
+		return err
+	}
+	if err := w.log.replay(w.bw); err != nil {
+		w.err = err
+		return err
+	}
+	return w.flushLocked()
+}
+
+// Sent returns how many frames the Writer has written, when it keeps a log.
+func (w *Writer) Sent() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.log == nil {
+		return 0
+	}
+	return w.log.Sent()
+}
+
+// Err returns the error that failed the Writer, or nil while it can write (a Resume clears
+// it).
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	return w.err
 }

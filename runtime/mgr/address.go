@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // Address is where a manager listens: a Unix-domain socket path or a TCP host:port.
@@ -67,6 +69,12 @@ func Listen(a Address, tlsConf *tls.Config) (net.Listener, error) {
 	switch a.Network {
 	case "unix":
 		ln, err = net.Listen("unix", a.Addr)
+		if errors.Is(err, syscall.EADDRINUSE) && staleSocket(a.Addr) {
+			// Left by a manager that died (kill -9): nobody listens on it. A restarted
+			// manager takes the address over, and its old clients learn it restarted.
+			os.Remove(a.Addr)
+			ln, err = net.Listen("unix", a.Addr)
+		}
 		if err == nil {
 			if err = os.Chmod(a.Addr, 0o600); err != nil {
 				ln.Close()
@@ -84,6 +92,17 @@ func Listen(a Address, tlsConf *tls.Config) (net.Listener, error) {
 		ln = tls.NewListener(ln, tlsConf)
 	}
 	return ln, nil
+}
+
+// staleSocket reports whether the Unix socket at path is left over: connecting to it is
+// refused, so no process listens on it.
+func staleSocket(path string) bool {
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		c.Close()
+		return false
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
 }
 
 // ListenerAddress returns the Address of a listener made by Listen (useful with

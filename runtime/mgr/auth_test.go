@@ -156,6 +156,10 @@ func TestAuthReplayedTranscriptIsRejected(t *testing.T) {
 	if err := wire.ClientHandshake(rec, wire.NewReader(conn, wire.MaxHandshakeFrame), m.AuthKey(), mgr.BinaryCodec{}.Name()); err != nil {
 		t.Fatal(err)
 	}
+	// A session begins with its first frame (a Resume would continue another instead).
+	if _, err := conn.Write([]byte{0, 0, 0, 1, wire.KindPing}); err != nil {
+		t.Fatal(err)
+	}
 	waitUntil(t, "the recorded session", 20*time.Second, func() bool { return m.Server().NumSessions() == 2 })
 
 	// Replay the client's bytes, all at once, on a new connection.

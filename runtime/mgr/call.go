@@ -3,6 +3,7 @@ package mgr
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/mgr-go/mgr/internal/wire"
 )
@@ -25,13 +26,15 @@ type Call struct {
 	pinned []uint64
 
 	// Client-side state, owned by the connection while the call is pending.
-	id    uint64
-	done  chan struct{}
-	ack   chan struct{} // the manager acknowledged our Cancel: the call still ran (calls.go)
-	reply []byte
-	err   error
-	conn  *Client
-	slot  int // the argument bytes admitted (client_admit.go)
+	frame      []byte      // the call's frame as sent, within Args: a resume may send it again
+	cancelSent atomic.Bool // Cancel was sent: a resume sends it again
+	id         uint64
+	done       chan struct{}
+	ack        chan struct{} // the manager acknowledged our Cancel: the call still ran (calls.go)
+	reply      []byte
+	err        error
+	conn       *Client
+	slot       int // the argument bytes admitted (client_admit.go)
 }
 
 // reservedHeader is room at the front of every call's Args buffer for the frame length,

@@ -122,18 +122,46 @@ func runUndo(fns []func()) {
 func (sess *session) cancelCall(reqID uint64) error {
 	sess.cmu.Lock()
 	rec := sess.calls[reqID]
-	var err error
+	if rec == nil && !sess.seen.has(reqID) {
+		// The Cancel overtook its call: after a resume, a caller may cancel on the new
+		// connection before the call is sent there again. The call is cancelled when it
+		// comes (precancelled).
+		if sess.precancel == nil {
+			sess.precancel = map[uint64]struct{}{}
+		}
+		if len(sess.precancel) < maxSessionCalls {
+			sess.precancel[reqID] = struct{}{}
+			sess.precancels.Add(1)
+		}
+	}
 	if rec != nil && !rec.finishing && !rec.cancelled {
 		rec.cancelled = true
 		// Written under cmu so it goes ahead of the call's reply (runCall marks the call
-		// finishing under cmu before it writes).
-		err = sess.w.WriteFrameBuffered(reqFrame(wire.KindCancelAck, reqID))
+		// finishing under cmu before it writes). A failed write is the connection's
+		// break, which its reader handles; it is kept for a resume all the same.
+		_ = sess.w.WriteFrameBuffered(reqFrame(wire.KindCancelAck, reqID))
 	}
 	sess.cmu.Unlock()
 	if rec != nil && rec.cancel != nil {
 		rec.cancel()
 	}
-	return err
+	return nil
+}
+
+// precancelled reports whether a Cancel for reqID came before the call did, forgetting
+// it.
+func (sess *session) precancelled(reqID uint64) bool {
+	if sess.precancels.Load() == 0 {
+		return false // the common case, without the lock
+	}
+	sess.cmu.Lock()
+	defer sess.cmu.Unlock()
+	_, ok := sess.precancel[reqID]
+	if ok {
+		delete(sess.precancel, reqID)
+		sess.precancels.Add(-1)
+	}
+	return ok
 }
 
 // settle handles Accept and Reject: the client took a reserved outcome, or gave up on it.

@@ -37,6 +37,7 @@ type childConfig struct {
 	Lease       time.Duration `json:",omitempty"`
 	TokenTTL    time.Duration `json:",omitempty"`
 	Drain       time.Duration `json:",omitempty"`
+	Resume      time.Duration `json:",omitempty"`
 	Initializer string        `json:",omitempty"`
 	InitArg     *encodedValue `json:",omitempty"` // Options.InitArg, encoded (see args.go)
 	Codec       string        `json:",omitempty"`
@@ -57,6 +58,7 @@ func (cfg *childConfig) options() (Options, error) {
 	opts := Options{
 		Address: addr, AuthKey: cfg.AuthKey, MaxFrame: cfg.MaxFrame, HandshakeTimeout: cfg.Handshake,
 		Lease: cfg.Lease, TokenTTL: cfg.TokenTTL, DrainTimeout: cfg.Drain, Initializer: cfg.Initializer,
+		ResumeWindow: cfg.Resume,
 	}
 	if cfg.Codec != "" {
 		opts.Codec = lookupCodec(cfg.Codec)

@@ -24,9 +24,9 @@ type Client struct {
 	addr Address
 	opts Options
 	cdc  Codec
-	conn net.Conn
-	r    *wire.Reader
-	w    *wire.Writer
+	// link is the current connection (a resume replaces it: client_resume.go). The reader
+	// holding readTok reads its r; writers write its w.
+	link atomic.Pointer[link]
 
 	nextID  atomic.Uint64
 	mu      sync.Mutex
@@ -34,15 +34,29 @@ type Client struct {
 	err     error // why the connection ended; set once, under mu
 	done    chan struct{}
 
-	lastRecv  atomic.Int64 // unix nanos of the last frame received
-	sessionID uint64
-	calls     sync.Pool
+	lastRecv atomic.Int64 // unix nanos of the last frame received
+	calls    sync.Pool
+
+	// The session (client_resume.go): the manager's ID for it, the token that resumes it,
+	// the manager's epoch, and which session of this Client it is (a manager restart
+	// starts another; proxies of an earlier one get ErrManagerRestarted).
+	sessionID atomic.Uint64
+	rtoken    [32]byte // guarded by mu
+	epoch     uint64   // guarded by mu
+	sessGen   atomic.Uint64
+	idBase    atomic.Uint64 // the session's request IDs are all above it (a new session after a restart)
+	recv      atomic.Uint64 // frames received from the manager in this session
+	acked     atomic.Uint64 // the count last acknowledged
+	resuming  bool          // a reconnect is under way; guarded by mu
+	rejected  []uint64      // recent Reject answers, said again on a resume; guarded by mu
+	state     atomic.Int32  // ConnState
 
 	// Reading (client_read.go): whoever holds readTok reads frames for every call —
 	// usually a caller waiting for its own reply, otherwise the idle reader.
 	readTok     chan struct{} // capacity 1; full while someone reads
 	rmu         sync.Mutex    // guards leader and interrupted
 	leader      *Call         // the call whose goroutine reads, if any
+	leaderConn  net.Conn      // the connection it reads
 	interrupted bool          // a read deadline is set to wake the reader
 
 	rel       releaser                 // references to drop (client_release.go)
@@ -85,55 +99,83 @@ func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error
 		addr:      opts.Address,
 		opts:      opts,
 		cdc:       opts.codec(),
-		conn:      conn,
-		r:         wire.NewReader(conn, opts.maxFrame()),
 		pending:   map[uint64]*Call{},
 		abandoned: map[uint64]abandonedCall{},
 		done:      make(chan struct{}),
 	}
-	deadline := time.Now().Add(opts.handshakeTimeout())
+	l, err := c.handshake(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	c.link.Store(l)
+	c.sessGen.Store(1)
+	c.lastRecv.Store(time.Now().UnixNano())
+	c.calls.New = func() any { return &Call{done: make(chan struct{}, 1), ack: make(chan struct{}, 1), conn: c} }
+	c.readTok = make(chan struct{}, 1)
+	go c.keepAlive()
+	if err := c.hello(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// handshake authenticates conn and returns it as the client's link.
+func (c *Client) handshake(ctx context.Context, conn net.Conn) (*link, error) {
+	r := wire.NewReader(conn, c.opts.maxFrame())
+	deadline := time.Now().Add(c.opts.handshakeTimeout())
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	conn.SetDeadline(deadline)
 	// A ctx cancelled without a deadline must end the handshake too.
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
-	err := wire.ClientHandshake(conn, c.r, opts.AuthKey, c.cdc.Name())
+	err := wire.ClientHandshake(conn, r, c.opts.AuthKey, c.cdc.Name())
 	if !stop() && ctx.Err() != nil {
-		return nil, fmt.Errorf("connect to %s: %w", opts.Address, ctx.Err())
+		return nil, fmt.Errorf("connect to %s: %w", c.opts.Address, ctx.Err())
 	}
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", opts.Address, err)
+		return nil, fmt.Errorf("connect to %s: %w", c.opts.Address, err)
 	}
 	conn.SetDeadline(time.Time{})
-	c.r.SetMax(opts.maxFrame())
-	c.w = wire.NewWriter(conn)
-	c.lastRecv.Store(time.Now().UnixNano())
-	c.calls.New = func() any { return &Call{done: make(chan struct{}, 1), ack: make(chan struct{}, 1), conn: c} }
-	c.readTok = make(chan struct{}, 1)
-	go c.keepAlive()
+	r.SetMax(c.opts.maxFrame())
+	return &link{conn: conn, r: r, w: wire.NewWriter(conn)}, nil
+}
 
-	// Introduce ourselves; the manager shows the PID and program in its introspection.
+// hello introduces the client — the manager shows its PID and program in its
+// introspection — and learns the session's ID, resume token and the manager's epoch.
+func (c *Client) hello(ctx context.Context) error {
 	prog, _ := os.Executable()
-	var sid uint64
-	err = c.control(ctx, wire.CtlHello, func(e *Encoder) {
+	var sid, epoch uint64
+	var token []byte
+	err := c.control(ctx, wire.CtlHello, func(e *Encoder) {
 		e.Int64(int64(os.Getpid()))
 		e.String(prog)
-		e.Uint64(uint64(opts.maxFrame())) // replies larger than this fail their call, not the connection
-	}, func(d *Decoder) { sid = d.Uint64() })
+		e.Uint64(uint64(c.opts.maxFrame())) // replies larger than this fail their call, not the connection
+		e.Uint64(c.idBase.Load())           // this session's request IDs are all above it
+	}, func(d *Decoder) {
+		sid, epoch, token = d.Uint64(), d.Uint64(), d.ByteSlice()
+		if d.Err() == nil && len(token) != 32 {
+			d.Fail("resume token of %d bytes", len(token))
+		}
+	})
 	if err != nil {
-		c.Close()
-		return nil, err
+		return err
 	}
-	c.sessionID = sid
-	return c, nil
+	c.mu.Lock()
+	copy(c.rtoken[:], token)
+	c.epoch = epoch
+	c.mu.Unlock()
+	c.sessionID.Store(sid)
+	return nil
 }
 
 // Address returns the manager's address.
 func (c *Client) Address() Address { return c.addr }
 
-// SessionID returns the ID the manager gave this session.
-func (c *Client) SessionID() uint64 { return c.sessionID }
+// SessionID returns the ID the manager gave this session (another one after the
+// manager restarted).
+func (c *Client) SessionID() uint64 { return c.sessionID.Load() }
 
 // Done is closed when the connection has ended; Err then says why. With no call in
 // flight the client notices a dropped connection or the manager's goodbye within about
@@ -153,6 +195,16 @@ func (c *Client) Err() error {
 // proxies made through this Client fail with ErrClientClosed afterwards (or ErrShutdown,
 // if the manager had shut down first).
 func (c *Client) Close() error {
+	c.mu.Lock()
+	up := c.err == nil && !c.resuming
+	c.mu.Unlock()
+	if up {
+		// Bye tells the manager the session ends on purpose, not in a break: it drops
+		// everything now instead of keeping it for a resume.
+		l := c.link.Load()
+		l.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_ = l.w.WriteFrame([]byte{0, 0, 0, 1, wire.KindBye})
+	}
 	c.fail(fmt.Errorf("%w: Close was called on the connection to %s", ErrClientClosed, c.addr))
 	return nil
 }
@@ -168,23 +220,24 @@ func (c *Client) fail(err error) {
 	c.pending = nil
 	close(c.done)
 	c.mu.Unlock()
-	c.conn.Close()
+	c.link.Load().conn.Close()
+	c.setState(StateClosed, err)
 	for _, call := range pending {
 		call.err = err
 		call.done <- struct{}{}
 	}
 }
 
-// failAfterWriteError ends the connection after a failed write. The reader usually knows
-// better why it broke (the manager said goodbye because it shut down, or aborted the
-// session with a reason), so it gets a moment to say so first.
-func (c *Client) failAfterWriteError(err error) {
+// failAfterWriteError handles a failed write on l. The reader usually knows better why
+// the connection broke (the manager said goodbye because it shut down, or aborted the
+// session with a reason), so it gets a moment to say so first; then it is a break.
+func (c *Client) failAfterWriteError(l *link, err error) {
 	t := time.NewTimer(time.Second)
 	defer t.Stop()
 	select {
 	case <-c.done:
 	case <-t.C:
-		c.fail(fmt.Errorf("%w: write to %s: %w", ErrConnLost, c.addr, err))
+		c.broken(l, fmt.Errorf("%w: write to %s: %w", ErrConnLost, c.addr, err))
 	}
 }
 
@@ -231,6 +284,12 @@ func (c *Client) handleFrame(frame []byte) (reply bool, err error) {
 			kind := wire.KindAccept
 			if call == nil {
 				kind = wire.KindReject
+				c.mu.Lock()
+				c.rejected = append(c.rejected, id) // said again on a resume
+				if len(c.rejected) > maxRejectedKept {
+					c.rejected = c.rejected[len(c.rejected)-maxRejectedKept:]
+				}
+				c.mu.Unlock()
 			}
 			go c.sendSmall(kind, id)
 			refs = nil
@@ -300,18 +359,21 @@ func (c *Client) keepAlive() {
 			return
 		case now := <-t.C:
 			quiet := now.Sub(time.Unix(0, c.lastRecv.Load()))
+			l := c.link.Load()
 			if quiet > lease {
-				c.fail(fmt.Errorf("%w: no word from %s for %s", ErrConnLost, c.addr, quiet.Round(time.Millisecond)))
-				return
+				c.broken(l, fmt.Errorf("%w: no word from %s for %s", ErrConnLost, c.addr, quiet.Round(time.Millisecond)))
+				c.lastRecv.Store(now.UnixNano()) // the reconnect has its own window
+				continue
 			}
 			c.startIdleReader()
+			c.sendAck(true)
 			// The ping's write may wait behind a caller's large one; this loop must not.
 			if now.Sub(lastPing) >= lease/3 && !pinging.Swap(true) {
 				lastPing = now
 				go func() {
 					defer pinging.Store(false)
-					if err := c.w.WriteFrame(ping); err != nil {
-						c.fail(fmt.Errorf("%w: %w", ErrConnLost, err))
+					if err := l.w.WriteFrame(ping); err != nil {
+						c.broken(l, fmt.Errorf("%w: %w", ErrConnLost, err))
 					}
 				}()
 			}
@@ -353,9 +415,10 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 		return err
 	}
 	// A call that can never be sent fails now, not after waiting for room (at the head of
-	// the line, holding up every call behind it). The payload is at least the arguments,
-	// the kind and four one-byte uvarints; the exact check follows the header below.
-	if n := len(call.Args.buf) - reservedHeader + 1 + 4; n > c.opts.maxFrame() {
+	// the line, holding up every call behind it), and before it takes a request ID: an ID
+	// taken must be sent, or the manager's record of the IDs it has read (resume.go)
+	// would keep a hole. The bound counts the header at its largest.
+	if n := len(call.Args.buf) - wire.HeaderSize; n > c.opts.maxFrame() {
 		return fmt.Errorf("%w: arguments of %s take %d bytes, limit %d", ErrFrameTooLarge, call.describe(), n, c.opts.maxFrame())
 	}
 	// Room for the call among those in flight. The reserved header space counts in full,
@@ -377,6 +440,10 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 		timeout = uint64(left)
 	}
 	method := uint64(call.method)
+	if call.h.id != wire.ControlObject && call.h.sess != c.sessGen.Load() {
+		c.admit.release(call.slot)
+		return callError(ErrManagerRestarted, "%s#%d: the manager at %s has restarted since this proxy was made; its object is gone (look named objects up again)", call.h.typeID, call.h.id, c.addr)
+	}
 	if call.h.id != wire.ControlObject {
 		m, err := c.remoteMethod(ctx, call) // client_bind.go
 		if err != nil {
@@ -399,10 +466,7 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 	frame := call.Args.buf[start:]
 	copy(frame, h)
 	wire.PutHeader(frame, len(frame)-wire.HeaderSize)
-	if len(frame)-wire.HeaderSize > c.opts.maxFrame() {
-		c.admit.release(call.slot)
-		return fmt.Errorf("%w: arguments of %s take %d bytes, limit %d", ErrFrameTooLarge, call.describe(), len(frame)-wire.HeaderSize, c.opts.maxFrame())
-	}
+	call.frame = frame // sent again if a resume finds the manager never read it
 
 	c.mu.Lock()
 	if c.err != nil {
@@ -410,6 +474,12 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 		c.mu.Unlock()
 		c.admit.release(call.slot)
 		return err
+	}
+	if call.h.id != wire.ControlObject && call.h.sess != c.sessGen.Load() {
+		// The manager restarted while this call was being made (restarted holds mu).
+		c.mu.Unlock()
+		c.admit.release(call.slot)
+		return callError(ErrManagerRestarted, "%s#%d: the manager at %s has restarted since this proxy was made; its object is gone (look named objects up again)", call.h.typeID, call.h.id, c.addr)
 	}
 	c.pending[call.id] = call
 	busy := len(c.pending) > 1
@@ -420,8 +490,9 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 		// to read what it is writing: make sure someone reads meanwhile.
 		c.startIdleReader()
 	}
-	if err := c.write(frame, busy); err != nil {
-		go c.failAfterWriteError(err)
+	l := c.link.Load()
+	if err := c.write(l, frame, busy); err != nil {
+		go c.failAfterWriteError(l, err)
 	}
 	if err := c.await(ctx, call); err != nil {
 		return err
@@ -434,15 +505,15 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 // that are ready to run (callers just handed their replies, about to send their next
 // calls) add their frames, so one system call sends them all: under load, writes
 // dominate the client's CPU otherwise, one per call.
-func (c *Client) write(frame []byte, busy bool) error {
+func (c *Client) write(l *link, frame []byte, busy bool) error {
 	if !busy {
-		return c.w.WriteFrame(frame)
+		return l.w.WriteFrame(frame)
 	}
-	if err := c.w.WriteFrameBuffered(frame); err != nil {
+	if err := l.w.WriteFrameBuffered(frame); err != nil {
 		return err
 	}
 	runtime.Gosched()
-	return c.w.Flush() // a no-op if another caller flushed our frame with its own
+	return l.w.Flush() // a no-op if another caller flushed our frame with its own
 }
 
 // sendSmall sends a frame that names a call: Cancel, Accept or Reject.
@@ -451,12 +522,12 @@ func (c *Client) sendSmall(kind byte, id uint64) {
 	f := append(b[:wire.HeaderSize], kind)
 	f = binary.AppendUvarint(f, id)
 	wire.PutHeader(f, len(f)-wire.HeaderSize)
-	_ = c.w.WriteFrame(f) // a broken connection is reported by the reader
+	_ = c.link.Load().w.WriteFrame(f) // a broken connection is reported by the reader; a resume sends it again
 }
 
 // control calls a method of the manager itself.
 func (c *Client) control(ctx context.Context, method int, enc func(*Encoder), dec func(*Decoder)) error {
-	h := &Handle{owner: c, id: wire.ControlObject, typeID: "mgr.Manager"}
+	h := &Handle{owner: c, id: wire.ControlObject, typeID: "mgr.Manager", sess: c.sessGen.Load()}
 	call := c.newCall(h, method)
 	if enc != nil {
 		enc(&call.Args)
@@ -567,8 +638,8 @@ func (c *Client) Shutdown(ctx context.Context) error {
 }
 
 func (c *Client) newHandle(id uint64, typeID string) *Handle {
-	h := &Handle{owner: c, id: id, typeID: typeID}
-	h.cleanup = runtime.AddCleanup(h, c.releaseLeaked, id)
+	h := &Handle{owner: c, id: id, typeID: typeID, sess: c.sessGen.Load()}
+	h.cleanup = runtime.AddCleanup(h, c.releaseLeaked, relRef{id: id, sess: h.sess})
 	return h
 }
 

@@ -104,6 +104,7 @@ func (c *Client) await(ctx context.Context, call *Call) error {
 				return err
 			}
 		case <-done:
+			call.cancelSent.Store(true)
 			c.sendSmall(wire.KindCancel, call.id)
 			cancelled = true
 			ackC = call.ack
@@ -170,11 +171,13 @@ func (c *Client) lead(call *Call, ctx context.Context, until time.Time) {
 		}
 		return
 	}
+	conn := c.link.Load().conn // the reader holds readTok: the link stays
 	c.rmu.Lock()
 	c.leader = call
+	c.leaderConn = conn
 	if !until.IsZero() {
 		c.interrupted = true
-		c.conn.SetReadDeadline(until)
+		conn.SetReadDeadline(until)
 	}
 	c.rmu.Unlock()
 	var stop func() bool
@@ -191,9 +194,10 @@ func (c *Client) lead(call *Call, ctx context.Context, until time.Time) {
 	}
 	c.rmu.Lock()
 	c.leader = nil
+	c.leaderConn = nil
 	if c.interrupted {
 		c.interrupted = false
-		c.conn.SetReadDeadline(time.Time{})
+		conn.SetReadDeadline(time.Time{})
 	}
 	c.rmu.Unlock()
 }
@@ -204,7 +208,7 @@ func (c *Client) interrupt(call *Call) {
 	defer c.rmu.Unlock()
 	if c.leader == call {
 		c.interrupted = true
-		c.conn.SetReadDeadline(time.Unix(1, 0))
+		c.leaderConn.SetReadDeadline(time.Unix(1, 0))
 	}
 }
 
@@ -243,7 +247,8 @@ func (c *Client) readWhileIdle() {
 // readOne reads and handles one frame. It returns a read deadline's error when the
 // reader was interrupted, and any other error after ending the connection with it.
 func (c *Client) readOne() (reply bool, err error) {
-	frame, err := c.r.Next()
+	l := c.link.Load() // the reader holds readTok: the link stays
+	frame, err := l.r.Next()
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			c.rmu.Lock()
@@ -256,14 +261,17 @@ func (c *Client) readOne() (reply bool, err error) {
 		if errors.Is(err, wire.ErrFrameTooLarge) {
 			c.fail(fmt.Errorf("%w: %w", ErrConnLost, err))
 		} else {
-			c.fail(fmt.Errorf("%w: %s: %w", ErrConnLost, c.addr, err))
+			c.broken(l, fmt.Errorf("%w: %s: %w", ErrConnLost, c.addr, err)) // client_resume.go
 		}
 		return false, err
 	}
 	c.lastRecv.Store(time.Now().UnixNano())
+	c.recv.Add(1)
 	reply, err = c.handleFrame(frame)
 	if err != nil {
 		c.fail(fmt.Errorf("%w: protocol error from %s: %w", ErrConnLost, c.addr, err))
+		return reply, err
 	}
+	c.sendAck(false)
 	return reply, err
 }

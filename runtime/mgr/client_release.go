@@ -2,6 +2,7 @@ package mgr
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/mgr-go/mgr/internal/wire"
@@ -16,9 +17,15 @@ import (
 // releaseBatch is the most references one CtlReleaseN frame carries.
 const releaseBatch = 4096
 
+// relRef is a reference to release: the object, and the client's session it belongs to
+// (after a manager restart, the old session's are gone with it).
+type relRef struct {
+	id, sess uint64
+}
+
 type releaser struct {
 	mu      sync.Mutex
-	ids     []uint64
+	ids     []relRef
 	waiters []chan struct{} // closed once the batch carrying their IDs was answered
 	running bool
 }
@@ -26,7 +33,11 @@ type releaser struct {
 // dropRef queues the release of one of this session's references to object id, to be
 // sent from a goroutine of its own.
 func (c *Client) dropRef(id uint64) {
-	if _, send := c.queueRelease(id, false); send {
+	c.dropRefOf(relRef{id: id, sess: c.sessGen.Load()})
+}
+
+func (c *Client) dropRefOf(ref relRef) {
+	if _, send := c.queueRelease(ref, false); send {
 		go c.sendReleases()
 	}
 }
@@ -34,11 +45,11 @@ func (c *Client) dropRef(id uint64) {
 // queueRelease queues the release of a reference to object id. With wait it returns a
 // channel closed once the manager has dropped it (or the connection ended). send says
 // that nobody is sending releases: the caller must (sendReleases).
-func (c *Client) queueRelease(id uint64, wait bool) (done <-chan struct{}, send bool) {
+func (c *Client) queueRelease(ref relRef, wait bool) (done <-chan struct{}, send bool) {
 	r := &c.rel
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.ids = append(r.ids, id)
+	r.ids = append(r.ids, ref)
 	if !r.running {
 		r.running = true
 		return nil, true
@@ -66,6 +77,8 @@ func (c *Client) sendReleases() {
 			return
 		}
 		r.mu.Unlock()
+		gen := c.sessGen.Load()
+		ids = slices.DeleteFunc(ids, func(r relRef) bool { return r.sess != gen }) // a restarted manager's
 		for len(ids) > 0 {
 			batch := ids[:min(len(ids), releaseBatch)]
 			ids = ids[len(batch):]
@@ -73,13 +86,13 @@ func (c *Client) sendReleases() {
 			var failed uint64
 			err := c.control(ctx, wire.CtlReleaseN, func(e *Encoder) {
 				e.Uint64(uint64(len(batch)))
-				for _, id := range batch {
-					e.Uint64(id)
+				for _, r := range batch {
+					e.Uint64(r.id)
 				}
 			}, func(d *Decoder) { failed = d.Uint64() })
 			cancel()
 			if err == nil && failed > 0 {
-				c.opts.logf("mgr: %d of %d released references were not held by session %d", failed, len(batch), c.sessionID)
+				c.opts.logf("mgr: %d of %d released references were not held by session %d", failed, len(batch), c.sessionID.Load())
 			}
 		}
 		for _, ch := range waiters {
@@ -90,13 +103,13 @@ func (c *Client) sendReleases() {
 
 // releaseLeaked drops the reference of a Handle that was garbage collected without
 // Close. It runs on the cleanup goroutine, and only queues the release.
-func (c *Client) releaseLeaked(id uint64) {
+func (c *Client) releaseLeaked(ref relRef) {
 	select {
 	case <-c.done:
 		return
 	default:
 	}
-	c.dropRef(id)
+	c.dropRefOf(ref)
 }
 
 // release implements handleOwner: Close queues the release and waits for it while ctx
@@ -108,11 +121,15 @@ func (c *Client) release(ctx context.Context, h *Handle) error {
 		return nil // the session is gone; the manager dropped its references already
 	default:
 	}
+	if h.sess != c.sessGen.Load() {
+		return nil // the manager restarted: the reference went with the old session
+	}
+	ref := relRef{id: h.id, sess: h.sess}
 	if ctx.Err() != nil {
-		c.dropRef(h.id)
+		c.dropRefOf(ref)
 		return nil
 	}
-	done, send := c.queueRelease(h.id, true)
+	done, send := c.queueRelease(ref, true)
 	if send {
 		c.sendReleases()
 		return nil

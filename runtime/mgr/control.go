@@ -16,7 +16,7 @@ import (
 func (s *Server) control(ctx context.Context, sess *session, method uint64, args *Decoder, res *Encoder) (err error) {
 	switch method {
 	case wire.CtlHello:
-		pid, prog, maxFrame := args.Int64(), args.String(), args.Uint64()
+		pid, prog, maxFrame, base := args.Int64(), args.String(), args.Uint64(), args.Uint64()
 		if err := args.Done(); err != nil {
 			return err
 		}
@@ -24,10 +24,18 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 			return fmt.Errorf("mgr: a client's largest frame must be between 1 KiB and %d bytes, not %d", wire.MaxFrameLimit, maxFrame)
 		}
 		sess.peerMax.Store(int64(maxFrame))
+		sess.cmu.Lock()
+		sess.seen.setBase(base)
+		sess.cmu.Unlock()
 		s.mu.Lock()
 		sess.pid, sess.program = int(pid), cut(prog, maxProgram)
 		s.mu.Unlock()
 		res.Uint64(sess.id)
+		res.Uint64(s.epoch)
+		res.ByteSlice(sess.token[:])
+		sess.lmu.Lock()
+		sess.helloed = true
+		sess.lmu.Unlock()
 		return nil
 
 	case wire.CtlCreate:

@@ -118,8 +118,8 @@ func (sess *session) runCall(j callJob) {
 	if err != nil {
 		// The peer is gone or stopped reading (the write stalled for a lease); the
 		// writer fails every later reply too, so end the session: closing the
-		// connection ends the read loop, which ends the session.
-		sess.conn.Close()
+		// connection ends the read loop, which ends (or detaches) the session.
+		sess.closeConn()
 	}
 	if rec != nil {
 		// Only now: a Cancel that finds no call knows its reply went first.

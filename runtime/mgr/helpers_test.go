@@ -19,6 +19,8 @@ func runHelper(role string) int {
 		return helperLoad()
 	case "child-manager-nil-logf": // messages_test.go
 		return helperChildManagerNilLogf()
+	case "serve-forever": // resume_test.go
+		return helperServeForever()
 	case "pingpong": // bench_test.go: BenchmarkPingPong's peer
 		return helperPingPong()
 	default:

@@ -254,6 +254,7 @@ func Start(ctx context.Context, opts Options) (*Manager, error) {
 		Lease:       opts.Lease,
 		TokenTTL:    opts.TokenTTL,
 		Drain:       opts.DrainTimeout,
+		Resume:      opts.ResumeWindow,
 		Initializer: opts.Initializer,
 		InitArg:     initArg,
 	}
@@ -286,7 +287,24 @@ func Start(ctx context.Context, opts Options) (*Manager, error) {
 		cleanup()
 		return nil, err
 	}
-	return &Manager{addr: opts.Address, key: opts.AuthKey, client: c, child: child, cleanup: cleanup, drain: opts.drainTimeout()}, nil
+	m := &Manager{addr: opts.Address, key: opts.AuthKey, client: c, child: child, cleanup: cleanup, drain: opts.drainTimeout()}
+	go m.watchChild()
+	return m, nil
+}
+
+// watchChild fails the client at once when the manager process exits: there is no
+// session to resume with a process that is gone, and no reason to wait for a window.
+func (m *Manager) watchChild() {
+	select {
+	case <-m.child.exited:
+	case <-m.client.done:
+		return
+	}
+	if m.shut.Load() {
+		m.client.fail(fmt.Errorf("%w (%s): Manager.Shutdown was called", ErrShutdown, m.addr))
+		return
+	}
+	m.client.fail(fmt.Errorf("%w: the manager process (pid %d) exited: %s", ErrConnLost, m.PID(), m.child.cmd.ProcessState))
 }
 
 // Initializers are looked up by name because a child process cannot receive a func.

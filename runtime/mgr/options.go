@@ -40,6 +40,20 @@ type Options struct {
 	// sent is returned), and a reply that comes later is undone in the manager (see Undo),
 	// so no outcome is lost to a cancellation however long the grace.
 	CancelGrace time.Duration
+	// ResumeWindow is how long a session outlives a broken connection: the client redials
+	// (with backoff) and resumes it — references, lock ownership, queue claims, waiters and
+	// calls in flight all survive, and each call completes exactly once — if it gets
+	// through within the window; after it, the manager ends the session and the client's
+	// calls fail with ErrConnLost. 0 means 10 s; negative disables resuming (a break ends
+	// the session at once). A clean Close, and a client process the manager sees die (on a
+	// Unix socket), end the session at once whatever the window. The manager's and the
+	// client's windows are each their own side's.
+	ResumeWindow time.Duration
+	// OnState, if set, is told when a client's connection changes state, in order:
+	// Disconnected (with why), Resumed, Restarted (the manager restarted: earlier proxies
+	// are stale), Connected, Closed (with Client.Err). It is called from the client's own
+	// goroutines, and must return promptly (hand the news to a channel).
+	OnState func(state ConnState, err error)
 	// TLS, if set, wraps connections in TLS (a server config on the manager, a client
 	// config on clients).
 	TLS *tls.Config
@@ -93,6 +107,16 @@ func (o *Options) drainTimeout() time.Duration {
 		return o.DrainTimeout
 	}
 	return 5 * time.Second
+}
+
+func (o *Options) resumeWindow() time.Duration {
+	switch {
+	case o.ResumeWindow > 0:
+		return o.ResumeWindow
+	case o.ResumeWindow < 0:
+		return 0
+	}
+	return 10 * time.Second
 }
 
 func (o *Options) cancelGrace() time.Duration {

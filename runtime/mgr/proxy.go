@@ -20,6 +20,9 @@ type Handle struct {
 	cleanup runtime.Cleanup
 	// bind maps the type's methods to the manager's, once known (client_bind.go).
 	bind atomic.Pointer[binding]
+	// sess is the client's session the reference belongs to (Client.sessGen): after a
+	// manager restart the client has another, and the reference names nothing.
+	sess uint64
 }
 
 // handleOwner is what a Handle calls through: a connection to a manager (client side) or

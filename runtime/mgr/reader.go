@@ -117,6 +117,7 @@ const (
 type sessionReader struct {
 	sess     *session
 	r        *wire.Reader
+	gen      uint64 // the session's connection this reader reads
 	state    atomic.Int32
 	seq      atomic.Uint64 // inline calls begun
 	seen     atomic.Uint64 // seq at the watchdog's last look
@@ -128,10 +129,19 @@ type sessionReader struct {
 	curBare bool
 }
 
-func newSessionReader(sess *session, r *wire.Reader) *sessionReader {
-	rd := &sessionReader{sess: sess, r: r}
-	sess.reader.Store(rd)
-	return rd
+func newSessionReader(sess *session, r *wire.Reader, gen uint64) *sessionReader {
+	rd := &sessionReader{sess: sess, r: r, gen: gen}
+	// The watchdog looks at the current connection's reader: one handed on from a
+	// connection a resume has replaced must not take its place.
+	for {
+		old := sess.reader.Load()
+		if old != nil && old.gen > gen {
+			return rd
+		}
+		if sess.reader.CompareAndSwap(old, rd) {
+			return rd
+		}
+	}
 }
 
 // run reads frames until the connection fails (then it ends the session) or until an
@@ -142,19 +152,25 @@ func (rd *sessionReader) run() {
 		if rd.r.Buffered() == 0 {
 			// About to wait for the peer: send the replies left buffered first.
 			if err := sess.w.Flush(); err != nil {
-				sess.conn.Close()
+				sess.closeConn()
 			}
 		}
 		frame, err := rd.r.Next()
 		if err != nil {
 			if errors.Is(err, wire.ErrFrameTooLarge) {
 				writeGoodbye(sess.w, wire.KindAbort, err.Error())
+				sess.srv.endSession(sess, err)
+				return
 			}
-			sess.srv.endSession(sess, err)
+			sess.srv.connLost(sess, rd.gen, err) // resume.go
 			return
 		}
 		sess.lastRecv.Store(time.Now().UnixNano())
 		reading, err := rd.handleFrame(frame)
+		if err == errClientBye {
+			sess.srv.endSession(sess, nil)
+			return
+		}
 		if err != nil {
 			err = fmt.Errorf("protocol error: %w", err)
 			writeGoodbye(sess.w, wire.KindAbort, err.Error())
@@ -202,7 +218,7 @@ func (rd *sessionReader) overrun() {
 	}
 	sess.cmu.Unlock()
 	if handed {
-		go newSessionReader(sess, rd.r).run()
+		go newSessionReader(sess, rd.r, rd.gen).run()
 	}
 }
 
@@ -367,6 +383,9 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 		if d.err != nil {
 			return false, fmt.Errorf("call header: %w", d.err)
 		}
+		if fresh, err := sess.markSeen(reqID); err != nil || !fresh {
+			return err == nil, err // a call sent again after a resume, which arrived the first time too
+		}
 		j := callJob{sess: sess, reqID: reqID, objID: objID, method: method, slot: len(frame)}
 		// The slot first: waiting for one while holding an object's lock (TryLock below)
 		// would lock the object for every session.
@@ -403,6 +422,9 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 			s.putBuf(j.args)
 			return false, err
 		}
+		if j.rec != nil && sess.precancelled(reqID) {
+			sess.cancelCall(reqID) // its Cancel came first (after a resume)
+		}
 		s.inflight.Add(1)
 		if !inline {
 			s.goCall(j) // workers.go
@@ -427,10 +449,19 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 		} else if err := sess.cancelCall(reqID); err != nil {
 			return false, fmt.Errorf("write: %w", err)
 		}
-	case wire.KindPing:
-		if err := sess.w.WriteFrameBuffered([]byte{0, 0, 0, 1, wire.KindPong}); err != nil {
-			return false, fmt.Errorf("write: %w", err)
+	case wire.KindAck:
+		n := d.Uint64()
+		if d.err != nil || !sess.w.Ack(n) {
+			return false, fmt.Errorf("ack of frame %d, of %d sent", n, sess.w.Sent())
 		}
+	case wire.KindBye:
+		sess.lmu.Lock()
+		sess.bye = true
+		sess.lmu.Unlock()
+		return false, errClientBye
+	case wire.KindPing:
+		// A failed write is the connection's break, seen by this reader's next read.
+		_ = sess.w.WriteFrameBuffered([]byte{0, 0, 0, 1, wire.KindPong})
 	default:
 		return false, fmt.Errorf("unknown message kind %d", frame[0])
 	}

@@ -2,6 +2,8 @@ package mgr
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -17,8 +19,9 @@ import (
 // NewServer, feed it listeners with Serve, stop it with Shutdown. Most programs use
 // Start, StartInProcess or ServeForever instead, which do this for them.
 type Server struct {
-	opts Options
-	cdc  Codec
+	opts  Options
+	cdc   Codec
+	epoch uint64 // random per run: a client resuming a session learns the manager restarted
 	// internal is the manager's own session (ID 0): it holds the references of proxies
 	// stored inside shared objects and of named objects.
 	internal *session
@@ -95,6 +98,9 @@ func NewServer(opts Options) (*Server, error) {
 		finished:   make(chan struct{}),
 	}
 	s.callsCtx, s.cancelAll = context.WithCancel(context.Background())
+	var e [8]byte
+	rand.Read(e[:])
+	s.epoch = binary.LittleEndian.Uint64(e[:]) | 1 // never 0, which means "none"
 	s.internal = &session{srv: s, id: 0, ctx: withCaller(s.callsCtx, Caller{})}
 	return s, nil
 }
@@ -158,8 +164,23 @@ func (s *Server) serveConn(conn net.Conn) {
 		conn.Close()
 		return
 	}
-	conn.SetDeadline(time.Time{})
 	r.SetMax(s.opts.maxFrame())
+	// The first frame says whether this is a new session or a broken one's resume; a
+	// client that says nothing is dropped after the handshake timeout.
+	first, err := r.Next()
+	if err != nil {
+		if errors.Is(err, wire.ErrFrameTooLarge) {
+			writeGoodbye(wire.NewWriter(conn), wire.KindAbort, err.Error())
+		}
+		s.opts.logf("mgr: connection from %s: %v", conn.RemoteAddr(), err)
+		conn.Close()
+		return
+	}
+	conn.SetDeadline(time.Time{})
+	if len(first) > 0 && first[0] == wire.KindResume {
+		s.resume(conn, r, first) // resume.go
+		return
+	}
 	sess := s.newSession(conn)
 	if sess == nil {
 		writeGoodbye(wire.NewWriter(conn), wire.KindGoodbye, "manager is shutting down")
@@ -167,15 +188,23 @@ func (s *Server) serveConn(conn net.Conn) {
 		return
 	}
 	go sess.watchLease()
-	newSessionReader(sess, r).run() // reader.go
+	rd := newSessionReader(sess, r, sess.gen) // reader.go
+	if reading, err := rd.handleFrame(first); err != nil || !reading {
+		if err != nil {
+			writeGoodbye(sess.w, wire.KindAbort, fmt.Sprintf("protocol error: %v", err))
+			s.endSession(sess, err)
+		}
+		return
+	}
+	rd.run()
 }
 
 func (s *Server) newSession(conn net.Conn) *session {
 	ctx, cancel := context.WithCancel(s.callsCtx)
 	sess := &session{
 		srv:      s,
-		conn:     conn,
-		w:        wire.NewWriter(&stallWriter{conn: conn, timeout: s.opts.lease()}),
+		w:        wire.NewLoggedWriter(&stallWriter{conn: conn, timeout: s.opts.lease()}, wire.NewReplayLog(maxReplayLog)),
+		token:    newToken(),
 		remote:   conn.RemoteAddr().String(),
 		calls:    map[uint64]*callRec{},
 		reserved: map[uint64]reservation{},
@@ -184,6 +213,7 @@ func (s *Server) newSession(conn net.Conn) *session {
 		cancel:   cancel,
 	}
 	sess.flow.L = &sess.fmu
+	sess.attach(conn)
 	sess.lastRecv.Store(time.Now().UnixNano())
 	s.mu.Lock()
 	defer s.mu.Unlock()

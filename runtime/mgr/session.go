@@ -19,21 +19,35 @@ import (
 type session struct {
 	srv     *Server
 	id      uint64
-	conn    net.Conn
-	w       *wire.Writer
+	w       *wire.Writer // logged: frames the client has not acknowledged are kept (resume.go)
 	remote  string
 	pid     int
 	program string
+	token   [32]byte // proves a resume is this session's (resume.go)
+
+	// The connection, which a resume replaces (resume.go); guarded by lmu.
+	lmu        sync.Mutex
+	conn       net.Conn
+	gen        uint64      // which connection of the session this is
+	detached   bool        // the connection broke; the session waits to be resumed
+	expire     *time.Timer // ends a detached session after the resume window
+	bye        bool        // the client said Bye: its connection's end ends the session
+	helloed    bool        // the client has the resume token (Hello answered); without it no resume
+	alive      func() bool // whether the client's process lives, when the transport can tell; nil: unknown
+	isDetached atomic.Bool
 
 	ctx     context.Context // carries the Caller; cancelled when the session ends
 	cancel  context.CancelFunc
 	done    chan struct{}
 	endOnce sync.Once
 
-	cmu      sync.Mutex
-	calls    map[uint64]*callRec    // calls a Cancel can reach (calls.go)
-	reserved map[uint64]reservation // outcomes the client has not taken yet (calls.go)
-	gone     bool                   // the session ended: no more reservations; guarded by cmu
+	cmu        sync.Mutex
+	seen       seenIDs                // the request IDs read so far, to drop a call sent twice (resume.go)
+	precancel  map[uint64]struct{}    // Cancels that came before their calls (calls.go)
+	precancels atomic.Int32           // len(precancel), read without cmu
+	calls      map[uint64]*callRec    // calls a Cancel can reach (calls.go)
+	reserved   map[uint64]reservation // outcomes the client has not taken yet (calls.go)
+	gone       bool                   // the session ended: no more reservations; guarded by cmu
 
 	// peerMax is the largest frame the client reads (it says in Hello); replies are
 	// checked against it and the manager's own limit.
@@ -83,7 +97,7 @@ func (sess *session) acquire(n int) bool {
 			flushed = true
 			sess.fmu.Unlock()
 			if err := sess.w.Flush(); err != nil {
-				sess.conn.Close()
+				sess.closeConn()
 			}
 			sess.fmu.Lock()
 			continue
@@ -139,7 +153,7 @@ func (sess *session) watchLease() {
 		case <-sess.done:
 			return
 		case <-t.C:
-			if sess.flowBlocked.Load() {
+			if sess.flowBlocked.Load() || sess.isDetached.Load() {
 				sess.lastRecv.Store(time.Now().UnixNano())
 				continue
 			}
@@ -160,7 +174,12 @@ func (s *Server) endSession(sess *session, reason error) {
 		sess.fmu.Lock()
 		sess.flow.Broadcast() // a read loop waiting for a call slot gives up
 		sess.fmu.Unlock()
+		sess.lmu.Lock()
 		sess.conn.Close()
+		if sess.expire != nil {
+			sess.expire.Stop()
+		}
+		sess.lmu.Unlock()
 		// Outcomes the client never took go back: an item to its queue, a token to its
 		// table (calls.go). Calls still running undo theirs when they finish (finish).
 		sess.cmu.Lock()

@@ -151,6 +151,7 @@ func (c *Client) Spawn(ctx context.Context, name string, args ...any) (*Process,
 		MaxFrame:  c.opts.MaxFrame,
 		Handshake: c.opts.HandshakeTimeout,
 		Lease:     c.opts.Lease,
+		Resume:    c.opts.ResumeWindow,
 		Entry:     name,
 		Args:      rawArgs,
 	}

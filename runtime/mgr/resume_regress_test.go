@@ -1,0 +1,242 @@
+package mgr_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mgr-go/mgr/internal/testnet"
+	"github.com/mgr-go/mgr/runtime/mgr"
+)
+
+// Regressions found by review of session resume (each failed before its fix).
+
+type revLog struct {
+	mu  sync.Mutex
+	msg []string
+}
+
+func (l *revLog) logf(f string, a ...any) {
+	l.mu.Lock()
+	l.msg = append(l.msg, time.Now().Format("15:04:05.000000")+" "+fmt.Sprintf(f, a...))
+	l.mu.Unlock()
+}
+
+func TestResumeRegressionResumeRefused(t *testing.T) {
+	ctx := testCtx(t)
+	var logs revLog
+	m := startInProcess(t, mgr.Options{Logf: logs.logf})
+	link := testnet.NewCutLink(t, m.Address().Network, m.Address().Addr)
+	opts := m.Options()
+	opts.Address = mgr.Address{Network: "tcp", Addr: link.Addr()}
+	opts.Logf = logs.logf
+	c, err := mgr.Connect(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, err := createCounter(ctx, c, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int64
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+				link.Cut()
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	for range 8 {
+		wg.Go(func() {
+			for link.Cuts() < 300 && !failed.Load() {
+				if _, err := p.Add(ctx, 1); err != nil {
+					failed.Store(true)
+					t.Errorf("Add: %v", err)
+					return
+				}
+				calls.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	if failed.Load() {
+		logs.mu.Lock()
+		for _, s := range logs.msg[max(0, len(logs.msg)-30):] {
+			t.Log(s)
+		}
+		logs.mu.Unlock()
+		return
+	}
+	n, err := p.Get(context.Background())
+	if err != nil || n != calls.Load() {
+		t.Fatalf("n=%d calls=%d err=%v", n, calls.Load(), err)
+	}
+}
+
+// switchLink forwards TCP to a target that can be switched; Cut closes all conns.
+type switchLink struct {
+	ln     net.Listener
+	target atomic.Pointer[mgr.Address]
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+func newSwitchLink(t *testing.T, a mgr.Address) *switchLink {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &switchLink{ln: ln}
+	l.target.Store(&a)
+	t.Cleanup(func() { ln.Close(); l.Cut() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			a := l.target.Load()
+			s, err := net.Dial(a.Network, a.Addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			l.mu.Lock()
+			l.conns = append(l.conns, c, s)
+			l.mu.Unlock()
+			go func() { io.Copy(s, c); s.Close(); c.Close() }()
+			go func() { io.Copy(c, s); s.Close(); c.Close() }()
+		}
+	}()
+	return l
+}
+
+func (l *switchLink) Cut() {
+	l.mu.Lock()
+	for _, c := range l.conns {
+		c.Close()
+	}
+	l.conns = nil
+	l.mu.Unlock()
+}
+
+// After a manager restart the client keeps its request-ID counter; the new session's
+// seen-set never gets IDs 1..k, so everything goes into `above` and after maxSeenAhead
+// calls the manager ends the session with a protocol error.
+func TestResumeRegressionRestartIDGap(t *testing.T) {
+	ctx := testCtx(t)
+	key := []byte("review restart key 0123456789abcdef")
+	a := startInProcess(t, mgr.Options{AuthKey: key})
+	link := newSwitchLink(t, a.Address())
+	c, err := mgr.Connect(ctx, mgr.Options{AuthKey: key, Address: mgr.Address{Network: "tcp", Addr: link.ln.Addr().String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, err := createCounter(ctx, c, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if _, err := p.Add(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := startInProcess(t, mgr.Options{AuthKey: key})
+	ba := b.Address()
+	link.target.Store(&ba)
+	link.Cut()
+	// first call after the restart fails with ErrManagerRestarted (stale proxy); make a new one
+	var q *counterProxy
+	waitUntil(t, "a new session with the second manager", 20*time.Second, func() bool {
+		q, err = createCounter(ctx, c, 0)
+		return err == nil
+	})
+	t.Logf("session after restart: %d", c.SessionID())
+	for i := range 20000 {
+		if _, err := q.Add(ctx, 1); err != nil {
+			t.Fatalf("call %d after the restart: %v", i, err)
+		}
+	}
+	runtime.KeepAlive(p)
+}
+
+// Closing a proxy of the killed run releases the new run's object with the same ID.
+func TestResumeRegressionRestartStaleClose(t *testing.T) {
+	ctx := testCtx(t)
+	key := []byte("review restart key 0123456789abcdef")
+	a := startInProcess(t, mgr.Options{AuthKey: key})
+	link := newSwitchLink(t, a.Address())
+	c, err := mgr.Connect(ctx, mgr.Options{AuthKey: key, Address: mgr.Address{Network: "tcp", Addr: link.ln.Addr().String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, err := createCounter(ctx, c, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startInProcess(t, mgr.Options{AuthKey: key})
+	ba := b.Address()
+	link.target.Store(&ba)
+	link.Cut()
+	var q *counterProxy
+	waitUntil(t, "a new session with the second manager", 20*time.Second, func() bool {
+		q, err = createCounter(ctx, c, 100)
+		return err == nil
+	})
+	p.Close(ctx) // a stale proxy: should be a no-op
+	if n, err := q.Add(ctx, 1); err != nil {
+		t.Fatalf("new proxy after closing a stale one: %d, %v", n, err)
+	}
+}
+
+// A call sent into a dead link and cancelled during the break: the resume resends the call
+// but not its Cancel, so the method runs uncancelled and the caller waits forever.
+func TestResumeRegressionCancelLostAcrossResume(t *testing.T) {
+	ctx := testCtx(t)
+	m := startInProcess(t, mgr.Options{})
+	link := testnet.NewCutLink(t, m.Address().Network, m.Address().Addr)
+	opts := m.Options()
+	opts.Address = mgr.Address{Network: "tcp", Addr: link.Addr()}
+	c, err := mgr.Connect(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, err := createCounter(ctx, c, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Add(ctx, 1); err != nil { // learn the type's method table first
+		t.Fatal(err)
+	}
+	link.SetDown(true)
+	link.Cut()
+	waitUntil(t, "the client to see the break", 20*time.Second, func() bool { return c.State() == mgr.StateDisconnected })
+	cctx, cancel := context.WithCancel(ctx)
+	res := make(chan error, 1)
+	go func() { _, err := p.Block(cctx); res <- err }()
+	cancel() // the call and its Cancel go into the dead link, or the call not at all
+	link.SetDown(false)
+	// Block waits for its ctx: it returns only if its Cancel reached the manager after
+	// the resume (testCtx bounds the wait).
+	if err := <-res; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Block cancelled during the break: %v", err)
+	}
+}
