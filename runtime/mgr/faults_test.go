@@ -364,13 +364,17 @@ loop:
 // ends the session.
 func TestPeerThatStopsReadingIsDropped(t *testing.T) {
 	m := startInProcess(t, mgr.Options{Lease: time.Second})
+	p, err := createCounter(context.Background(), m.Client(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	conn, _ := rawSession(t, m)
-	// 3,000 calls: their replies overflow the socket buffers, but they stay under the
-	// per-session bound, so the read loop keeps reading and only the write deadline can
-	// end the session.
+	// 3,000 calls of 4 KiB replies: they overflow the socket buffers, but they stay under
+	// the per-session bound, so the read loop keeps reading and only the write deadline
+	// can end the session.
 	var stream []byte
 	for i := range 3_000 {
-		stream = append(stream, frameOf(callPayload(uint64(i+1), wire.ControlObject, wire.CtlInfo, 0, nil))...)
+		stream = append(stream, frameOf(callPayload(uint64(i+1), p.ObjectID(), mFill, 0, func(e *mgr.Encoder) { e.Int64(4 << 10) }))...)
 	}
 	// Keep the session alive with pings (the lease alone cannot end it) but never read.
 	var wg sync.WaitGroup
@@ -395,6 +399,7 @@ func TestPeerThatStopsReadingIsDropped(t *testing.T) {
 		}
 	})
 	defer func() { close(stop); wg.Wait() }()
+	waitUntil(t, "the session to begin", 20*time.Second, func() bool { return m.Server().NumSessions() == 2 })
 	waitUntil(t, "the manager to end the session of a peer that stopped reading", 20*time.Second, func() bool {
 		return m.Server().NumSessions() == 1
 	})
