@@ -77,13 +77,8 @@ type childProc struct {
 	waitErr error
 }
 
-// startChild starts this binary as a child with cfg and waits until it is ready.
-func startChild(ctx context.Context, cfg childConfig, extraEnv ...string) (*childProc, error) {
-	return startChildFiles(ctx, cfg, nil, extraEnv...)
-}
-
-// startChildFiles is startChild handing the child more files, from fd 5 on (a worker's
-// result pipe).
+// startChildFiles starts this binary as a child with cfg, handing it files from fd 5 on
+// (a worker's result pipe, a manager's log pipe), and waits until it is ready.
 func startChildFiles(ctx context.Context, cfg childConfig, files []*os.File, extraEnv ...string) (*childProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
