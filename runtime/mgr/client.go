@@ -566,6 +566,7 @@ func (c *Client) Attach(ctx context.Context, tok Token) (*Handle, error) {
 	err := c.control(ctx, wire.CtlAttach, func(e *Encoder) {
 		e.Uint64(tok.ObjectID)
 		e.ByteSlice(tok.Secret[:])
+		e.Uint64(tok.Epoch)
 	}, func(d *Decoder) {
 		id = d.Uint64()
 		typeID = d.String()
@@ -645,7 +646,9 @@ func (c *Client) newHandle(id uint64, typeID string) *Handle {
 
 // token implements handleOwner.
 func (c *Client) token(ctx context.Context, h *Handle) (Token, error) {
-	tok := Token{ObjectID: h.id, TypeID: h.typeID}
+	c.mu.Lock()
+	tok := Token{ObjectID: h.id, TypeID: h.typeID, Epoch: c.epoch}
+	c.mu.Unlock()
 	err := c.control(ctx, wire.CtlToken, func(e *Encoder) { e.Uint64(h.id) }, func(d *Decoder) {
 		b := d.ByteSlice()
 		if len(b) != len(tok.Secret) {

@@ -105,16 +105,13 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		return nil
 
 	case wire.CtlAttach:
-		id := args.Uint64()
-		b := args.ByteSlice()
-		if err := args.Done(); err != nil {
+		id, secret, epoch, err := readToken(args)
+		if err != nil {
 			return err
 		}
-		var secret [16]byte
-		if len(b) != len(secret) {
-			return callError(ErrBadToken, "malformed token secret")
+		if epoch != 0 && epoch != s.epoch {
+			return callError(ErrManagerRestarted, "the token for object #%d was made by an earlier run of the manager, whose objects are gone", id)
 		}
-		copy(secret[:], b)
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		h := s.tokens[secret]
@@ -200,16 +197,10 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		return nil
 
 	case wire.CtlRevoke:
-		id := args.Uint64()
-		b := args.ByteSlice()
-		if err := args.Done(); err != nil {
+		id, secret, _, err := readToken(args)
+		if err != nil {
 			return err
 		}
-		var secret [16]byte
-		if len(b) != len(secret) {
-			return callError(ErrBadToken, "malformed token secret")
-		}
-		copy(secret[:], b)
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		h := s.tokens[secret]
@@ -294,6 +285,22 @@ func (s *Server) restoreToken(secret [16]byte, id, maker uint64) {
 	}
 	obj.tokens++
 	s.tokens[secret] = &handoff{objID: id, session: maker, timer: time.AfterFunc(s.opts.tokenTTL(), func() { s.expireToken(secret) })}
+}
+
+// readToken reads a token's object ID, secret and epoch (0: made by a client that does
+// not know it), the arguments of Attach and Revoke.
+func readToken(args *Decoder) (id uint64, secret [16]byte, epoch uint64, err error) {
+	id = args.Uint64()
+	b := args.ByteSlice()
+	epoch = args.Uint64()
+	if err := args.Done(); err != nil {
+		return 0, secret, 0, err
+	}
+	if len(b) != len(secret) {
+		return 0, secret, 0, callError(ErrBadToken, "malformed token secret")
+	}
+	copy(secret[:], b)
+	return id, secret, epoch, nil
 }
 
 // maxProgram bounds the program name a client gives in Hello, which Info carries.

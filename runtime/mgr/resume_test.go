@@ -197,6 +197,10 @@ func TestManagerRestartMakesProxiesStale(t *testing.T) {
 	if n, err := old.Add(ctx, 1); err != nil || n != 8 {
 		t.Fatalf("Add before the restart: %d, %v", n, err)
 	}
+	tok, err := old.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -209,6 +213,12 @@ func TestManagerRestartMakesProxiesStale(t *testing.T) {
 	if _, err := old.Add(ctx, 1); !errors.Is(err, mgr.ErrManagerRestarted) {
 		t.Fatalf("Add again through it: %v, want ErrManagerRestarted", err)
 	}
+	if _, err := c.Attach(ctx, tok); !errors.Is(err, mgr.ErrManagerRestarted) {
+		t.Fatalf("Attach of a token of the killed run: %v, want ErrManagerRestarted", err)
+	}
+	if _, err := c.Attach(ctx, mustParseToken(t, tok.String())); !errors.Is(err, mgr.ErrManagerRestarted) {
+		t.Fatalf("Attach of that token's text form: %v, want ErrManagerRestarted", err)
+	}
 	h, err = c.Lookup(ctx, "shared")
 	if err != nil {
 		t.Fatalf("Lookup after the restart: %v", err)
@@ -217,4 +227,13 @@ func TestManagerRestartMakesProxiesStale(t *testing.T) {
 		t.Fatalf("Add through the new proxy: %d, %v; want 8 (a fresh run's counter)", n, err)
 	}
 	waitUntil(t, "the Restarted state", 20*time.Second, func() bool { return states.has(mgr.StateRestarted) })
+}
+
+func mustParseToken(t *testing.T, s string) mgr.Token {
+	t.Helper()
+	tok, err := mgr.ParseToken(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }

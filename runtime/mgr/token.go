@@ -18,15 +18,27 @@ type Token struct {
 	TypeID string
 	// Secret names the pending hand-over in the manager.
 	Secret [16]byte
+	// Epoch is the run of the manager that made it: a restarted manager refuses it with
+	// ErrManagerRestarted rather than as unknown. 0: not known.
+	Epoch uint64
 }
 
-// String returns the token's text form, "mgrtok1:<id>:<secret>:<typeid>".
+// String returns the token's text form, "mgrtok2:<epoch hex>:<id>:<secret>:<typeid>".
 func (t Token) String() string {
-	return "mgrtok1:" + strconv.FormatUint(t.ObjectID, 10) + ":" + hex.EncodeToString(t.Secret[:]) + ":" + t.TypeID
+	return "mgrtok2:" + strconv.FormatUint(t.Epoch, 16) + ":" + strconv.FormatUint(t.ObjectID, 10) + ":" + hex.EncodeToString(t.Secret[:]) + ":" + t.TypeID
 }
 
-// ParseToken parses the form String returns.
+// ParseToken parses the form String returns, and the older "mgrtok1:<id>:<secret>:<typeid>".
 func ParseToken(s string) (Token, error) {
+	var epoch uint64
+	if rest, ok := strings.CutPrefix(s, "mgrtok2:"); ok {
+		e, after, found := strings.Cut(rest, ":")
+		v, err := strconv.ParseUint(e, 16, 64)
+		if !found || err != nil {
+			return Token{}, fmt.Errorf("%w: %q: malformed epoch", ErrBadToken, s)
+		}
+		epoch, s = v, "mgrtok1:"+after
+	}
 	parts := strings.SplitN(s, ":", 4)
 	if len(parts) != 4 || parts[0] != "mgrtok1" {
 		return Token{}, fmt.Errorf("%w: %q is not an mgr token", ErrBadToken, s)
@@ -37,6 +49,7 @@ func ParseToken(s string) (Token, error) {
 	}
 	var t Token
 	t.ObjectID = id
+	t.Epoch = epoch
 	t.TypeID = parts[3]
 	b, err := hex.DecodeString(parts[2])
 	if err != nil || len(b) != len(t.Secret) {

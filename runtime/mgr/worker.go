@@ -184,6 +184,7 @@ func (c *Client) revoke(tok Token) {
 	err := c.control(ctx, wire.CtlRevoke, func(e *Encoder) {
 		e.Uint64(tok.ObjectID)
 		e.ByteSlice(tok.Secret[:])
+		e.Uint64(tok.Epoch)
 	}, nil)
 	if err != nil {
 		c.opts.logf("mgr: revoke token for %s#%d: %v", tok.TypeID, tok.ObjectID, err)
