@@ -43,31 +43,40 @@ type bindings struct {
 // fetch (ctx ended, unknown type) is not kept: the next call asks again.
 func (c *Client) bindingFor(ctx context.Context, typeID string) (*binding, error) {
 	bs := &c.binds
-	bs.mu.Lock()
-	if bs.byType == nil {
-		bs.byType = map[string]*bindEntry{}
-	}
-	e := bs.byType[typeID]
-	if e != nil {
+	for {
+		bs.mu.Lock()
+		if bs.byType == nil {
+			bs.byType = map[string]*bindEntry{}
+		}
+		e := bs.byType[typeID]
+		if e == nil {
+			e = &bindEntry{ready: make(chan struct{})}
+			bs.byType[typeID] = e
+			bs.mu.Unlock()
+			e.b, e.err = c.fetchBinding(ctx, typeID)
+			if e.err != nil {
+				bs.mu.Lock()
+				delete(bs.byType, typeID)
+				bs.mu.Unlock()
+			}
+			close(e.ready)
+			return e.b, e.err
+		}
 		bs.mu.Unlock()
 		select {
 		case <-e.ready:
-			return e.b, e.err
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+		if e.err == nil {
+			return e.b, nil
+		}
+		// The fetch failed for its caller — its ctx may have ended sooner than ours:
+		// ask again, with ours.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 	}
-	e = &bindEntry{ready: make(chan struct{})}
-	bs.byType[typeID] = e
-	bs.mu.Unlock()
-	e.b, e.err = c.fetchBinding(ctx, typeID)
-	if e.err != nil {
-		bs.mu.Lock()
-		delete(bs.byType, typeID)
-		bs.mu.Unlock()
-	}
-	close(e.ready)
-	return e.b, e.err
 }
 
 // fetchBinding asks the manager for typeID's table and maps this process's methods to it.

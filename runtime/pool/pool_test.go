@@ -281,9 +281,9 @@ func TestWorkerExitFailsTask(t *testing.T) {
 	if vs, err := pool.Map(ctx, o, square, ints(1000)); err != nil || vs[999] != 999*999 {
 		t.Fatalf("Map after the crash: %v", err)
 	}
-	if o.Restarts() < 1 {
-		t.Fatalf("Restarts = %d, want a replacement", o.Restarts())
-	}
+	// The replacement is started when the owner sees the worker exit, which may come
+	// after the Map above was served by the survivor.
+	waitFor(t, func() bool { return o.Restarts() >= 1 })
 }
 
 func TestWorkerExitRetried(t *testing.T) {
@@ -334,9 +334,8 @@ func TestWorkerKilledMidTask(t *testing.T) {
 	if vs, err := pool.Map(ctx, o, square, ints(100)); err != nil || vs[99] != 99*99 {
 		t.Fatalf("Map after the kill: %v", err)
 	}
-	if o.Restarts() < 1 || slices.Contains(o.PIDs(), victim) {
-		t.Fatalf("Restarts = %d, PIDs %v: want the killed worker %d replaced", o.Restarts(), o.PIDs(), victim)
-	}
+	// Replaced once the owner sees it exit, which the Map above need not wait for.
+	waitFor(t, func() bool { return o.Restarts() >= 1 && !slices.Contains(o.PIDs(), victim) })
 }
 
 func TestMaxTasksPerChild(t *testing.T) {
