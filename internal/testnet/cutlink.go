@@ -56,6 +56,14 @@ func (l *CutLink) Cut() int {
 	return n
 }
 
+// Retarget makes the link forward new connections to (network, addr) from now on: the
+// server at the far end was replaced, as a manager restarted on another socket would be.
+func (l *CutLink) Retarget(network, addr string) {
+	l.mu.Lock()
+	l.network, l.addr = network, addr
+	l.mu.Unlock()
+}
+
 // SetDown makes the link refuse new connections (accepted and closed at once) while
 // down is true: a path that stays broken.
 func (l *CutLink) SetDown(down bool) {
@@ -79,13 +87,13 @@ func (l *CutLink) accept() {
 			return
 		}
 		l.mu.Lock()
-		down := l.down
+		down, network, addr := l.down, l.network, l.addr
 		l.mu.Unlock()
 		if down {
 			c.Close()
 			continue
 		}
-		s, err := net.Dial(l.network, l.addr)
+		s, err := net.Dial(network, addr)
 		if err != nil {
 			c.Close()
 			continue

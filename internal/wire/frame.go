@@ -133,3 +133,17 @@ func WriteFrame(w io.Writer, payload []byte) error {
 	_, err := w.Write(buf)
 	return err
 }
+
+// MaxUintFrame is the size of the largest frame AppendUintFrame writes.
+const MaxUintFrame = HeaderSize + 1 + binary.MaxVarintLen64
+
+// AppendUintFrame appends a whole frame of kind carrying one uvarint — a request ID
+// (Cancel, CancelAck, Accept, Reject) or a count (Ack) — to dst. With dst a
+// [MaxUintFrame]byte array's [:0], it does not allocate.
+func AppendUintFrame(dst []byte, kind byte, n uint64) []byte {
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0, kind)
+	dst = binary.AppendUvarint(dst, n)
+	PutHeader(dst[start:], len(dst)-start-HeaderSize)
+	return dst
+}

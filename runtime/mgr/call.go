@@ -108,6 +108,18 @@ type refEnv interface {
 	newObject(typeID string, v any) (uint64, error)
 }
 
+// frameEncoder returns an Encoder that writes a frame of kind into buf (reused), after
+// room for the frame's length prefix; frame finishes it.
+func frameEncoder(buf []byte, kind byte) Encoder {
+	return Encoder{buf: append(buf[:0], 0, 0, 0, 0, kind)}
+}
+
+// frame writes the length prefix of a frame begun with frameEncoder and returns it.
+func (e *Encoder) frame() []byte {
+	wire.PutHeader(e.buf, len(e.buf)-wire.HeaderSize)
+	return e.buf
+}
+
 // Ref appends a reference to the object behind h (nil for none). Generated code uses it
 // for proxy arguments.
 func (e *Encoder) Ref(h *Handle) {

@@ -2,7 +2,6 @@ package mgr
 
 import (
 	"context"
-	"encoding/binary"
 
 	"github.com/mgr-go/mgr/internal/wire"
 )
@@ -36,7 +35,7 @@ import (
 type callRec struct {
 	context.Context
 	sess   *session
-	cancel context.CancelFunc // nil for an inline call registered by overrun
+	cancel context.CancelFunc // nil for an inline call registered by overrun: it cannot be cancelled
 	undo   []func()           // registered by the method (Undo), in its goroutine
 
 	// Guarded by the session's cmu.
@@ -119,7 +118,7 @@ func runUndo(fns []func()) {
 
 // cancelCall handles a Cancel frame: it ends the call's ctx and, if the call still
 // runs, acknowledges the cancellation, so the reply, if it succeeds, comes reserved.
-func (sess *session) cancelCall(reqID uint64) error {
+func (sess *session) cancelCall(reqID uint64) {
 	sess.cmu.Lock()
 	rec := sess.calls[reqID]
 	if rec == nil && !sess.seen.has(reqID) {
@@ -139,13 +138,13 @@ func (sess *session) cancelCall(reqID uint64) error {
 		// Written under cmu so it goes ahead of the call's reply (runCall marks the call
 		// finishing under cmu before it writes). A failed write is the connection's
 		// break, which its reader handles; it is kept for a resume all the same.
-		_ = sess.w.WriteFrameBuffered(reqFrame(wire.KindCancelAck, reqID))
+		var b [wire.MaxUintFrame]byte
+		_ = sess.w.WriteFrameBuffered(wire.AppendUintFrame(b[:0], wire.KindCancelAck, reqID))
 	}
 	sess.cmu.Unlock()
 	if rec != nil && rec.cancel != nil {
 		rec.cancel()
 	}
-	return nil
 }
 
 // precancelled reports whether a Cancel for reqID came before the call did, forgetting
@@ -175,13 +174,4 @@ func (sess *session) settle(reqID uint64, accept bool) {
 	}
 	runUndo(r.undo)
 	sess.dropRefs(r.refs)
-}
-
-// reqFrame is a frame of kind with a request ID and nothing else.
-func reqFrame(kind byte, reqID uint64) []byte {
-	f := make([]byte, wire.HeaderSize, wire.HeaderSize+1+binary.MaxVarintLen64)
-	f = append(f, kind)
-	f = binary.AppendUvarint(f, reqID)
-	wire.PutHeader(f, len(f)-wire.HeaderSize)
-	return f
 }

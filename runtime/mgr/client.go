@@ -518,11 +518,9 @@ func (c *Client) write(l *link, frame []byte, busy bool) error {
 
 // sendSmall sends a frame that names a call: Cancel, Accept or Reject.
 func (c *Client) sendSmall(kind byte, id uint64) {
-	var b [wire.HeaderSize + 1 + binary.MaxVarintLen64]byte
-	f := append(b[:wire.HeaderSize], kind)
-	f = binary.AppendUvarint(f, id)
-	wire.PutHeader(f, len(f)-wire.HeaderSize)
-	_ = c.link.Load().w.WriteFrame(f) // a broken connection is reported by the reader; a resume sends it again
+	var b [wire.MaxUintFrame]byte
+	// A broken connection is reported by the reader; a resume says it again.
+	_ = c.link.Load().w.WriteFrame(wire.AppendUintFrame(b[:0], kind, id))
 }
 
 // control calls a method of the manager itself.

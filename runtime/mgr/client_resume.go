@@ -2,7 +2,6 @@ package mgr
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -101,10 +100,8 @@ func (c *Client) sendAck(idle bool) {
 	if n == a || (!idle && n-a < ackEvery) || !c.acked.CompareAndSwap(a, n) {
 		return
 	}
-	var b [wire.HeaderSize + 1 + 10]byte
-	f := append(b[:wire.HeaderSize], wire.KindAck)
-	f = binary.AppendUvarint(f, n)
-	wire.PutHeader(f, len(f)-wire.HeaderSize)
+	var b [wire.MaxUintFrame]byte
+	f := wire.AppendUintFrame(b[:0], wire.KindAck, n)
 	w := c.link.Load().w
 	if idle {
 		_ = w.WriteFrame(f)
@@ -132,16 +129,15 @@ func (c *Client) broken(l *link, err error) {
 	c.mu.Unlock()
 	l.conn.Close()
 	c.setState(StateDisconnected, err)
-	go c.reconnect(l, window, err)
+	go c.reconnect(window, err)
 }
 
 // reconnect redials until the session is resumed, the manager turns out to have
 // restarted, or the window passes.
-func (c *Client) reconnect(old *link, window time.Duration, why error) {
+func (c *Client) reconnect(window time.Duration, why error) {
 	ctx, cancel := context.WithTimeout(context.Background(), window)
 	defer cancel()
 	go func() { // ctx also ends with the client
-
 		select {
 		case <-c.done:
 			cancel()
@@ -190,22 +186,31 @@ func (c *Client) reconnect(old *link, window time.Duration, why error) {
 	}
 }
 
-// tryResume dials once and asks to resume. On ResumeOK it installs the new link, sends
-// again what the manager missed and gives up the reading role; otherwise it keeps it.
-func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
+// redial connects to the manager again and authenticates: a new link, not yet in use.
+func (c *Client) redial(ctx context.Context) (*link, error) {
 	conn, err := dial(ctx, c.addr, c.opts.TLS)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	l, err := c.handshake(ctx, conn)
 	if err != nil {
 		conn.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// tryResume dials once and asks to resume. On ResumeOK it installs the new link, sends
+// again what the manager missed and gives up the reading role; otherwise it keeps it.
+func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
+	l, err := c.redial(ctx)
+	if err != nil {
 		return 0, err
 	}
+	conn := l.conn
 	c.mu.Lock()
 	sent := make(map[uint64]bool, len(c.pending))
-	e := Encoder{buf: make([]byte, wire.HeaderSize, 128)}
-	e.buf = append(e.buf, wire.KindResume)
+	e := frameEncoder(make([]byte, 0, 128), wire.KindResume)
 	e.Uint64(c.sessionID.Load())
 	e.ByteSlice(c.rtoken[:])
 	e.Uint64(c.epoch)
@@ -216,9 +221,8 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 		sent[id] = true
 	}
 	c.mu.Unlock()
-	wire.PutHeader(e.buf, len(e.buf)-wire.HeaderSize)
 	conn.SetDeadline(time.Now().Add(c.opts.handshakeTimeout()))
-	if err := l.w.WriteFrame(e.buf); err != nil {
+	if err := l.w.WriteFrame(e.frame()); err != nil {
 		conn.Close()
 		return 0, err
 	}
@@ -299,7 +303,7 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 		if _, gaveUp := c.abandoned[id]; gaveUp || rejected[id] {
 			kind = wire.KindReject
 		}
-		answers = append(answers, reqFrame(kind, id)...)
+		answers = wire.AppendUintFrame(answers, kind, id)
 	}
 	c.mu.Unlock()
 	c.lastRecv.Store(time.Now().UnixNano())
@@ -307,7 +311,8 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 		_ = l.w.WriteFrameBuffered(call.frame)
 	}
 	for _, id := range cancels {
-		_ = l.w.WriteFrameBuffered(reqFrame(wire.KindCancel, id))
+		var b [wire.MaxUintFrame]byte
+		_ = l.w.WriteFrameBuffered(wire.AppendUintFrame(b[:0], wire.KindCancel, id))
 	}
 	if len(answers) > 0 {
 		_ = l.w.WriteFrameBuffered(answers)
@@ -329,13 +334,7 @@ func (c *Client) restarted() {
 	err := callError(ErrManagerRestarted, "the manager at %s restarted while the call was in flight", c.addr)
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.handshakeTimeout())
 	defer cancel()
-	conn, derr := dial(ctx, c.addr, c.opts.TLS)
-	var l *link
-	if derr == nil {
-		if l, derr = c.handshake(ctx, conn); derr != nil {
-			conn.Close()
-		}
-	}
+	l, derr := c.redial(ctx)
 	if derr != nil {
 		c.releaseRead()
 		c.fail(fmt.Errorf("%w: the manager at %s restarted, and a new session failed: %v", ErrConnLost, c.addr, derr))

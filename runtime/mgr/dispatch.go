@@ -76,7 +76,7 @@ func (sess *session) runCall(j callJob) {
 		}
 	}
 	if err != nil && s.shutting.Load() && !errors.Is(err, ErrShutdown) &&
-		(s.forced.Load() || (j.rec != nil && j.rec.sess != nil && j.rec.stoppedByShutdown())) {
+		(s.forced.Load() || (j.rec != nil && j.rec.stoppedByShutdown())) {
 		// The shutdown ended the call (a wait at once, a running call at the drain's end).
 		failed = callError(ErrShutdown, "%s was ended by the shutdown (%v)", j.describe(), err)
 	}
@@ -98,11 +98,10 @@ func (sess *session) runCall(j callJob) {
 		hold.stop(&j, reading)
 	}
 	rec := j.rec
-	if rec == nil && j.rd != nil && !reading {
-		rec = sess.handedOffCall(j.reqID) // registered by overrun
-	}
-	if rec != nil || len(enc.undo) > 0 {
-		if sess.finish(j.reqID, rec, &enc) {
+	handedOff := rec == nil && j.rd != nil && !reading // overrun may have registered it
+	if rec != nil || handedOff || len(enc.undo) > 0 {
+		var reserved bool
+		if rec, reserved = sess.finish(j.reqID, rec, handedOff, &enc); reserved {
 			if err != nil {
 				frame[wire.HeaderSize] = wire.KindReservedError
 			} else {
@@ -132,11 +131,16 @@ func (sess *session) runCall(j callJob) {
 
 // finish decides, before the reply of a successful or failed call is written, what
 // becomes of the call's outcome (calls.go): it is reserved when the call was cancelled
-// while it ran, and undone at once when the session has ended. It reports whether the
-// reply goes out reserved. A client that never settles its reservations gets plain
-// replies past maxSessionCalls of them, so they cannot grow without bound.
-func (sess *session) finish(reqID uint64, rec *callRec, enc *Encoder) (reserved bool) {
+// while it ran, and undone at once when the session has ended. It returns the call's
+// registration — rec, or for a call whose reader was handed on (handedOff) the one
+// overrun made, if any — and whether the reply goes out reserved. A client that never
+// settles its reservations gets plain replies past maxSessionCalls of them, so they
+// cannot grow without bound.
+func (sess *session) finish(reqID uint64, rec *callRec, handedOff bool, enc *Encoder) (_ *callRec, reserved bool) {
 	sess.cmu.Lock()
+	if handedOff {
+		rec = sess.calls[reqID]
+	}
 	if rec != nil {
 		rec.finishing = true
 	}
@@ -150,14 +154,7 @@ func (sess *session) finish(reqID uint64, rec *callRec, enc *Encoder) (reserved 
 	if gone {
 		runUndo(enc.undo) // nobody is left to take the outcome
 	}
-	return reserved
-}
-
-// handedOffCall returns the registration overrun made for an inline call without a ctx.
-func (sess *session) handedOffCall(reqID uint64) *callRec {
-	sess.cmu.Lock()
-	defer sess.cmu.Unlock()
-	return sess.calls[reqID]
+	return rec, reserved
 }
 
 // replyLimit is the largest reply the session's client reads.
@@ -222,7 +219,7 @@ func (sess *session) dropRefs(ids []uint64) {
 // errorFrame writes an error reply, cutting its message and stack so the frame stays
 // within limit.
 func errorFrame(buf []byte, reqID uint64, err error, limit int) []byte {
-	e := Encoder{buf: append(buf[:0], 0, 0, 0, 0, wire.KindError)}
+	e := frameEncoder(buf, wire.KindError)
 	e.Uint64(reqID)
 	stack := ""
 	var re *RemoteError
@@ -236,8 +233,7 @@ func errorFrame(buf []byte, reqID uint64, err error, limit int) []byte {
 	e.String(msg)
 	e.String(name)
 	e.String(stack)
-	wire.PutHeader(e.buf, len(e.buf)-wire.HeaderSize)
-	return e.buf
+	return e.frame()
 }
 
 // cut shortens s to at most n bytes (none if n < 0), saying that it did.

@@ -213,7 +213,7 @@ func (rd *sessionReader) overrun() {
 	handed := rd.state.CompareAndSwap(readerInline, readerHandedOff)
 	if handed && rd.curBare {
 		if _, dup := sess.calls[rd.curReq]; !dup {
-			sess.calls[rd.curReq] = &callRec{Context: sess.ctx}
+			sess.calls[rd.curReq] = &callRec{Context: sess.ctx, sess: sess}
 		}
 	}
 	sess.cmu.Unlock()
@@ -341,7 +341,7 @@ func (c *inlineCtx) Value(key any) any {
 // finish. Anywhere else Blocking does nothing, and it costs little: call it whenever a
 // wait is about to begin.
 func Blocking(ctx context.Context) {
-	if r, ok := ctx.Value(callRecKey{}).(*callRec); ok && r.sess != nil {
+	if r, ok := ctx.Value(callRecKey{}).(*callRec); ok {
 		r.block()
 	}
 	c, ok := ctx.Value(inlineCtxKey{}).(*inlineCtx)
@@ -444,10 +444,10 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 		if d.err != nil {
 			return false, fmt.Errorf("message kind %d: %w", frame[0], d.err)
 		}
-		if frame[0] != wire.KindCancel {
+		if frame[0] == wire.KindCancel {
+			sess.cancelCall(reqID)
+		} else {
 			sess.settle(reqID, frame[0] == wire.KindAccept)
-		} else if err := sess.cancelCall(reqID); err != nil {
-			return false, fmt.Errorf("write: %w", err)
 		}
 	case wire.KindAck:
 		n := d.Uint64()

@@ -145,7 +145,6 @@ func (s *Server) connLost(sess *session, gen uint64, why error) {
 		why = fmt.Errorf("the client's process has exited (%v)", why)
 	default:
 		sess.detached = true
-		sess.isDetached.Store(true)
 		sess.conn.Close()
 		sess.expire = time.AfterFunc(window, func() { s.expireDetached(sess, gen, window, why) })
 		alive := sess.alive
@@ -234,28 +233,19 @@ func (s *Server) resume(conn net.Conn, r *wire.Reader, frame []byte) {
 	}
 
 	// The answer: pending calls never read, and reserved outcomes not yet answered.
-	ans := Encoder{buf: make([]byte, wire.HeaderSize, 64)}
-	ans.buf = append(ans.buf, wire.KindResumed, wire.ResumeOK)
-	ans.Uint64(s.epoch)
-	ans.String("")
 	sess.cmu.Lock()
-	var unseen []uint64
+	var unseen, reserved []uint64
 	for _, id := range pending {
 		if !sess.seen.has(id) {
 			unseen = append(unseen, id)
 		}
 	}
-	ans.Len(len(unseen))
-	for _, id := range unseen {
-		ans.Uint64(id)
-	}
-	ans.Len(len(sess.reserved))
 	for id := range sess.reserved {
-		ans.Uint64(id)
+		reserved = append(reserved, id)
 	}
 	gone := sess.gone
 	sess.cmu.Unlock()
-	wire.PutHeader(ans.buf, len(ans.buf)-wire.HeaderSize)
+	ans := resumedFrame(wire.ResumeOK, s.epoch, "", unseen, reserved)
 
 	sess.lmu.Lock()
 	select {
@@ -279,9 +269,8 @@ func (s *Server) resume(conn net.Conn, r *wire.Reader, frame []byte) {
 	sess.attach(conn) // a reader still on the old connection finds its gen outdated
 	gen := sess.gen
 	sess.detached = false
-	sess.isDetached.Store(false)
 	old.Close()
-	err := sess.w.Resume(&stallWriter{conn: conn, timeout: s.opts.lease()}, ans.buf, received)
+	err := sess.w.Resume(&stallWriter{conn: conn, timeout: s.opts.lease()}, ans, received)
 	sess.lmu.Unlock()
 	if errors.Is(err, wire.ErrCannotResume) {
 		s.endSession(sess, fmt.Errorf("resume: %w", err))
@@ -297,14 +286,23 @@ func (s *Server) resume(conn net.Conn, r *wire.Reader, frame []byte) {
 	newSessionReader(sess, r, gen).run()
 }
 
+// refuseResume says why conn cannot resume a session, and closes it.
 func (s *Server) refuseResume(conn net.Conn, status byte, msg string) {
-	e := Encoder{buf: make([]byte, wire.HeaderSize, 64+len(msg))}
-	e.buf = append(e.buf, wire.KindResumed, status)
-	e.Uint64(s.epoch)
-	e.String(msg)
-	e.Len(0)
-	e.Len(0)
-	wire.PutHeader(e.buf, len(e.buf)-wire.HeaderSize)
-	_ = wire.WriteFrame(conn, e.buf[wire.HeaderSize:])
+	_, _ = conn.Write(resumedFrame(status, s.epoch, msg, nil, nil))
 	conn.Close()
+}
+
+// resumedFrame is the manager's answer to a Resume (internal/wire/messages.go).
+func resumedFrame(status byte, epoch uint64, msg string, unseen, reserved []uint64) []byte {
+	e := frameEncoder(make([]byte, 0, 64+len(msg)+10*(len(unseen)+len(reserved))), wire.KindResumed)
+	e.buf = append(e.buf, status)
+	e.Uint64(epoch)
+	e.String(msg)
+	for _, ids := range [][]uint64{unseen, reserved} {
+		e.Len(len(ids))
+		for _, id := range ids {
+			e.Uint64(id)
+		}
+	}
+	return e.frame()
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -88,51 +86,33 @@ func TestResumeRegressionResumeRefused(t *testing.T) {
 	}
 }
 
-// switchLink forwards TCP to a target that can be switched; Cut closes all conns.
-type switchLink struct {
-	ln     net.Listener
-	target atomic.Pointer[mgr.Address]
-	mu     sync.Mutex
-	conns  []net.Conn
-}
-
-func newSwitchLink(t *testing.T, a mgr.Address) *switchLink {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// twoRuns connects a client through a link to one manager and makes a counter there;
+// restart moves the link to a second manager, as a manager restarted on the same address
+// would look to the client, cuts the connection, and returns a counter made in the
+// client's new session.
+func twoRuns(t *testing.T, ctx context.Context) (c *mgr.Client, p *counterProxy, restart func(start int64) *counterProxy) {
+	key := []byte("review restart key 0123456789abcdef")
+	a := startInProcess(t, mgr.Options{AuthKey: key})
+	link := testnet.NewCutLink(t, a.Address().Network, a.Address().Addr)
+	c, err := mgr.Connect(ctx, mgr.Options{AuthKey: key, Address: mgr.Address{Network: "tcp", Addr: link.Addr()}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &switchLink{ln: ln}
-	l.target.Store(&a)
-	t.Cleanup(func() { ln.Close(); l.Cut() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			a := l.target.Load()
-			s, err := net.Dial(a.Network, a.Addr)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			l.mu.Lock()
-			l.conns = append(l.conns, c, s)
-			l.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close(); c.Close() }()
-			go func() { io.Copy(c, s); s.Close(); c.Close() }()
-		}
-	}()
-	return l
-}
-
-func (l *switchLink) Cut() {
-	l.mu.Lock()
-	for _, c := range l.conns {
-		c.Close()
+	t.Cleanup(func() { c.Close() })
+	if p, err = createCounter(ctx, c, 0); err != nil {
+		t.Fatal(err)
 	}
-	l.conns = nil
-	l.mu.Unlock()
+	return c, p, func(start int64) *counterProxy {
+		b := startInProcess(t, mgr.Options{AuthKey: key})
+		link.Retarget(b.Address().Network, b.Address().Addr)
+		link.Cut()
+		var q *counterProxy
+		waitUntil(t, "a new session with the second manager", 20*time.Second, func() bool {
+			q, err = createCounter(ctx, c, start)
+			return err == nil
+		})
+		return q
+	}
 }
 
 // After a manager restart the client keeps its request-ID counter; the new session's
@@ -140,33 +120,13 @@ func (l *switchLink) Cut() {
 // calls the manager ends the session with a protocol error.
 func TestResumeRegressionRestartIDGap(t *testing.T) {
 	ctx := testCtx(t)
-	key := []byte("review restart key 0123456789abcdef")
-	a := startInProcess(t, mgr.Options{AuthKey: key})
-	link := newSwitchLink(t, a.Address())
-	c, err := mgr.Connect(ctx, mgr.Options{AuthKey: key, Address: mgr.Address{Network: "tcp", Addr: link.ln.Addr().String()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	p, err := createCounter(ctx, c, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, p, restart := twoRuns(t, ctx)
 	for range 10 {
 		if _, err := p.Add(ctx, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
-	b := startInProcess(t, mgr.Options{AuthKey: key})
-	ba := b.Address()
-	link.target.Store(&ba)
-	link.Cut()
-	// first call after the restart fails with ErrManagerRestarted (stale proxy); make a new one
-	var q *counterProxy
-	waitUntil(t, "a new session with the second manager", 20*time.Second, func() bool {
-		q, err = createCounter(ctx, c, 0)
-		return err == nil
-	})
+	q := restart(0)
 	t.Logf("session after restart: %d", c.SessionID())
 	for i := range 20000 {
 		if _, err := q.Add(ctx, 1); err != nil {
@@ -179,27 +139,8 @@ func TestResumeRegressionRestartIDGap(t *testing.T) {
 // Closing a proxy of the killed run releases the new run's object with the same ID.
 func TestResumeRegressionRestartStaleClose(t *testing.T) {
 	ctx := testCtx(t)
-	key := []byte("review restart key 0123456789abcdef")
-	a := startInProcess(t, mgr.Options{AuthKey: key})
-	link := newSwitchLink(t, a.Address())
-	c, err := mgr.Connect(ctx, mgr.Options{AuthKey: key, Address: mgr.Address{Network: "tcp", Addr: link.ln.Addr().String()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	p, err := createCounter(ctx, c, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := startInProcess(t, mgr.Options{AuthKey: key})
-	ba := b.Address()
-	link.target.Store(&ba)
-	link.Cut()
-	var q *counterProxy
-	waitUntil(t, "a new session with the second manager", 20*time.Second, func() bool {
-		q, err = createCounter(ctx, c, 100)
-		return err == nil
-	})
+	_, p, restart := twoRuns(t, ctx)
+	q := restart(100)
 	p.Close(ctx) // a stale proxy: should be a no-op
 	if n, err := q.Add(ctx, 1); err != nil {
 		t.Fatalf("new proxy after closing a stale one: %d, %v", n, err)

@@ -26,15 +26,14 @@ type session struct {
 	token   [32]byte // proves a resume is this session's (resume.go)
 
 	// The connection, which a resume replaces (resume.go); guarded by lmu.
-	lmu        sync.Mutex
-	conn       net.Conn
-	gen        uint64      // which connection of the session this is
-	detached   bool        // the connection broke; the session waits to be resumed
-	expire     *time.Timer // ends a detached session after the resume window
-	bye        bool        // the client said Bye: its connection's end ends the session
-	helloed    bool        // the client has the resume token (Hello answered); without it no resume
-	alive      func() bool // whether the client's process lives, when the transport can tell; nil: unknown
-	isDetached atomic.Bool
+	lmu      sync.Mutex
+	conn     net.Conn
+	gen      uint64      // which connection of the session this is
+	detached bool        // the connection broke; the session waits to be resumed
+	expire   *time.Timer // ends a detached session after the resume window
+	bye      bool        // the client said Bye: its connection's end ends the session
+	helloed  bool        // the client has the resume token (Hello answered); without it no resume
+	alive    func() bool // whether the client's process lives, when the transport can tell; nil: unknown
 
 	ctx     context.Context // carries the Caller; cancelled when the session ends
 	cancel  context.CancelFunc
@@ -142,6 +141,14 @@ func (w *stallWriter) Write(p []byte) (int, error) {
 	return w.conn.Write(p)
 }
 
+// isDetachedNow reports whether the session waits to be resumed (resume.go): its
+// silence is the broken connection's, which the resume window bounds, not the lease.
+func (sess *session) isDetachedNow() bool {
+	sess.lmu.Lock()
+	defer sess.lmu.Unlock()
+	return sess.detached
+}
+
 // watchLease ends a session that has been silent for longer than the lease (a client
 // pings at a third of it), so a peer lost to the network does not keep its references.
 func (sess *session) watchLease() {
@@ -153,7 +160,7 @@ func (sess *session) watchLease() {
 		case <-sess.done:
 			return
 		case <-t.C:
-			if sess.flowBlocked.Load() || sess.isDetached.Load() {
+			if sess.flowBlocked.Load() || sess.isDetachedNow() {
 				sess.lastRecv.Store(time.Now().UnixNano())
 				continue
 			}

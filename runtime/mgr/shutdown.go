@@ -94,9 +94,7 @@ func (s *Server) shutdown(ctx context.Context, why string) error {
 }
 
 func writeGoodbye(w *wire.Writer, kind byte, msg string) {
-	e := Encoder{buf: make([]byte, wire.HeaderSize, 64)}
-	e.buf = append(e.buf, kind)
+	e := frameEncoder(make([]byte, 0, 64), kind)
 	e.String(msg)
-	wire.PutHeader(e.buf, len(e.buf)-wire.HeaderSize)
-	_ = w.WriteFrame(e.buf)
+	_ = w.WriteFrame(e.frame())
 }
