@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mgr-go/mgr/internal/testnet"
 	"github.com/mgr-go/mgr/runtime/mgr"
 )
 
@@ -31,19 +30,7 @@ func TestResumeRegressionResumeRefused(t *testing.T) {
 	ctx := testCtx(t)
 	var logs revLog
 	m := startInProcess(t, mgr.Options{Logf: logs.logf})
-	link := testnet.NewCutLink(t, m.Address().Network, m.Address().Addr)
-	opts := m.Options()
-	opts.Address = mgr.Address{Network: "tcp", Addr: link.Addr()}
-	opts.Logf = logs.logf
-	c, err := mgr.Connect(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	p, err := createCounter(ctx, c, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, p, link := throughLink(t, ctx, m, mgr.Options{Logf: logs.logf})
 	var calls atomic.Int64
 	stop := make(chan struct{})
 	go func() {
@@ -91,23 +78,15 @@ func TestResumeRegressionResumeRefused(t *testing.T) {
 // would look to the client, cuts the connection, and returns a counter made in the
 // client's new session.
 func twoRuns(t *testing.T, ctx context.Context) (c *mgr.Client, p *counterProxy, restart func(start int64) *counterProxy) {
-	key := []byte("review restart key 0123456789abcdef")
-	a := startInProcess(t, mgr.Options{AuthKey: key})
-	link := testnet.NewCutLink(t, a.Address().Network, a.Address().Addr)
-	c, err := mgr.Connect(ctx, mgr.Options{AuthKey: key, Address: mgr.Address{Network: "tcp", Addr: link.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if p, err = createCounter(ctx, c, 0); err != nil {
-		t.Fatal(err)
-	}
+	a := startInProcess(t, mgr.Options{})
+	c, p, link := throughLink(t, ctx, a, mgr.Options{})
 	return c, p, func(start int64) *counterProxy {
-		b := startInProcess(t, mgr.Options{AuthKey: key})
+		b := startInProcess(t, mgr.Options{AuthKey: a.AuthKey()})
 		link.Retarget(b.Address().Network, b.Address().Addr)
 		link.Cut()
 		var q *counterProxy
 		waitUntil(t, "a new session with the second manager", 20*time.Second, func() bool {
+			var err error
 			q, err = createCounter(ctx, c, start)
 			return err == nil
 		})
@@ -152,18 +131,7 @@ func TestResumeRegressionRestartStaleClose(t *testing.T) {
 func TestResumeRegressionCancelLostAcrossResume(t *testing.T) {
 	ctx := testCtx(t)
 	m := startInProcess(t, mgr.Options{})
-	link := testnet.NewCutLink(t, m.Address().Network, m.Address().Addr)
-	opts := m.Options()
-	opts.Address = mgr.Address{Network: "tcp", Addr: link.Addr()}
-	c, err := mgr.Connect(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	p, err := createCounter(ctx, c, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, p, link := throughLink(t, ctx, m, mgr.Options{})
 	if _, err := p.Add(ctx, 1); err != nil { // learn the type's method table first
 		t.Fatal(err)
 	}

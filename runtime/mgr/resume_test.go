@@ -37,26 +37,32 @@ func (l *stateLog) has(s mgr.ConnState) bool {
 	return slices.Contains(l.states, s)
 }
 
+// throughLink connects a client to m with opts (its address and key filled in) through a
+// TCP link the test can cut, and makes a counter through it.
+func throughLink(t *testing.T, ctx context.Context, m *mgr.Manager, opts mgr.Options) (*mgr.Client, *counterProxy, *testnet.CutLink) {
+	t.Helper()
+	link := testnet.NewCutLink(t, m.Address().Network, m.Address().Addr)
+	opts.Address = mgr.Address{Network: "tcp", Addr: link.Addr()}
+	opts.AuthKey = m.AuthKey()
+	c, err := mgr.Connect(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	p, err := createCounter(ctx, c, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, p, link
+}
+
 // Connections cut at random moments under load, each break far shorter than the resume
 // window: every call completes exactly once and none sees an error.
 func TestResumeHidesBreaks(t *testing.T) {
 	ctx := testCtx(t)
 	m := startInProcess(t, mgr.Options{Logf: t.Logf})
-	link := testnet.NewCutLink(t, m.Address().Network, m.Address().Addr)
 	var states stateLog
-	opts := m.Options()
-	opts.Address = mgr.Address{Network: "tcp", Addr: link.Addr()}
-	opts.OnState = states.record
-	opts.Logf = t.Logf
-	c, err := mgr.Connect(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	p, err := createCounter(ctx, c, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, p, link := throughLink(t, ctx, m, mgr.Options{OnState: states.record, Logf: t.Logf})
 
 	// Calls go on until the link has been cut often enough (bounded in count).
 	const goroutines, wantCuts, maxCalls = 8, 40, 200_000
@@ -115,21 +121,8 @@ func TestLongBreakEndsTheSession(t *testing.T) {
 	const window = 300 * time.Millisecond
 	m := startInProcess(t, mgr.Options{ResumeWindow: window})
 	base := m.Server().NumObjects()
-	link := testnet.NewCutLink(t, m.Address().Network, m.Address().Addr)
 	var states stateLog
-	opts := m.Options()
-	opts.Address = mgr.Address{Network: "tcp", Addr: link.Addr()}
-	opts.ResumeWindow = window
-	opts.OnState = states.record
-	c, err := mgr.Connect(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	p, err := createCounter(ctx, c, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, p, link := throughLink(t, ctx, m, mgr.Options{ResumeWindow: window, OnState: states.record})
 	link.SetDown(true)
 	link.Cut()
 	if _, err := p.Add(ctx, 1); !errors.Is(err, mgr.ErrConnLost) {
