@@ -151,10 +151,11 @@ func (e *Encoder) Value(v any) {
 // every read returns a zero value, and Err or Done reports it, so generated code checks
 // once at the end.
 type Decoder struct {
-	buf []byte
-	off int
-	env refEnv
-	err error
+	buf  []byte
+	off  int
+	env  refEnv
+	err  error
+	meta []byte // a call's metadata, for the manager's interceptors (interceptor.go)
 	// MaxDepth bounds the nesting of values decoded through the Codec.
 	MaxDepth int
 	depth    int
