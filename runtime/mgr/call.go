@@ -35,7 +35,7 @@ type Call struct {
 	err        error
 	conn       *Client
 	meta       bool // Args begin with metadata: the call goes out as CallMeta (interceptor.go)
-	slot       int // the argument bytes admitted (client_admit.go)
+	slot       int  // the argument bytes admitted (client_admit.go)
 }
 
 // reservedHeader is room at the front of every call's Args buffer for the frame length,
