@@ -40,6 +40,8 @@ type Encoder struct {
 	undo []func()
 	// keep holds the handles of proxy arguments until the call has its reply (calls).
 	keep []*Handle
+	// depth is the nesting of the value being encoded through the Codec.
+	depth int
 }
 
 // NewEncoder returns an Encoder that appends to buf, for use outside a call (tests, tools).
