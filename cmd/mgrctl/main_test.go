@@ -209,6 +209,9 @@ func TestCallAndBadInput(t *testing.T) {
 			t.Errorf("mgrctl %q: exit %d, stdout %q, stderr %q; want exit 1 and one line saying %q", b.args, code, out, stderr, b.want)
 		}
 	}
+	if out, _, code := mgrctl(t, m.Env(), "token"); code != 0 || out != mgr.PageToken(m.AuthKey())+"\n" {
+		t.Errorf("mgrctl token: exit %d, %q", code, out)
+	}
 	if _, stderr, code := mgrctl(t, m.Env(), "frobnicate"); code != 2 || !strings.Contains(stderr, "unknown command") {
 		t.Errorf("mgrctl frobnicate: exit %d, %q", code, stderr)
 	}
