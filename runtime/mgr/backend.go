@@ -111,3 +111,21 @@ func (s *Server) AddNamedValue(name, typeID string, value any) error {
 	s.named[name] = obj.id
 	return nil
 }
+
+// Rest returns the bytes d has not read yet, without reading them: a backend that may
+// have to run a method more than once (an optimistic transaction that lost a race)
+// keeps them to decode the arguments again.
+func (d *Decoder) Rest() []byte {
+	if d.err != nil || d.off >= len(d.buf) {
+		return nil
+	}
+	return d.buf[d.off:]
+}
+
+// Raw appends b, bytes another Encoder produced, as they are: a backend that ran a
+// method into an Encoder of its own copies the results into the call's.
+func (e *Encoder) Raw(b []byte) {
+	if e.err == nil {
+		e.buf = append(e.buf, b...)
+	}
+}
