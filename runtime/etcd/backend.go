@@ -12,6 +12,7 @@ import (
 
 	"github.com/mgr-go/mgr/runtime/mgr"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // Config says where a manager's objects live.
@@ -80,7 +81,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	if dt <= 0 {
 		dt = 5 * time.Second
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: cfg.Endpoints, TLS: cfg.TLS, DialTimeout: dt, Context: ctx})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: cfg.Endpoints, TLS: cfg.TLS, DialTimeout: dt, Logger: zap.NewNop()})
 	if err != nil {
 		return nil, storeErr(ctx, "connect", err)
 	}

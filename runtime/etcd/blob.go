@@ -224,11 +224,12 @@ func (o *blobObj) call(ctx context.Context, i int, readOnly bool, args *mgr.Deco
 			return err
 		}
 		cmp := clientv3.Compare(clientv3.ModRevision(o.stateKey()), "=", o.rev)
-		txn := o.b.cli.Txn(octx).If(cmp).Else(clientv3.OpGet(o.stateKey()))
+		txn := o.b.cli.Txn(octx).If(cmp)
 		changed := !bytes.Equal(snap, o.val)
 		if changed {
 			txn = txn.Then(clientv3.OpPut(o.stateKey(), string(snap)))
 		}
+		txn = txn.Else(clientv3.OpGet(o.stateKey()))
 		// Unchanged (a failed CompareAndSwap, a Pop of nothing): the outcome holds only
 		// if the state is still the one it was computed on, so it is checked all the same.
 		r, err := txn.Commit()
