@@ -28,7 +28,7 @@ func addrList(addrs []mgr.Address) string {
 // killed (SIGKILL) mid-run; its workers go on through the others; the counts are exact.
 func TestWorkersSurviveManagerKill(t *testing.T) {
 	n := 2000
-	if testing.Short() {
+	if testing.Short() || raceBuild {
 		n = 400
 	}
 	if s := os.Getenv("MGRETCD_ITEMS"); s != "" {

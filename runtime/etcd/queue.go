@@ -220,9 +220,26 @@ func (q *queueObj) size(ctx context.Context) (int, meta, error) {
 	return int(max(n, 0)), m, err
 }
 
-// put appends items in one transaction, waiting for room in a bounded queue (block)
-// until dl (zero: no limit).
+// maxTxnItems bounds the items one transaction adds: etcd refuses transactions of more
+// than 128 operations by default (--max-txn-ops).
+const maxTxnItems = 100
+
+// put appends items, in one transaction per maxTxnItems, waiting for room in a bounded
+// queue (block) until dl (zero: no limit). On an error the error says how many items
+// were queued, as syncmgr's PutMany does.
 func (q *queueObj) put(ctx context.Context, items [][]byte, block bool, dl time.Time) error {
+	for i := 0; i < len(items); i += maxTxnItems {
+		if err := q.putTxn(ctx, items[i:min(i+maxTxnItems, len(items))], block, dl); err != nil {
+			if len(items) > 1 {
+				return fmt.Errorf("PutMany: %d of %d items queued: %w", i, len(items), err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (q *queueObj) putTxn(ctx context.Context, items [][]byte, block bool, dl time.Time) error {
 	wctx := ctx
 	if !dl.IsZero() {
 		var c context.CancelFunc
