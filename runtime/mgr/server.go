@@ -27,6 +27,7 @@ type Server struct {
 	// internal is the manager's own session (ID 0): it holds the references of proxies
 	// stored inside shared objects and of named objects.
 	internal *session
+	backend  backendBox // where objects live when not here (backend.go)
 
 	mu        sync.RWMutex // guards everything below; never held while user code runs
 	objects   map[uint64]*object
