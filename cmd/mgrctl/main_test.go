@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -69,7 +68,7 @@ func mgrctlBinary(t *testing.T) string {
 			return
 		}
 		build.path = filepath.Join(dir, "mgrctl")
-		out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", build.path, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", build.path, ".").CombinedOutput()
 		if err != nil {
 			build.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -253,9 +253,8 @@ func typeArgs(typeID string) []string {
 }
 
 type sigParser struct {
-	s      string
-	targs  []string
-	tnames []string // type parameter names met, sorted, bound to targs in that order
+	s     string
+	targs []string
 }
 
 func (p *sigParser) eof() bool  { p.skipSpace(); return p.s == "" }
