@@ -17,7 +17,8 @@ import (
 // type and *big.Int; float32/64; complex64/128; string; []byte (bytes); slices of
 // anything (list); maps (dict, keys sorted when they are strings or numbers so the
 // output is deterministic); and the types of this package. A Go map or slice that
-// contains itself is refused (depth), as is any other Go type.
+// contains itself is refused (depth); a Valuer encodes as its PickleValue; any other
+// Go type is refused.
 func Encode(v any) ([]byte, error) { return AppendEncode(nil, v) }
 
 // AppendEncode is Encode appending to dst.
@@ -439,10 +440,18 @@ func (e *encoder) value(v any, depth int) error {
 		e.global(x.module, x.name)
 	case *objNode:
 		return e.object(x, depth)
+	case Valuer:
+		return e.value(x.PickleValue(), depth+1)
 	default:
 		return e.reflectValue(v, depth)
 	}
 	return nil
+}
+
+// Valuer is implemented by Go types that encode as another value (a client's proxy
+// type encodes as the *Proxy Python rebuilds it from).
+type Valuer interface {
+	PickleValue() any
 }
 
 func (e *encoder) exception(x *Exception, depth int) error {
