@@ -324,6 +324,20 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
+		// The fast path for tuple bodies agrees with the machine.
+		if tu, ok := v.(Tuple); ok && tu.Len() > 0 {
+			if fast, ok := fastSeq(tu.enc, tu.n); ok {
+				slow, err := machineSeq(tu.enc, tu.n)
+				if err != nil {
+					t.Fatalf("machine fails where fastSeq decodes %q: %v", tu.enc, err)
+				}
+				a, err1 := Encode(fast)
+				b, err2 := Encode(slow)
+				if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+					t.Fatalf("fastSeq and machine differ on %q: %q vs %q", tu.enc, a, b)
+				}
+			}
+		}
 		// Whatever decodes encodes, and decodes again to the same encoding.
 		q, err := Encode(v)
 		if err != nil {
