@@ -319,3 +319,52 @@ func testManager(t *testing.T, py pythons.Python, network string) {
 		t.Error("server still running 60 s after shutdown")
 	}
 }
+
+// TestOpaqueValues: a CPython client and the Go client share one queue on a CPython
+// manager. Python puts instances of its own classes (dataclasses, a frozen one as a dict
+// key) nested in lists, dicts and tuples; Go gets them as Opaque values inside Go values,
+// puts them on another queue, and Python reads back equal objects — plus a value Go made.
+func TestOpaqueValues(t *testing.T) {
+	for _, py := range pythons.ForTest(t) {
+		t.Run(py.Version, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, py, "unix")
+			ctx := context.Background()
+			c, err := Dial(ctx, s.network, s.address, authkey, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			qa := create(t, c, "shared_queue", "a")
+			qb := create(t, c, "shared_queue", "b")
+			addr, _ := json.Marshal(s.address)
+			runClient := func(mode string) {
+				t.Helper()
+				cmd := py.Command("testdata/client.py", mode, string(addr), hex.EncodeToString(authkey))
+				out, err := cmd.CombinedOutput()
+				if err != nil || strings.TrimSpace(string(out)) != "ok" {
+					t.Fatalf("client.py %s: %v\n%s", mode, err, out)
+				}
+			}
+			runClient("put")
+			v := call(t, qa, "get", true, 60)
+			l, ok := v.([]any)
+			if !ok || len(l) != 4 {
+				t.Fatalf("got %#v", v)
+			}
+			if o, ok := l[0].(pickle.Opaque); !ok {
+				t.Errorf("l[0] = %#v, want Opaque", l[0])
+			} else if mod, name := o.Global(); mod != "values" || name != "Point" {
+				t.Errorf("l[0] is %s.%s", mod, name)
+			}
+			if d, ok := l[2].(*pickle.Dict); !ok || d.Len() != 1 {
+				t.Errorf("l[2] = %#v", l[2])
+			} else if _, ok := d.Keys()[0].(pickle.Opaque); !ok {
+				t.Errorf("frozen dataclass key: %T", d.Keys()[0])
+			}
+			call(t, qb, "put", v)
+			call(t, qb, "put", map[string]any{"go": []any{1, 2.5, []byte{0}}, "tuple": pickle.MustTuple(1, "x")})
+			runClient("get")
+		})
+	}
+}

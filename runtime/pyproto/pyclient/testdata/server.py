@@ -8,8 +8,13 @@ For tcp, ADDRESS is the host (the port is chosen); for unix, the socket path. Pr
 address served as JSON on one line, then serves until a client sends shutdown.
 """
 import json
+import queue
 import sys
 from multiprocessing.managers import SyncManager
+
+# The classes client.py sends: the server unpickles what clients put in its queues, so
+# it must know them (a Go manager would not need to).
+from values import Point, Key  # noqa: F401  (testdata/values.py)
 
 
 class Box:
@@ -42,6 +47,17 @@ Manager.register('Box', Box, exposed=BOX_METHODS, method_to_typeid={'make_box': 
 # 'Iterator'): with one, the server would wrap the result in a new Box.
 Manager.register('BoxResult', exposed=BOX_METHODS, method_to_typeid={'make_box': 'BoxResult'},
                  create_method=False)
+
+
+QUEUES = {}
+
+
+def shared_queue(name):
+    """One queue per name, shared by every client that asks for it."""
+    return QUEUES.setdefault(name, queue.Queue())
+
+
+Manager.register('shared_queue', shared_queue)
 
 
 def main():
