@@ -735,7 +735,7 @@ func (m *machine) global(opPos int, mod, name string) (any, error) {
 		return nil, m.fail(opPos, ErrLimit, "global name longer than 256 bytes")
 	}
 	if m.strict && !allowed(mod, name) {
-		return nil, m.fail(opPos, ErrForbidden, "global %q", mod+"."+name)
+		return nil, &Error{Offset: opPos, Op: m.data[opPos], Err: fmt.Errorf("global %q: %w", mod+"."+name, ErrForbidden)}
 	}
 	return globalRef{mod, name}, nil
 }
