@@ -175,10 +175,10 @@ func (pc *pyConn) call(ctx context.Context, req pyRequest) pyReply {
 	}
 	m := face.Methods[req.method]
 	exposed := slices.Contains(face.Exposed, req.method)
+	if typeID := face.MethodToTypeID[req.method]; typeID != "" && exposed {
+		return pc.callToProxy(ctx, obj, face, req, typeID)
+	}
 	if m == nil || !exposed {
-		if typeID := face.MethodToTypeID[req.method]; typeID != "" && exposed {
-			return pc.callToProxy(ctx, obj, face, req, typeID)
-		}
 		// CPython's fallback_mapping: these work whatever is exposed.
 		switch req.method {
 		case "__str__", "__repr__":
