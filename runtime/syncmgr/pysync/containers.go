@@ -394,8 +394,8 @@ var listType = &mgr.PyType{
 			v, err := o.(*pyList).Get(i)
 			return v, indexError(err)
 		}),
-		"__len__": m0("__len__", func(o any) (any, error) { return int64(o.(*pyList).Len()), nil }),
-		"__mul__": m1("__mul__", func(o, x any) (any, error) { return repeat(o.(*pyList).Copy(), x) }),
+		"__len__":  m0("__len__", func(o any) (any, error) { return int64(o.(*pyList).Len()), nil }),
+		"__mul__":  m1("__mul__", func(o, x any) (any, error) { return repeat(o.(*pyList).Copy(), x) }),
 		"__rmul__": m1("__rmul__", func(o, x any) (any, error) { return repeat(o.(*pyList).Copy(), x) }),
 		"__imul__": m1("__imul__", func(o, x any) (any, error) {
 			l := o.(*pyList)

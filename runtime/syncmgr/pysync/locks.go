@@ -136,7 +136,9 @@ var (
 			return syncmgr.NewSemaphore(n)
 		},
 		func(ctx context.Context, o any) error { return o.(*syncmgr.Semaphore).Release(ctx, 1) }, false,
-		func(o any) string { return fmt.Sprintf("<threading.Semaphore value=%d>", o.(*syncmgr.Semaphore).Value()) })
+		func(o any) string {
+			return fmt.Sprintf("<threading.Semaphore value=%d>", o.(*syncmgr.Semaphore).Value())
+		})
 	boundedSemaphoreType = acquirerType("BoundedSemaphore", syncmgr.BoundedSemaphoreTypeID,
 		func(args []any, kwds *pickle.Dict) (any, error) {
 			n, err := semValue("BoundedSemaphore", args, kwds)
