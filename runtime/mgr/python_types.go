@@ -137,5 +137,6 @@ func (s *Server) SharePython(typeID, name string, face *PyType) error {
 		return fmt.Errorf("mgr: SharePython: typeid %s is shared already", typeID)
 	}
 	py.shared[typeID] = pyShared{name: name, face: face}
+	obj.py = face
 	return nil
 }
