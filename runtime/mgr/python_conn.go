@@ -37,6 +37,9 @@ func (s *Server) servePyConn(conn net.Conn) {
 		return
 	}
 	c.SetMax(s.opts.maxFrame())
+	// From here writes are bounded (a peer that stops reading for a lease fails them)
+	// without re-arming a timer on every reply.
+	c.SetWriter(&stallWriter{conn: conn, timeout: s.opts.lease()})
 	pc := &pyConn{srv: s, conn: conn, c: c, holder: s.pyHolderFor(conn), addr: pyTokenAddress(conn.LocalAddr())}
 	defer conn.Close()
 	quickAck(conn)
@@ -94,39 +97,25 @@ func (pc *pyConn) reply(r pyReply) error {
 			return err
 		}
 	}
-	pc.conn.SetWriteDeadline(time.Now().Add(pc.srv.opts.lease()))
 	return pc.c.WriteFrame(out)
 }
 
-// serveCalls answers method calls until the client closes the connection. A reader
-// goroutine reads ahead so that the client's going away cancels a call that waits (a
-// Queue.get): its outcome then goes back (the item to the queue), where CPython's own
-// manager would lose it.
+// serveCalls answers method calls until the client closes the connection. A CPython
+// client thread sends one request and waits for its reply, so the calls are run in this
+// goroutine, one after the other, as CPython's server thread runs them: no hand-off
+// between goroutines on the way (it would double a small call's latency).
 func (pc *pyConn) serveCalls() {
 	s := pc.srv
 	ctx, cancel := context.WithCancel(withCaller(s.callsCtx, s.pyCaller()))
 	defer cancel()
-	frames := make(chan []byte, 1)
-	go func() {
-		defer close(frames)
-		defer cancel()
-		for {
-			quickAck(pc.conn)
-			f, err := pc.c.ReadFrame()
-			if err != nil {
-				if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && ctx.Err() == nil {
-					s.pyLog("mgr: CPython connection from %s: %v", pc.conn.RemoteAddr(), err)
-				}
-				return
+	for {
+		f, err := pc.c.ReadFrame()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !s.shutting.Load() {
+				s.pyLog("mgr: CPython connection from %s: %v", pc.conn.RemoteAddr(), err)
 			}
-			select {
-			case frames <- append([]byte(nil), f...):
-			case <-ctx.Done():
-				return
-			}
+			return
 		}
-	}()
-	for f := range frames {
 		if s.shutting.Load() {
 			pc.reply(pyTraceback(errors.New("the manager is shutting down")))
 			return

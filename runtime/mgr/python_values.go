@@ -1,6 +1,7 @@
 package mgr
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -69,12 +70,32 @@ type pyReply struct {
 	value any
 }
 
+// encode pickles the reply. The hot path writes (kind, value) as the pickler's output
+// for value with the kind pushed before it and TUPLE2 after: one encoding of the value,
+// where pickle.MakeTuple would encode it twice (once canonically). The kind is pushed
+// without MEMOIZE, so the value's memo indices stay right.
 func (r pyReply) encode() ([]byte, error) {
-	t, err := pickle.MakeTuple(r.kind, r.value)
+	out, err := pickle.AppendEncode(make([]byte, 0, 64), r.value)
 	if err != nil {
 		return nil, err
 	}
-	return pickle.Encode(t)
+	const head = 11 // PROTO 4, FRAME and its 8-byte length
+	if len(out) < head+1 || out[0] != 0x80 || out[2] != 0x95 || out[len(out)-1] != '.' || len(r.kind) > 255 {
+		t, err := pickle.MakeTuple(r.kind, r.value) // not the layout expected: the long way
+		if err != nil {
+			return nil, err
+		}
+		return pickle.Encode(t)
+	}
+	body := out[head : len(out)-1]
+	buf := make([]byte, 0, head+2+len(r.kind)+len(body)+2)
+	buf = append(buf, out[:head]...)
+	buf = append(buf, 0x8c, byte(len(r.kind))) // SHORT_BINUNICODE
+	buf = append(buf, r.kind...)
+	buf = append(buf, body...)
+	buf = append(buf, 0x86, '.') // TUPLE2, STOP
+	binary.LittleEndian.PutUint64(buf[3:head], uint64(len(buf)-head))
+	return buf, nil
 }
 
 func pyReturn(v any) pyReply { return pyReply{kind: "#RETURN", value: v} }
