@@ -20,6 +20,7 @@ import (
 type pyConn struct {
 	srv    *Server
 	conn   net.Conn
+	raw    *stashConn // what c reads from (python_watch.go)
 	c      *pywire.Conn
 	holder *pyHolder
 	addr   any // the manager's address as CPython tokens carry it
@@ -27,7 +28,8 @@ type pyConn struct {
 
 func (s *Server) servePyConn(conn net.Conn) {
 	conn.SetDeadline(time.Now().Add(s.opts.handshakeTimeout()))
-	c := pywire.NewConn(conn, pywire.MaxHandshakeFrame)
+	raw := &stashConn{Conn: conn}
+	c := pywire.NewConn(raw, pywire.MaxHandshakeFrame)
 	quickAck(conn)
 	err := pywire.ServerHandshake(c, s.opts.AuthKey, pywire.Modern)
 	<-s.handshakes
@@ -40,7 +42,7 @@ func (s *Server) servePyConn(conn net.Conn) {
 	// From here writes are bounded (a peer that stops reading for a lease fails them)
 	// without re-arming a timer on every reply.
 	c.SetWriter(&stallWriter{conn: conn, timeout: s.opts.lease()})
-	pc := &pyConn{srv: s, conn: conn, c: c, holder: s.pyHolderFor(conn), addr: pyTokenAddress(conn.LocalAddr())}
+	pc := &pyConn{srv: s, conn: conn, raw: raw, c: c, holder: s.pyHolderFor(conn), addr: pyTokenAddress(conn.LocalAddr())}
 	defer conn.Close()
 	quickAck(conn)
 	frame, err := c.ReadFrame()
@@ -125,7 +127,7 @@ func (pc *pyConn) serveCalls() {
 		if err != nil {
 			r = pyTraceback(err)
 		} else {
-			r = pc.call(ctx, req)
+			r = pc.watched(ctx, func(ctx context.Context) pyReply { return pc.call(ctx, req) })
 		}
 		if err := pc.reply(r); err != nil {
 			return
