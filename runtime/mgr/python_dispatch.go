@@ -198,11 +198,54 @@ func (pc *pyConn) call(ctx context.Context, req pyRequest) pyReply {
 		}
 		return pyTraceback(fmt.Errorf("AttributeError: method %q of %s object is not in exposed=%v", req.method, face.TypeID, face.Exposed))
 	}
+	pc.srv.pyPinProxies(req.args)
 	v, err := pyLocked(obj, func() (any, error) { return m(ctx, obj.value, req.args, req.kwds) })
 	if err != nil {
 		return pyFailure(err)
 	}
 	return pyReturn(v)
+}
+
+// pyPinProxies keeps alive the objects of this manager that proxies among a call's
+// arguments name (d['l'] = list_proxy): the value stored is the pickled proxy, which a
+// later reader rebuilds, so its object must outlive the proxy that sent it. CPython's
+// manager does the same (id_to_local_proxy_obj), for as long as it runs; so do we: the
+// manager's own session holds one reference for each time a proxy was passed in.
+func (s *Server) pyPinProxies(args []any) {
+	var ids []uint64
+	var walk func(v any, depth int)
+	walk = func(v any, depth int) {
+		if depth > 2 {
+			return
+		}
+		switch x := v.(type) {
+		case *pickle.Proxy:
+			if id, err := s.pyObjectID(x.Token.ID); err == nil {
+				ids = append(ids, id)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e, depth+1)
+			}
+		case *pickle.Dict:
+			for _, e := range x.Values() {
+				walk(e, depth+1)
+			}
+		}
+	}
+	for _, a := range args {
+		walk(a, 0)
+	}
+	if len(ids) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if obj := s.objects[id]; obj != nil {
+			s.increfLocked(obj, s.internal)
+		}
+	}
 }
 
 // callToProxy runs a method whose result becomes a new shared object (method_to_typeid):

@@ -46,7 +46,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // TestCPythonSyncManager runs an unmodified SyncManager client of every CPython found
 // against a Go manager: every stock typeid from threads and from fork and spawn
-// children, a wrong key refused; afterwards no object is left.
+// children, a wrong key refused; afterwards only the objects stored as proxies are left.
 func TestCPythonSyncManager(t *testing.T) {
 	for _, py := range pythons.ForTest(t) {
 		t.Run(py.Version, func(t *testing.T) {
@@ -56,7 +56,10 @@ func TestCPythonSyncManager(t *testing.T) {
 			if err != nil || !strings.Contains(string(out), "OK") {
 				t.Fatalf("python: %v\n%s", err, out)
 			}
-			waitFor(t, "the Python client's objects to be released", func() bool { return m.Server().NumObjects() == 0 })
+			// Left: the two objects whose proxies were stored inside others (a list in a
+			// list, a queue in a dict), which the manager keeps while it runs, as CPython's
+			// does; everything else is released.
+			waitFor(t, "the Python client's objects to be released", func() bool { return m.Server().NumObjects() == 2 })
 		})
 	}
 }

@@ -197,6 +197,19 @@ def main():
     assert a[1] == 5 and a[:] == [1, 5, 3]
     raises(IndexError, a.__getitem__, 3)
 
+    # A proxy stored in a shared list: the manager keeps its object, and reading it back
+    # gives a working proxy (rebuilt with current_process().authkey, as CPython does).
+    mp.current_process().authkey = key
+    outer, inner = m.list(), m.list([1])
+    outer.append(inner)
+    del inner
+    outer[0].append(2)
+    assert outer[0][:] == [1, 2]
+    nested = m.dict()
+    nested['q'] = m.Queue()
+    nested['q'].put('via nested')
+    assert nested['q'].get() == 'via nested'
+
     # Threads: each has its own connection; the lock keeps the count exact.
     counter, tlock = m.Value('i', 0), m.Lock()
     def work():
