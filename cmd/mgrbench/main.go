@@ -26,7 +26,7 @@ func main() {
 	var only string
 	flag.BoolVar(&cfg.Quick, "quick", false, "fewer iterations and shorter windows: finishes in under a minute")
 	flag.BoolVar(&cfg.JSON, "json", false, "write one JSON object instead of the table")
-	flag.StringVar(&only, "only", "", "comma-separated sections to run: seq,rpc,mgr,sync,micro,cpython,scale (default all)")
+	flag.StringVar(&only, "only", "", "comma-separated sections to run: seq,rpc,mgr,sync,micro,cpython,pyfront,scale (default all)")
 	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the manager child during the mgr rows to this file")
 	flag.StringVar(&cfg.Python, "python", "", "python interpreter for the CPython rows (default python3 on PATH)")
 	quiet := flag.Bool("q", false, "no progress lines on stderr")

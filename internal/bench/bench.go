@@ -218,6 +218,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 		{"sync", runSync},
 		{"micro", runMicro},
 		{"cpython", runCPython},
+		{"pyfront", runPyFront},
 		{"scale", runScale},
 	}
 	for _, s := range sections {
