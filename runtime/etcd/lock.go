@@ -2,7 +2,6 @@ package etcd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync/atomic"
@@ -205,11 +204,11 @@ func (l *lockObj) enqueue(wctx, ctx context.Context, my string, sl *sessionLease
 		return 0, ErrLeaseLost
 	default:
 	}
-	octx, cancel := l.b.op(wctx)
+	octx, cancel := l.b.op(ctx)
 	defer cancel()
 	r, err := l.b.cli.Put(octx, my, "", clientv3.WithLease(sl.id))
 	if err != nil {
-		return 0, storeErr(wctx, "Lock.Acquire", err)
+		return 0, storeErr(ctx, "Lock.Acquire", err)
 	}
 	return r.Header.Revision, nil
 }
@@ -218,11 +217,11 @@ func (l *lockObj) enqueue(wctx, ctx context.Context, my string, sl *sessionLease
 // returns held false if my vanished meanwhile.
 func (l *lockObj) waitTurn(wctx, ctx context.Context, my string, rev int64, sl *sessionLease) (bool, []byte, error) {
 	for {
-		octx, cancel := l.b.op(wctx)
+		octx, cancel := l.b.op(ctx)
 		r, err := l.b.cli.Get(octx, l.waiters(), append(clientv3.WithLastCreate(), clientv3.WithMaxCreateRev(rev-1))...)
 		cancel()
 		if err != nil {
-			return false, nil, storeErr(wctx, "Lock.Acquire", err)
+			return false, nil, storeErr(ctx, "Lock.Acquire", err)
 		}
 		if len(r.Kvs) == 0 {
 			break
@@ -231,14 +230,14 @@ func (l *lockObj) waitTurn(wctx, ctx context.Context, my string, rev int64, sl *
 			return false, nil, err
 		}
 	}
-	octx, cancel := l.b.op(wctx)
+	octx, cancel := l.b.op(ctx)
 	defer cancel()
 	t, err := l.b.cli.Txn(octx).
 		If(clientv3.Compare(clientv3.CreateRevision(my), "=", rev)).
 		Then(clientv3.OpGet(l.owner()), clientv3.OpPut(l.owner(), my)).
 		Commit()
 	if err != nil {
-		return false, nil, storeErr(wctx, "Lock.Acquire", err)
+		return false, nil, storeErr(ctx, "Lock.Acquire", err)
 	}
 	if !t.Succeeded {
 		return false, nil, nil
@@ -285,7 +284,7 @@ func (l *lockObj) gaveUp(ctx, wctx context.Context, my string, err error) (bool,
 	// Only if it is not the holder: a waiter whose turn came as it gave up hands on the
 	// lock with the owner key unchanged (abandoned stays abandoned).
 	_, _ = l.b.cli.Delete(dctx, my)
-	if ctx.Err() == nil && wctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+	if ctx.Err() == nil && wctx.Err() != nil {
 		return false, nil
 	}
 	return false, err
