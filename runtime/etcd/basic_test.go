@@ -158,3 +158,28 @@ func TestTwoManagersShareObjects(t *testing.T) {
 		t.Fatalf("created Dict Get = %d, %v, %v", x, ok, err)
 	}
 }
+
+// A manager that never granted a lock releases it (any session may, as in Python).
+func TestReleaseThroughAnotherManager(t *testing.T) {
+	ec := startEtcd(t, 1)
+	ctx := testCtx(t, 30*time.Second)
+	c1 := connect(t, inProcManager(t, ec.endpoints, "rel", 3*time.Second))
+	c2 := connect(t, inProcManager(t, ec.endpoints, "rel", 3*time.Second))
+	l1, _ := syncmgr.LookupLock(ctx, c1, "lock")
+	l2, err := syncmgr.LookupLock(ctx, c2, "lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l2.Release(ctx); !errors.Is(err, syncmgr.ErrNotHeld) {
+		t.Fatalf("Release of a free lock: %v", err)
+	}
+	if err := l1.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := l2.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := l1.Locked(ctx); ok || err != nil {
+		t.Fatalf("Locked after release = %v, %v", ok, err)
+	}
+}

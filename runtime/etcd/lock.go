@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -119,6 +120,10 @@ func FencingToken(ctx context.Context, l *syncmgr.LockProxy) (int64, error) {
 type lockObj struct {
 	b   *Backend
 	key string
+
+	mu      sync.Mutex
+	lastKey string // the waiter key this manager last granted the lock to ("": none)
+	lastRev int64  // its create revision
 }
 
 var waiterSeq atomic.Uint64 // makes each acquire's key unique within this manager
@@ -166,6 +171,7 @@ func (l *lockObj) acquire(ctx context.Context, block bool, dl time.Time) (bool, 
 	}
 	if r.Succeeded {
 		prev := firstValue(r, 0)
+		l.granted(my, r.Header.Revision)
 		l.undoable(ctx, my, r.Header.Revision, prev)
 		return true, abandonedBy(prev, my)
 	}
@@ -189,6 +195,7 @@ func (l *lockObj) acquire(ctx context.Context, block bool, dl time.Time) (bool, 
 			return l.gaveUp(ctx, wctx, my, err)
 		}
 		if held {
+			l.granted(my, rev)
 			l.undoable(ctx, my, rev, prev)
 			return true, abandonedBy(prev, my)
 		}
@@ -310,25 +317,39 @@ func (l *lockObj) undoable(ctx context.Context, my string, rev int64, prev []byt
 func (l *lockObj) release(ctx context.Context) error {
 	octx, cancel := l.b.op(ctx)
 	defer cancel()
+	// The holder is most often the last this manager granted: try it first, in one round
+	// trip, and learn the actual holder if it is not.
+	l.mu.Lock()
+	key, rev := l.lastKey, l.lastRev
+	l.mu.Unlock()
+	if key == "" {
+		key = l.waiters() + "none" // never written: the Else branch finds the holder
+	}
 	for {
-		r, err := l.b.cli.Get(octx, l.waiters(), clientv3.WithFirstCreate()...)
-		if err != nil {
-			return storeErr(ctx, "Lock.Release", err)
-		}
-		if len(r.Kvs) == 0 {
-			return fmt.Errorf("%w: Lock.Release", syncmgr.ErrNotHeld)
-		}
-		h := r.Kvs[0]
 		t, err := l.b.cli.Txn(octx).
-			If(clientv3.Compare(clientv3.CreateRevision(string(h.Key)), "=", h.CreateRevision)).
-			Then(clientv3.OpDelete(string(h.Key)), clientv3.OpDelete(l.owner())).Commit()
+			If(clientv3.Compare(clientv3.CreateRevision(key), "=", rev),
+				clientv3.Compare(clientv3.CreateRevision(key), ">", 0)).
+			Then(clientv3.OpDelete(key), clientv3.OpDelete(l.owner())).
+			Else(clientv3.OpGet(l.waiters(), clientv3.WithFirstCreate()...)).Commit()
 		if err != nil {
 			return storeErr(ctx, "Lock.Release", err)
 		}
 		if t.Succeeded {
 			return nil
 		}
+		kvs := t.Responses[0].GetResponseRange().Kvs
+		if len(kvs) == 0 {
+			return fmt.Errorf("%w: Lock.Release", syncmgr.ErrNotHeld)
+		}
+		key, rev = string(kvs[0].Key), kvs[0].CreateRevision
 	}
+}
+
+// granted remembers the key this manager last granted the lock to (release tries it first).
+func (l *lockObj) granted(key string, rev int64) {
+	l.mu.Lock()
+	l.lastKey, l.lastRev = key, rev
+	l.mu.Unlock()
 }
 
 func (l *lockObj) locked(ctx context.Context) (bool, error) {
