@@ -183,3 +183,36 @@ func TestReleaseThroughAnotherManager(t *testing.T) {
 		t.Fatalf("Locked after release = %v, %v", ok, err)
 	}
 }
+
+// An Event set through one manager wakes a waiter on another.
+func TestEventAcrossManagers(t *testing.T) {
+	ec := startEtcd(t, 1)
+	ctx := testCtx(t, 30*time.Second)
+	c1 := connect(t, inProcManager(t, ec.endpoints, "ev", 3*time.Second))
+	c2 := connect(t, inProcManager(t, ec.endpoints, "ev", 3*time.Second))
+	e1, _ := syncmgr.LookupEvent(ctx, c1, "ev")
+	e2, err := syncmgr.LookupEvent(ctx, c2, "ev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := e2.WaitTimeout(ctx, 50*time.Millisecond); ok || err != nil {
+		t.Fatalf("WaitTimeout of a clear event = %v, %v", ok, err)
+	}
+	woke := make(chan error, 1)
+	go func() { woke <- e2.Wait(ctx) }()
+	if err := e1.Set(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-woke; err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	if ok, err := e2.IsSet(ctx); !ok || err != nil {
+		t.Fatalf("IsSet = %v, %v", ok, err)
+	}
+	if err := e2.Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := e1.IsSet(ctx); ok {
+		t.Fatal("IsSet after Clear")
+	}
+}

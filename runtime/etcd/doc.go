@@ -58,9 +58,11 @@
 // quorum, calls fail after Config.OpTimeout with an error wrapping ErrUnavailable, and
 // work again once etcd is back.
 //
+// Event is a key that exists while the event is set; Wait watches it.
+//
 // Not yet kept in etcd (served from the manager's memory, as without a backend, so not
-// shared between managers): RLock, Semaphore, BoundedSemaphore, Condition, Event,
-// Barrier; Queue.GetMany answers ErrUnsupported.
+// shared between managers): RLock, Semaphore, BoundedSemaphore, Condition, Barrier;
+// Queue.GetMany answers ErrUnsupported.
 //
 // # Why etcd
 //

@@ -44,6 +44,7 @@ func declareTestObjects(ctx context.Context, b *etcd.Backend) error {
 		{"d", syncmgr.DictTypeID[string, int]()},
 		{"lock", syncmgr.LockTypeID},
 		{"v", syncmgr.ValueTypeID[int]()},
+		{"ev", syncmgr.EventTypeID},
 	} {
 		var args func(*mgr.Encoder)
 		switch d.name {
