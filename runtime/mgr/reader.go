@@ -381,15 +381,19 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 	}
 	d := Decoder{buf: frame, off: 1}
 	switch frame[0] {
-	case wire.KindCall:
+	case wire.KindCall, wire.KindCallMeta:
 		reqID, objID, method, timeout := d.Uint64(), d.Uint64(), d.Uint64(), d.Uint64()
+		var meta []byte
+		if frame[0] == wire.KindCallMeta {
+			meta = d.ByteSlice() // a copy
+		}
 		if d.err != nil {
 			return false, fmt.Errorf("call header: %w", d.err)
 		}
 		if fresh, err := sess.markSeen(reqID); err != nil || !fresh {
 			return err == nil, err // a call sent again after a resume, which arrived the first time too
 		}
-		j := callJob{sess: sess, reqID: reqID, objID: objID, method: method, slot: len(frame)}
+		j := callJob{sess: sess, reqID: reqID, objID: objID, method: method, slot: len(frame), meta: meta}
 		// The slot first: waiting for one while holding an object's lock (TryLock below)
 		// would lock the object for every session.
 		if !sess.acquire(j.slot) {
