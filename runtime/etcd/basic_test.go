@@ -216,3 +216,66 @@ func TestEventAcrossManagers(t *testing.T) {
 		t.Fatal("IsSet after Clear")
 	}
 }
+
+// A Semaphore of 2 shared by two managers: a third acquirer waits for a release; a
+// client that ends holding a permit leaves it abandoned for the next; a
+// BoundedSemaphore refuses a release beyond its value.
+func TestSemaphoreAcrossManagers(t *testing.T) {
+	ec := startEtcd(t, 1)
+	ctx := testCtx(t, 30*time.Second)
+	a1 := inProcManager(t, ec.endpoints, "sem", 3*time.Second)
+	c1 := connect(t, a1)
+	c2 := connect(t, inProcManager(t, ec.endpoints, "sem", 3*time.Second))
+	s1, _ := syncmgr.LookupSemaphore(ctx, c1, "sem")
+	s2, err := syncmgr.LookupSemaphore(ctx, c2, "sem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s1.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s2.TryAcquire(ctx); ok || err != nil {
+		t.Fatalf("TryAcquire with no permit left = %v, %v", ok, err)
+	}
+	got := make(chan error, 1)
+	go func() { got <- s2.Acquire(ctx) }()
+	if err := s1.Release(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("waiting Acquire: %v", err)
+	}
+	if v, err := s1.Value(ctx); v != 0 || err != nil {
+		t.Fatalf("Value = %d, %v", v, err)
+	}
+	// A client that ends holding a permit: the next acquirer gets it, abandoned.
+	c3 := connect(t, a1)
+	s3, _ := syncmgr.LookupSemaphore(ctx, c3, "sem")
+	if err := s2.Release(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s3.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c3.Close()
+	if err := s1.Acquire(ctx); !errors.Is(err, syncmgr.ErrAbandoned) {
+		t.Fatalf("Acquire after a holder's session ended: %v, want ErrAbandoned", err)
+	}
+
+	b1, err := syncmgr.LookupBoundedSemaphore(ctx, c1, "bsem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b1.Release(ctx); !errors.Is(err, syncmgr.ErrOverRelease) {
+		t.Fatalf("over-release: %v, want ErrOverRelease", err)
+	}
+	if err := b1.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b1.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

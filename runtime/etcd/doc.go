@@ -58,11 +58,14 @@
 // quorum, calls fail after Config.OpTimeout with an error wrapping ErrUnavailable, and
 // work again once etcd is back.
 //
-// Event is a key that exists while the event is set; Wait watches it.
+// Event is a key that exists while the event is set; Wait watches it. Semaphore and
+// BoundedSemaphore (semaphore.go) count free permits in a key and give each taken permit
+// a lease-attached key and a lease-less mark: a mark without its key is an abandoned
+// permit, which the next acquirer takes over with ErrAbandoned.
 //
 // Not yet kept in etcd (served from the manager's memory, as without a backend, so not
-// shared between managers): RLock, Semaphore, BoundedSemaphore, Condition, Barrier;
-// Queue.GetMany answers ErrUnsupported.
+// shared between managers): RLock, Condition, Barrier; Queue.GetMany answers
+// ErrUnsupported.
 //
 // # Why etcd
 //

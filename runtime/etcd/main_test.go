@@ -45,6 +45,8 @@ func declareTestObjects(ctx context.Context, b *etcd.Backend) error {
 		{"lock", syncmgr.LockTypeID},
 		{"v", syncmgr.ValueTypeID[int]()},
 		{"ev", syncmgr.EventTypeID},
+		{"sem", syncmgr.SemaphoreTypeID},
+		{"bsem", syncmgr.BoundedSemaphoreTypeID},
 	} {
 		var args func(*mgr.Encoder)
 		switch d.name {
@@ -52,6 +54,8 @@ func declareTestObjects(ctx context.Context, b *etcd.Backend) error {
 			args = func(e *mgr.Encoder) { e.Int64(0) }
 		case "v":
 			args = func(e *mgr.Encoder) { v := 0; e.Value(&v) }
+		case "sem", "bsem":
+			args = func(e *mgr.Encoder) { e.Int64(2) }
 		}
 		if err := b.Declare(ctx, d.name, d.typeID, args); err != nil {
 			return err
