@@ -1,8 +1,11 @@
 package etcd_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -13,6 +16,11 @@ import (
 
 // inProcManager serves a manager with an etcd backend from this process.
 func inProcManager(t testing.TB, endpoints []string, prefix string, ttl time.Duration) mgr.Address {
+	t.Helper()
+	return inProcManagerAt(t, mgr.Address{Network: "tcp", Addr: "127.0.0.1:0"}, endpoints, prefix, ttl)
+}
+
+func inProcManagerAt(t testing.TB, at mgr.Address, endpoints []string, prefix string, ttl time.Duration) mgr.Address {
 	t.Helper()
 	ctx := testCtx(t, 30*time.Second)
 	b, err := etcd.New(ctx, etcd.Config{Endpoints: endpoints, Prefix: prefix, TTL: ttl, OpTimeout: 3 * time.Second})
@@ -29,7 +37,7 @@ func inProcManager(t testing.TB, endpoints []string, prefix string, ttl time.Dur
 	if err := srv.SetBackend(b); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := mgr.Listen(mgr.Address{Network: "tcp", Addr: "127.0.0.1:0"}, nil)
+	ln, err := mgr.Listen(at, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,4 +286,86 @@ func TestSemaphoreAcrossManagers(t *testing.T) {
 	if err := b1.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// etcd gone: calls fail with ErrUnavailable (not hang, not half-apply); etcd back: they
+// work again, on the state as it was.
+func TestEtcdDownAndBack(t *testing.T) {
+	ec := startEtcd(t, 1)
+	ctx := testCtx(t, 120*time.Second)
+	c := connect(t, inProcManager(t, ec.endpoints, "down", 3*time.Second))
+	d, err := syncmgr.LookupDict[string, int](ctx, c, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Set(ctx, "k", 1); err != nil {
+		t.Fatal(err)
+	}
+	ec.kill(0)
+	start := time.Now()
+	if _, err := d.AddNumber(ctx, "k", 1); !errors.Is(err, etcd.ErrUnavailable) {
+		t.Fatalf("AddNumber with etcd down: %v, want ErrUnavailable", err)
+	}
+	t.Logf("ErrUnavailable after %v (OpTimeout 3 s)", time.Since(start).Round(time.Millisecond))
+	ec.restart(0)
+	var n int
+	for backoff := 10 * time.Millisecond; ; backoff = min(2*backoff, 500*time.Millisecond) {
+		n, err = d.AddNumber(ctx, "k", 10)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, etcd.ErrUnavailable) {
+			t.Fatalf("AddNumber after etcd came back: %v", err)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("etcd back, calls still fail: %v", err)
+		case <-time.After(backoff):
+		}
+	}
+	if n != 11 {
+		t.Fatalf("k = %d after etcd came back, want 11 (the failed AddNumber must not have landed)", n)
+	}
+}
+
+// A client killed with SIGKILL while holding a lock releases it at once (its manager
+// lives and revokes its lease): the next acquirer gets ErrAbandoned, without a TTL.
+func TestClientKilledHoldingLock(t *testing.T) {
+	ec := startEtcd(t, 1)
+	ctx := testCtx(t, 60*time.Second)
+	// On a Unix socket the manager sees a client's process die, and ends its session at
+	// once (over TCP it waits the resume window); the TTL is long enough to notice.
+	sock, cleanup, err := mgr.PrivateSocket()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+	a := inProcManagerAt(t, sock, ec.endpoints, "clientkill", 30*time.Second)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envRole+"=holder", "MGRETCD_ADDR="+a.String())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "held\n" {
+		t.Fatalf("holder said %q, %v", line, err)
+	}
+	c := connect(t, a)
+	l, err := syncmgr.LookupLock(ctx, c, "lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Kill()
+	start := time.Now()
+	if err := l.Acquire(ctx); !errors.Is(err, syncmgr.ErrAbandoned) {
+		t.Fatalf("Acquire after the holder was killed: %v, want ErrAbandoned", err)
+	}
+	t.Logf("lock abandoned %v after the holder's SIGKILL (lease TTL 30 s: released by the manager, not by expiry)", time.Since(start).Round(time.Millisecond))
 }

@@ -31,6 +31,8 @@ func TestMain(m *testing.M) {
 		os.Exit(runManager())
 	case "worker":
 		os.Exit(runWorker())
+	case "holder":
+		os.Exit(runHolder())
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s=%q\n", envRole, os.Getenv(envRole))
 		os.Exit(2)
@@ -173,4 +175,30 @@ func reconnectable(err error) bool {
 func atoiEnv(name string) int {
 	n, _ := strconv.Atoi(os.Getenv(name))
 	return n
+}
+
+// runHolder takes the lock "lock" through the manager at MGRETCD_ADDR, says "held" on
+// stdout, and waits to be killed.
+func runHolder() int {
+	a, err := mgr.ParseAddress(os.Getenv("MGRETCD_ADDR"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx := context.Background()
+	c, err := mgr.Connect(ctx, mgr.Options{Address: a, AuthKey: testKey})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	l, err := syncmgr.LookupLock(ctx, c, "lock")
+	if err == nil {
+		err = l.Acquire(ctx)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("held")
+	select {}
 }
