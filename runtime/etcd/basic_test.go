@@ -369,3 +369,48 @@ func TestClientKilledHoldingLock(t *testing.T) {
 	}
 	t.Logf("lock abandoned %v after the holder's SIGKILL (lease TTL 30 s: released by the manager, not by expiry)", time.Since(start).Round(time.Millisecond))
 }
+
+// An RLock shared by two managers: its owner session re-enters, others wait; only the
+// owner releases, one count at a time.
+func TestRLockAcrossManagers(t *testing.T) {
+	ec := startEtcd(t, 1)
+	ctx := testCtx(t, 30*time.Second)
+	c1 := connect(t, inProcManager(t, ec.endpoints, "rlock", 3*time.Second))
+	c2 := connect(t, inProcManager(t, ec.endpoints, "rlock", 3*time.Second))
+	r1, _ := syncmgr.LookupRLock(ctx, c1, "rlock")
+	r2, err := syncmgr.LookupRLock(ctx, c2, "rlock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := r1.Acquire(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := r2.Count(ctx); n != 2 || err != nil {
+		t.Fatalf("Count = %d, %v; want 2", n, err)
+	}
+	if ok, err := r2.TryAcquire(ctx); ok || err != nil {
+		t.Fatalf("TryAcquire by another session = %v, %v", ok, err)
+	}
+	if err := r2.Release(ctx); !errors.Is(err, syncmgr.ErrNotOwner) {
+		t.Fatalf("Release by another session: %v, want ErrNotOwner", err)
+	}
+	got := make(chan error, 1)
+	go func() { got <- r2.Acquire(ctx) }()
+	if err := r1.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := r1.Locked(ctx); !ok {
+		t.Fatal("free after one of two releases")
+	}
+	if err := r1.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("waiting Acquire: %v", err)
+	}
+	if n, _ := r1.Count(ctx); n != 1 {
+		t.Fatalf("Count after the handover = %d", n)
+	}
+}

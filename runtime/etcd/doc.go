@@ -63,9 +63,10 @@
 // a lease-attached key and a lease-less mark: a mark without its key is an abandoned
 // permit, which the next acquirer takes over with ErrAbandoned.
 //
+// RLock is a Lock whose holding key carries the owner session's count.
+//
 // Not yet kept in etcd (served from the manager's memory, as without a backend, so not
-// shared between managers): RLock, Condition, Barrier; Queue.GetMany answers
-// ErrUnsupported.
+// shared between managers): Condition, Barrier; Queue.GetMany answers ErrUnsupported.
 //
 // # Why etcd
 //

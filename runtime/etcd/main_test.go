@@ -45,6 +45,7 @@ func declareTestObjects(ctx context.Context, b *etcd.Backend) error {
 		{"q", syncmgr.QueueTypeID[int]()},
 		{"d", syncmgr.DictTypeID[string, int]()},
 		{"lock", syncmgr.LockTypeID},
+		{"rlock", syncmgr.RLockTypeID},
 		{"v", syncmgr.ValueTypeID[int]()},
 		{"ev", syncmgr.EventTypeID},
 		{"sem", syncmgr.SemaphoreTypeID},
