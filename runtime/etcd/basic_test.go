@@ -414,3 +414,76 @@ func TestRLockAcrossManagers(t *testing.T) {
 		t.Fatalf("Count after the handover = %d", n)
 	}
 }
+
+// A Barrier of 3 parties across two managers trips with indexes 0, 1, 2; a waiter whose
+// session ends breaks it for the others; Reset makes it usable again.
+func TestBarrierAcrossManagers(t *testing.T) {
+	ec := startEtcd(t, 1)
+	ctx := testCtx(t, 30*time.Second)
+	a1 := inProcManager(t, ec.endpoints, "barrier", 3*time.Second)
+	a2 := inProcManager(t, ec.endpoints, "barrier", 3*time.Second)
+	var bs []*syncmgr.BarrierProxy
+	var cs []*mgr.Client
+	for i := range 3 {
+		c := connect(t, []mgr.Address{a1, a2}[i%2])
+		b, err := syncmgr.LookupBarrier(ctx, c, "barrier")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bs, cs = append(bs, b), append(cs, c)
+	}
+	type result struct {
+		i   int
+		err error
+	}
+	res := make(chan result, 3)
+	for _, b := range bs {
+		go func() { i, err := b.Wait(ctx); res <- result{i, err} }()
+	}
+	seen := map[int]bool{}
+	for range 3 {
+		r := <-res
+		if r.err != nil {
+			t.Fatalf("Wait: %v", r.err)
+		}
+		seen[r.i] = true
+	}
+	if len(seen) != 3 {
+		t.Fatalf("indexes %v, want 0, 1 and 2", seen)
+	}
+	// Two wait; the second's client goes: the first is told the barrier broke.
+	go func() { _, err := bs[0].Wait(ctx); res <- result{0, err} }()
+	go func() { _, err := bs[2].Wait(ctx); res <- result{2, err} }()
+	for backoff := time.Millisecond; ; backoff = min(2*backoff, 50*time.Millisecond) {
+		n, err := bs[1].NWaiting(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 2 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the waiters never arrived")
+		case <-time.After(backoff):
+		}
+	}
+	cs[2].Close()
+	for range 2 {
+		if r := <-res; r.i == 0 && !errors.Is(r.err, syncmgr.ErrBrokenBarrier) {
+			t.Fatalf("Wait after a waiter's session ended: %v, want ErrBrokenBarrier", r.err)
+		}
+	}
+	if ok, _ := bs[1].Broken(ctx); !ok {
+		t.Fatal("not broken")
+	}
+	if err := bs[1].Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := bs[0].Broken(ctx); ok {
+		t.Fatal("broken after Reset")
+	}
+	if n, _ := bs[0].Parties(ctx); n != 3 {
+		t.Fatalf("Parties = %d", n)
+	}
+}

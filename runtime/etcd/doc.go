@@ -63,10 +63,12 @@
 // a lease-attached key and a lease-less mark: a mark without its key is an abandoned
 // permit, which the next acquirer takes over with ErrAbandoned.
 //
-// RLock is a Lock whose holding key carries the owner session's count.
+// RLock is a Lock whose holding key carries the owner session's count. Barrier
+// (barrier.go) numbers its fillings; each waiter's key is attached to its lease, and a
+// key that vanishes before the barrier trips breaks it for all (ErrBrokenBarrier).
 //
 // Not yet kept in etcd (served from the manager's memory, as without a backend, so not
-// shared between managers): Condition, Barrier; Queue.GetMany answers ErrUnsupported.
+// shared between managers): Condition; Queue.GetMany answers ErrUnsupported.
 //
 // # Why etcd
 //

@@ -50,6 +50,7 @@ func declareTestObjects(ctx context.Context, b *etcd.Backend) error {
 		{"ev", syncmgr.EventTypeID},
 		{"sem", syncmgr.SemaphoreTypeID},
 		{"bsem", syncmgr.BoundedSemaphoreTypeID},
+		{"barrier", syncmgr.BarrierTypeID},
 	} {
 		var args func(*mgr.Encoder)
 		switch d.name {
@@ -59,6 +60,8 @@ func declareTestObjects(ctx context.Context, b *etcd.Backend) error {
 			args = func(e *mgr.Encoder) { v := 0; e.Value(&v) }
 		case "sem", "bsem":
 			args = func(e *mgr.Encoder) { e.Int64(2) }
+		case "barrier":
+			args = func(e *mgr.Encoder) { e.Int64(3) }
 		}
 		if err := b.Declare(ctx, d.name, d.typeID, args); err != nil {
 			return err
