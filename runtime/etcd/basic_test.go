@@ -487,3 +487,75 @@ func TestBarrierAcrossManagers(t *testing.T) {
 		t.Fatalf("Parties = %d", n)
 	}
 }
+
+// A Condition over a shared Lock, across two managers: Wait releases the lock, Notify
+// from the other manager wakes the waiter, which holds the lock again.
+func TestConditionAcrossManagers(t *testing.T) {
+	ec := startEtcd(t, 1)
+	ctx := testCtx(t, 30*time.Second)
+	c1 := connect(t, inProcManager(t, ec.endpoints, "cond", 3*time.Second))
+	c2 := connect(t, inProcManager(t, ec.endpoints, "cond", 3*time.Second))
+	k1, _ := syncmgr.LookupCondition(ctx, c1, "cond")
+	k2, err := syncmgr.LookupCondition(ctx, c2, "cond")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k1.Notify(ctx, 1); !errors.Is(err, syncmgr.ErrNotOwner) {
+		t.Fatalf("Notify without the lock: %v, want ErrNotOwner", err)
+	}
+	if err := k1.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	woke := make(chan error, 1)
+	go func() { woke <- k1.Wait(ctx) }()
+	// The waiter joined the waiters and released the lock in one transaction: once the
+	// other manager's client has the lock, the waiter is there to be notified.
+	if err := k2.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := k2.Waiting(ctx); n != 1 || err != nil {
+		t.Fatalf("Waiting = %d, %v", n, err)
+	}
+	if err := k2.Notify(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := k2.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-woke; err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	l1, _ := syncmgr.LookupLock(ctx, c1, "lock")
+	if tok, err := etcd.FencingToken(ctx, l1); err != nil || tok == 0 {
+		t.Fatalf("the woken waiter does not hold the lock: %d, %v", tok, err)
+	}
+	if ok, err := k1.WaitTimeout(ctx, 50*time.Millisecond); ok || err != nil {
+		t.Fatalf("WaitTimeout without a Notify = %v, %v", ok, err)
+	}
+	if err := k1.Release(ctx); err != nil {
+		t.Fatalf("Release after WaitTimeout (the lock is held again): %v", err)
+	}
+	// CreateCondition over a client's Lock proxy: the manager resolves it to its etcd lock.
+	k3, err := syncmgr.CreateCondition(ctx, c2, l1Proxy(t, ctx, c2), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k3.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := l1.Locked(ctx); !ok {
+		t.Fatal("the created Condition's Acquire did not take the shared lock")
+	}
+	if err := k3.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func l1Proxy(t *testing.T, ctx context.Context, c *mgr.Client) *syncmgr.LockProxy {
+	t.Helper()
+	l, err := syncmgr.LookupLock(ctx, c, "lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}

@@ -66,9 +66,11 @@
 // RLock is a Lock whose holding key carries the owner session's count. Barrier
 // (barrier.go) numbers its fillings; each waiter's key is attached to its lease, and a
 // key that vanishes before the barrier trips breaks it for all (ErrBrokenBarrier).
+// Condition (condition.go) works over an etcd Lock or RLock: a waiter joins with a
+// lease-attached key and releases the lock in one transaction, Notify deletes the
+// oldest waiter keys, and the woken waiter takes the lock back.
 //
-// Not yet kept in etcd (served from the manager's memory, as without a backend, so not
-// shared between managers): Condition; Queue.GetMany answers ErrUnsupported.
+// Every SyncManager type is kept in etcd; only Queue.GetMany answers ErrUnsupported.
 //
 // # Why etcd
 //

@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/mgr-go/mgr/runtime/mgr"
 	"github.com/mgr-go/mgr/runtime/syncmgr"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -483,3 +485,19 @@ func (l *lockObj) count(ctx context.Context) (int, error) {
 	}
 	return countOf(r.Kvs[0].Value), nil
 }
+
+// heldBy returns the holding key if the session with lease holds the lock, else nil.
+func (l *lockObj) heldBy(ctx context.Context, lease clientv3.LeaseID) (*mvccpb.KeyValue, error) {
+	octx, cancel := l.b.op(ctx)
+	defer cancel()
+	r, err := l.b.cli.Get(octx, l.waiters(), clientv3.WithFirstCreate()...)
+	if err != nil {
+		return nil, storeErr(ctx, "Lock", err)
+	}
+	if len(r.Kvs) == 0 || clientv3.LeaseID(r.Kvs[0].Lease) != lease {
+		return nil, nil
+	}
+	return r.Kvs[0], nil
+}
+
+func isAbandoned(err error) bool { return errors.Is(err, syncmgr.ErrAbandoned) }

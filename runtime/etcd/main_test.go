@@ -51,6 +51,7 @@ func declareTestObjects(ctx context.Context, b *etcd.Backend) error {
 		{"sem", syncmgr.SemaphoreTypeID},
 		{"bsem", syncmgr.BoundedSemaphoreTypeID},
 		{"barrier", syncmgr.BarrierTypeID},
+		{"cond", syncmgr.ConditionTypeID},
 	} {
 		var args func(*mgr.Encoder)
 		switch d.name {
@@ -60,6 +61,8 @@ func declareTestObjects(ctx context.Context, b *etcd.Backend) error {
 			args = func(e *mgr.Encoder) { v := 0; e.Value(&v) }
 		case "sem", "bsem":
 			args = func(e *mgr.Encoder) { e.Int64(2) }
+		case "cond":
+			args = func(e *mgr.Encoder) { e.String("lock") }
 		case "barrier":
 			args = func(e *mgr.Encoder) { e.Int64(3) }
 		}
