@@ -35,6 +35,9 @@ type Call struct {
 	err        error
 	conn       *Client
 	slot       int // the argument bytes admitted (client_admit.go)
+	// onDone, for a call nobody waits for (a pipelined create, a batch of releases:
+	// client_pipe.go), handles its reply, or its failure, where it is read.
+	onDone func(*Call)
 }
 
 // reservedHeader is room at the front of every call's Args buffer for the frame length,
@@ -51,7 +54,7 @@ func (c *Call) Do(ctx context.Context) (*Decoder, error) {
 		return nil, err
 	}
 	if c.h.released.Load() {
-		err := fmt.Errorf("%w: %s#%d", ErrReleased, c.h.typeID, c.h.id)
+		err := fmt.Errorf("%w: %s#%d", ErrReleased, c.h.typeID, c.h.objID())
 		c.recycle()
 		return nil, err
 	}
@@ -80,7 +83,7 @@ func (c *Call) describe() string {
 	if c.method < 0 {
 		return c.h.typeID + "." + c.name
 	}
-	if c.h.id == wire.ControlObject {
+	if c.h.isControl() {
 		return controlName(uint64(c.method))
 	}
 	if d := LookupType(c.h.typeID); d != nil && c.method < len(d.Methods) {
@@ -132,7 +135,7 @@ func (e *Encoder) Ref(h *Handle) {
 		return
 	}
 	if h.released.Load() {
-		e.SetErr(fmt.Errorf("%w: %s#%d passed as a value", ErrReleased, h.typeID, h.id))
+		e.SetErr(fmt.Errorf("%w: %s#%d passed as a value", ErrReleased, h.typeID, h.objID()))
 		return
 	}
 	id, counted, err := e.env.encodeRef(h)

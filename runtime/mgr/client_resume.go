@@ -1,10 +1,12 @@
 package mgr
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/mgr-go/mgr/internal/wire"
@@ -307,6 +309,9 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 	}
 	c.mu.Unlock()
 	c.lastRecv.Store(time.Now().UnixNano())
+	// In the order they were first sent, near enough: a call pipelined on a create goes
+	// after it (client_pipe.go).
+	slices.SortFunc(again, func(a, b *Call) int { return cmp.Compare(a.id, b.id) })
 	for _, call := range again {
 		_ = l.w.WriteFrameBuffered(call.frame)
 	}
@@ -362,7 +367,7 @@ func (c *Client) restarted() {
 	for _, call := range pending {
 		c.admit.release(call.slot)
 		call.err = err
-		call.done <- struct{}{}
+		call.complete()
 	}
 	c.releaseRead()
 	if herr := c.hello(ctx); herr != nil {

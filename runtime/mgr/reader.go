@@ -361,7 +361,7 @@ func Blocking(ctx context.Context) {
 // all of them only look at or change the manager's tables, except Create, which runs the
 // type's constructor and is inline only when that takes no context (InlineNew).
 func inlineControl(method uint64, args []byte) bool {
-	if method != wire.CtlCreate {
+	if method != wire.CtlCreate && method != wire.CtlCreatePipe {
 		return true
 	}
 	d := Decoder{buf: args}
@@ -378,7 +378,7 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 	}
 	d := Decoder{buf: frame, off: 1}
 	switch frame[0] {
-	case wire.KindCall:
+	case wire.KindCall, wire.KindCallPipe:
 		reqID, objID, method, timeout := d.Uint64(), d.Uint64(), d.Uint64(), d.Uint64()
 		if d.err != nil {
 			return false, fmt.Errorf("call header: %w", d.err)
@@ -387,14 +387,40 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 			return err == nil, err // a call sent again after a resume, which arrived the first time too
 		}
 		j := callJob{sess: sess, reqID: reqID, objID: objID, method: method, slot: len(frame)}
+		// A call pipelined on a create (pipeline.go): objID names the create's request.
+		var wait *promise
+		if frame[0] == wire.KindCallPipe {
+			j.objID = 0
+			switch p := sess.promiseOf(objID); {
+			case p == nil:
+				j.pre = errNoPromise(objID)
+			default:
+				select {
+				case <-p.done:
+					sess.pipeTarget(&j, p)
+				default:
+					wait = p // runs in a goroutine of its own once the create ends
+				}
+			}
+		} else if isPipeCreate(objID, method) {
+			p, err := sess.newPromise(reqID)
+			if err != nil {
+				return false, err
+			}
+			j.promise = p
+		}
 		// The slot first: waiting for one while holding an object's lock (TryLock below)
 		// would lock the object for every session.
 		if !sess.acquire(j.slot) {
 			return false, errors.New("session ended")
 		}
 		var inline, takesCtx bool
-		if objID != wire.ControlObject {
-			j.obj = s.lookup(objID)
+		if j.pre != nil || wait != nil {
+			// Nothing to run inline: a failure, or a wait.
+		} else if frame[0] == wire.KindCallPipe || objID != wire.ControlObject {
+			if frame[0] == wire.KindCall {
+				j.obj = s.lookup(objID)
+			} // else pipeTarget looked it up
 			if j.obj != nil && method < uint64(len(j.obj.desc.Methods)) {
 				m := &j.obj.desc.Methods[method]
 				inline, takesCtx = m.Inline && j.obj.desc.quick(method), m.TakesContext
@@ -426,6 +452,10 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 			sess.cancelCall(reqID) // its Cancel came first (after a resume)
 		}
 		s.inflight.Add(1)
+		if wait != nil {
+			go sess.runAfter(j, wait) // pipeline.go
+			return true, nil
+		}
 		if !inline {
 			s.goCall(j) // workers.go
 			return true, nil
