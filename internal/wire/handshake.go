@@ -12,9 +12,10 @@ import (
 
 // ProtocolVersion is the version of the mgr protocol this build speaks. A peer that
 // speaks another one is refused in the handshake (ErrVersion), before anything else.
-// Version 4 added pipelined calls (KindCallPipe, CtlCreatePipe) and releases of their
-// results (CtlReleaseN's second list).
-const ProtocolVersion = 4
+// Version 4 added call metadata (KindCallMeta); version 5 pipelined calls (KindCallPipe,
+// KindCallPipeMeta, CtlCreatePipe) and releases of their results (CtlReleaseN's second
+// list).
+const ProtocolVersion = 5
 
 // NonceSize is the size of each side's random challenge.
 const NonceSize = 32

@@ -34,7 +34,8 @@ type Call struct {
 	reply      []byte
 	err        error
 	conn       *Client
-	slot       int // the argument bytes admitted (client_admit.go)
+	meta       bool // Args begin with metadata: the call goes out as CallMeta (interceptor.go)
+	slot       int  // the argument bytes admitted (client_admit.go)
 	// onDone, for a call nobody waits for (a pipelined create, a batch of releases:
 	// client_pipe.go), handles its reply, or its failure, where it is read.
 	onDone func(*Call)
@@ -58,7 +59,13 @@ func (c *Call) Do(ctx context.Context) (*Decoder, error) {
 		c.recycle()
 		return nil, err
 	}
-	if err := c.h.owner.call(ctx, c); err != nil {
+	var err error
+	if cl, ok := c.intercepts(); ok {
+		err = c.doIntercepted(ctx, cl) // interceptor.go
+	} else {
+		err = c.h.owner.call(ctx, c)
+	}
+	if err != nil {
 		c.recycle()
 		return nil, err
 	}

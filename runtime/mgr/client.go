@@ -97,6 +97,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 }
 
 func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error) {
+	opts = withSlowCall(opts) // interceptor.go
 	c := &Client{
 		addr:      opts.Address,
 		opts:      opts,
@@ -392,6 +393,7 @@ func (c *Client) newCall(h *Handle, method int) *Call {
 	call.h = h
 	call.method = method
 	call.name = ""
+	call.meta = false
 	call.Args.buf = append(call.Args.buf[:0], make([]byte, reservedHeader)...)
 	call.Args.env = c
 	call.Args.err = nil
@@ -486,6 +488,14 @@ func (c *Client) send(ctx context.Context, call *Call, deferred bool) error {
 	// Write the header right-aligned into the reserved space in front of the arguments.
 	var hdr [reservedHeader]byte
 	h := hdr[:wire.HeaderSize]
+	if call.meta {
+		// Metadata in front of the arguments (interceptor.go).
+		if kind == wire.KindCallPipe {
+			kind = wire.KindCallPipeMeta
+		} else {
+			kind = wire.KindCallMeta
+		}
+	}
 	h = append(h, kind)
 	h = binary.AppendUvarint(h, call.id)
 	h = binary.AppendUvarint(h, objID)

@@ -2,6 +2,7 @@ package mgr
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -89,7 +90,7 @@ func (c *Client) sendReleases(deferred bool) {
 			}
 			d := Decoder{buf: call.reply}
 			if failed := d.Uint64(); d.Done() == nil && failed > 0 {
-				c.opts.logf("mgr: %d of %d released references were not held by session %d", failed, n, c.sessionID.Load())
+				c.opts.logAt(slog.LevelWarn, "mgr: released references were not held by the session", slog.Uint64(LogSession, c.sessionID.Load()), slog.Uint64("failed", failed), slog.Int("released", n))
 			}
 		}
 		// A failure is the connection's end: the manager drops the session's references.

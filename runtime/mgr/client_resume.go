@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
 	"time"
@@ -268,7 +269,7 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 		return status, nil
 	default:
 		conn.Close()
-		c.opts.logf("mgr: resume refused by %s: %s", c.addr, msg)
+		c.opts.logAt(slog.LevelWarn, "mgr: resume refused", slog.String(LogPeer, c.addr.String()), slog.String(LogErr, msg))
 		return status, nil
 	}
 

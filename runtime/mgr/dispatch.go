@@ -54,7 +54,7 @@ func (sess *session) runCall(j callJob) {
 	} else if j.pre != nil {
 		failed = j.pre // a call pipelined on a create that failed (pipeline.go)
 	} else {
-		dec := Decoder{buf: *j.args, env: sess}
+		dec := Decoder{buf: *j.args, env: sess, meta: j.meta}
 		if j.objID == wire.ControlObject {
 			err = s.control(j.ctx, sess, j.method, &dec, &enc)
 		} else {
@@ -289,6 +289,9 @@ func (s *Server) dispatchObject(ctx context.Context, obj *object, objID, method 
 			}
 		}
 	}()
+	if len(s.opts.ServerInterceptors) > 0 {
+		return s.interceptedCall(ctx, obj, objID, m, args, res) // interceptor.go
+	}
 	return m.Call(ctx, obj.value, args, res)
 }
 

@@ -360,12 +360,15 @@ func Blocking(ctx context.Context) {
 // inlineControl reports whether a call of the manager's own method can run inline:
 // all of them only look at or change the manager's tables, except Create, which runs the
 // type's constructor and is inline only when that takes no context (InlineNew).
-func inlineControl(method uint64, args []byte) bool {
+func (s *Server) inlineControl(method uint64, args []byte) bool {
+	if method == wire.CtlLookup {
+		return s.backend.get() == nil // a backend may ask its store (backend.go)
+	}
 	if method != wire.CtlCreate && method != wire.CtlCreatePipe {
 		return true
 	}
 	d := Decoder{buf: args}
-	desc := LookupType(d.String())
+	desc := s.lookupType(d.String())
 	return d.err == nil && desc != nil && desc.InlineNew
 }
 
@@ -378,18 +381,23 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 	}
 	d := Decoder{buf: frame, off: 1}
 	switch frame[0] {
-	case wire.KindCall, wire.KindCallPipe:
+	case wire.KindCall, wire.KindCallMeta, wire.KindCallPipe, wire.KindCallPipeMeta:
 		reqID, objID, method, timeout := d.Uint64(), d.Uint64(), d.Uint64(), d.Uint64()
+		var meta []byte
+		pipe := frame[0] == wire.KindCallPipe || frame[0] == wire.KindCallPipeMeta
+		if frame[0] == wire.KindCallMeta || frame[0] == wire.KindCallPipeMeta {
+			meta = d.ByteSlice() // a copy
+		}
 		if d.err != nil {
 			return false, fmt.Errorf("call header: %w", d.err)
 		}
 		if fresh, err := sess.markSeen(reqID); err != nil || !fresh {
 			return err == nil, err // a call sent again after a resume, which arrived the first time too
 		}
-		j := callJob{sess: sess, reqID: reqID, objID: objID, method: method, slot: len(frame)}
+		j := callJob{sess: sess, reqID: reqID, objID: objID, method: method, slot: len(frame), meta: meta}
 		// A call pipelined on a create (pipeline.go): objID names the create's request.
 		var wait *promise
-		if frame[0] == wire.KindCallPipe {
+		if pipe {
 			j.objID = 0
 			switch p := sess.promiseOf(objID); {
 			case p == nil:
@@ -417,8 +425,8 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 		var inline, takesCtx bool
 		if j.pre != nil || wait != nil {
 			// Nothing to run inline: a failure, or a wait.
-		} else if frame[0] == wire.KindCallPipe || objID != wire.ControlObject {
-			if frame[0] == wire.KindCall {
+		} else if pipe || objID != wire.ControlObject {
+			if !pipe {
 				j.obj = s.lookup(objID)
 			} // else pipeTarget looked it up
 			if j.obj != nil && method < uint64(len(j.obj.desc.Methods)) {
@@ -432,7 +440,7 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 				j.locked = inline
 			}
 		} else {
-			inline = inlineControl(method, frame[d.off:])
+			inline = s.inlineControl(method, frame[d.off:])
 		}
 		j.args = s.getBuf(len(frame) - d.off)
 		*j.args = append((*j.args)[:0], frame[d.off:]...)
