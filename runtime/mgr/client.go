@@ -64,7 +64,8 @@ type Client struct {
 	admit     admission                // calls in flight, within the manager's bounds
 	abandoned map[uint64]abandonedCall // calls given up on, still running in the manager; guarded by mu
 
-	deferred atomic.Bool // frames or releases wait for a write to go with (client_pipe.go)
+	deferred  atomic.Bool // frames or releases wait for a write to go with (client_pipe.go)
+	unawaited int         // the calls in pending with an onDone; guarded by mu
 }
 
 // abandonedCall is a call whose caller gave up while the manager still runs it: the room
@@ -221,6 +222,7 @@ func (c *Client) fail(err error) {
 	c.err = err
 	pending := c.pending
 	c.pending = nil
+	c.unawaited = 0
 	close(c.done)
 	c.mu.Unlock()
 	c.link.Load().conn.Close()
@@ -260,6 +262,9 @@ func (c *Client) handleFrame(frame []byte) (reply bool, err error) {
 		c.mu.Lock()
 		call := c.pending[id]
 		delete(c.pending, id)
+		if call != nil && call.onDone != nil {
+			c.unawaited--
+		}
 		ab, late := c.abandoned[id]
 		delete(c.abandoned, id)
 		c.mu.Unlock()
@@ -409,6 +414,7 @@ func (c *Client) putCall(call *Call) {
 		return // let the garbage collector have large buffers
 	}
 	call.h = nil
+	call.onDone = nil
 	call.res = Decoder{}
 	call.err = nil
 	clear(call.Args.keep)
@@ -521,7 +527,12 @@ func (c *Client) send(ctx context.Context, call *Call, deferred bool) error {
 		return callError(ErrManagerRestarted, "%s#%d: the manager at %s has restarted since this proxy was made; its object is gone (look named objects up again)", call.h.typeID, call.h.objID(), c.addr)
 	}
 	c.pending[call.id] = call
-	busy := len(c.pending) > 1
+	if call.onDone != nil {
+		c.unawaited++
+	}
+	// Others' calls in flight whose callers are about to send more (not the calls nobody
+	// waits for: a pipelined create, releases).
+	busy := len(c.pending)-c.unawaited > 1
 	c.mu.Unlock()
 
 	if len(frame) > largeWrite {

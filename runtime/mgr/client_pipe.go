@@ -40,10 +40,12 @@ type pipeRes struct {
 	err   error
 }
 
-// complete finishes a pending call: its onDone, then whoever waits.
+// complete finishes a pending call: its onDone, which owns the call from then on, or
+// whoever waits for it.
 func (call *Call) complete() {
 	if call.onDone != nil {
 		call.onDone(call)
+		return
 	}
 	call.done <- struct{}{}
 }
@@ -163,6 +165,7 @@ func (c *Client) CreatePipelined(ctx context.Context, typeID string, args func(*
 			}
 		}
 		close(p.done)
+		call.done <- struct{}{} // for waitPipe's reader (lead); the call is not reused
 	}
 	if err := c.send(ctx, call, true); err != nil {
 		return nil, err

@@ -65,26 +65,29 @@ func (c *Client) sendReleases(deferred bool) {
 		batch := ids[:min(len(ids), releaseBatch)]
 		ids = ids[len(batch):]
 		call := c.newCall(&Handle{owner: c, id: wire.ControlObject, typeID: "mgr.Manager", sess: gen}, wire.CtlReleaseN)
-		var objs, pipes []uint64
+		pipes := 0
 		for _, r := range batch {
 			if r.pipe != 0 {
-				pipes = append(pipes, r.pipe)
-			} else {
-				objs = append(objs, r.id)
+				pipes++
 			}
 		}
-		call.Args.Uint64(uint64(len(objs)))
-		for _, id := range objs {
-			call.Args.Uint64(id)
+		call.Args.Uint64(uint64(len(batch) - pipes))
+		for _, r := range batch {
+			if r.pipe == 0 {
+				call.Args.Uint64(r.id)
+			}
 		}
-		if len(pipes) > 0 {
-			call.Args.Uint64(uint64(len(pipes)))
-			for _, id := range pipes {
-				call.Args.Uint64(id)
+		if pipes > 0 {
+			call.Args.Uint64(uint64(pipes))
+			for _, r := range batch {
+				if r.pipe != 0 {
+					call.Args.Uint64(r.pipe)
+				}
 			}
 		}
 		n := len(batch)
 		call.onDone = func(call *Call) {
+			defer c.putCall(call)
 			if call.err != nil {
 				return // the session's end drops them
 			}

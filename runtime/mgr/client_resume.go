@@ -350,6 +350,7 @@ func (c *Client) restarted() {
 	c.idBase.Store(c.nextID.Load()) // the new session's IDs start above every earlier one
 	pending := c.pending
 	c.pending = map[uint64]*Call{}
+	c.unawaited = 0
 	for _, ab := range c.abandoned {
 		c.admit.release(ab.slot)
 	}
