@@ -65,6 +65,7 @@ type Client struct {
 	abandoned map[uint64]abandonedCall // calls given up on, still running in the manager; guarded by mu
 
 	deferred  atomic.Bool // frames or releases wait for a write to go with (client_pipe.go)
+	flushing  atomic.Bool // keepAlive's flushDeferred runs
 	unawaited int         // the calls in pending with an onDone; guarded by mu
 }
 
@@ -374,8 +375,13 @@ func (c *Client) keepAlive() {
 				continue
 			}
 			c.startIdleReader()
-			if c.deferred.Swap(false) {
-				c.flushDeferred() // nothing went out since: send them alone
+			if c.deferred.Swap(false) && !c.flushing.Swap(true) {
+				// Nothing went out since: send them alone — from a goroutine of its own,
+				// since releases may wait for room among the calls in flight.
+				go func() {
+					defer c.flushing.Store(false)
+					c.flushDeferred()
+				}()
 			}
 			c.sendAck(true)
 			// The ping's write may wait behind a caller's large one; this loop must not.
@@ -440,8 +446,11 @@ func (c *Client) send(ctx context.Context, call *Call, deferred bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if call.onDone == nil && c.rel.queued.Load() {
-		c.sendReleases(true) // queued releases go ahead of this call, in its write
+	if call.onDone == nil && c.rel.queued.Load() && c.admit.roomy() {
+		// Queued releases go ahead of this call, in its write. Not when calls in flight
+		// near the manager's bound: waiting for room would not heed this call's ctx
+		// (the idle tick sends them then).
+		c.sendReleases(true)
 	}
 	// A call that can never be sent fails now, not after waiting for room (at the head of
 	// the line, holding up every call behind it), and before it takes a request ID: an ID

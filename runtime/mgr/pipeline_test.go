@@ -462,8 +462,15 @@ func TestPipelinedAcrossBreaks(t *testing.T) {
 	link := testnet.NewCutLink(t, m.Address().Network, m.Address().Addr)
 	opts := m.Options()
 	opts.Address = mgr.Address{Network: "tcp", Addr: link.Addr()}
-	var states stateLog
-	opts.OnState = states.record
+	resumed := make(chan struct{}, 1)
+	opts.OnState = func(s mgr.ConnState, _ error) {
+		if s == mgr.StateResumed {
+			select {
+			case resumed <- struct{}{}:
+			default:
+			}
+		}
+	}
 	c, err := mgr.Connect(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -500,8 +507,10 @@ func TestPipelinedAcrossBreaks(t *testing.T) {
 		if got := holdingsOf(t, ctx, c); got != before {
 			t.Fatalf("the manager holds %+v, want %+v", got, before)
 		}
-		if !states.has(mgr.StateResumed) {
-			t.Fatalf("states %v: the session was not resumed", states.states)
+		select {
+		case <-resumed: // told from the client's goroutine, maybe after the call returned
+		case <-ctx.Done():
+			t.Fatal("the session was not resumed")
 		}
 	})
 
@@ -551,4 +560,32 @@ func TestPipelinedAcrossBreaks(t *testing.T) {
 			t.Fatalf("the manager holds %+v, want %+v", got, before)
 		}
 	})
+}
+
+// A pipelined call carries the metadata of the client's interceptors like any call
+// (CallPipeMeta), and the manager's interceptors see it on the object the create made.
+func TestPipelinedCallMetadata(t *testing.T) {
+	ctx := testCtx(t)
+	var cl, sl interceptLog
+	m := startInProcess(t, mgr.Options{ServerInterceptors: []mgr.Interceptor{sl.interceptor(nil)}})
+	c, err := mgr.Connect(ctx, mgr.Options{Address: m.Address(), AuthKey: m.AuthKey(),
+		ClientInterceptors: []mgr.Interceptor{cl.interceptor([]byte("trace-7"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, err := createCounterPipelined(ctx, c, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.Add(ctx, 1); err != nil || n != 6 {
+		t.Fatalf("Add = %d, %v", n, err)
+	}
+	got, err := sl.last()
+	if err != nil || got.Method != "Add" || got.Object != p.ObjectID() || string(got.Meta) != "trace-7" {
+		t.Fatalf("the manager's interceptor saw %+v, %v; want Add on #%d with meta trace-7", got, err, p.ObjectID())
+	}
+	if got, _ := cl.last(); got.Method != "Add" || got.TypeID != counterTypeID {
+		t.Fatalf("the client's interceptor saw %+v", got)
+	}
 }
