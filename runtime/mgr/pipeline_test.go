@@ -589,3 +589,31 @@ func TestPipelinedCallMetadata(t *testing.T) {
 		t.Fatalf("the client's interceptor saw %+v", got)
 	}
 }
+
+// A pipelined proxy handed to a worker process before its create was answered: the
+// token waits for the object's ID, and the worker's calls reach the object.
+func TestPipelinedProxyToWorker(t *testing.T) {
+	ctx := testCtx(t)
+	m := startChildManager(t)
+	p, err := createCounterPipelined(ctx, m.Client(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := spawn(t, m, "add", p, 3)
+	if code, err := w.Wait(ctx); code != 0 || err != nil {
+		t.Fatalf("worker: exit %d, %v", code, err)
+	}
+	if n, err := p.Add(ctx, 0); err != nil || n != 13 {
+		t.Fatalf("counter = %d, %v; want 13", n, err)
+	}
+	p.Close(ctx)
+	info, err := m.Client().Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range info.Objects {
+		if o.TypeID == counterTypeID {
+			t.Fatalf("counter #%d left after Close: %+v", o.ID, o)
+		}
+	}
+}
