@@ -40,14 +40,17 @@ func pythonVersion(py string) string {
 }
 
 type pySeq struct {
-	P50  float64 `json:"p50_us"`
-	P99  float64 `json:"p99_us"`
-	Rate float64 `json:"rate"`
+	P50  float64   `json:"p50_us"`
+	P99  float64   `json:"p99_us"`
+	Rate float64   `json:"rate"`
+	MS   float64   `json:"ms"`
+	Q    []float64 `json:"q_us"`
 }
 
 type pyOut struct {
 	Python   string  `json:"python"`
 	Seq      pySeq   `json:"seq"`
+	Procs1   float64 `json:"procs1"`
 	Procs2   float64 `json:"procs2"`
 	Procs4   float64 `json:"procs4"`
 	CCR      pySeq   `json:"ccr"`
@@ -56,6 +59,8 @@ type pyOut struct {
 	DictGet  pySeq   `json:"dict_get"`
 	QueueInt pySeq   `json:"queue_int"`
 	Queue1k  pySeq   `json:"queue_1k"`
+	Pool     pySeq   `json:"pool"`
+	Shm      pySeq   `json:"shm"`
 }
 
 var pyKeys = []struct{ key, label, unit string }{
@@ -72,6 +77,10 @@ var pyKeys = []struct{ key, label, unit string }{
 	{"py.dict.get", "CPython DictProxy d[k]", "ops/s"},
 	{"py.queue.single", "CPython Queue put→get, int, 2 processes", "items/s"},
 	{"py.queue.1k", "CPython Queue put→get, 1 KiB bytes, 2 processes", "items/s"},
+	{"py.pool.map100k", "CPython Pool(2).map of 100,000 squares (median map)", "items/s"},
+	{"py.pool.map100k.ms", "CPython Pool(2).map of 100,000 squares: median time", "ms"},
+	{"py.shm.handoff", "CPython 64 MiB to another process through a fresh SharedMemoryManager block", "MiB/s"},
+	{"py.shm.handoff.ms", "CPython 64 MiB through a SharedMemoryManager block: median time", "ms"},
 }
 
 func runCPython(ctx context.Context, cfg *Config, r *Report) error {
@@ -119,7 +128,17 @@ func runCPython(ctx context.Context, cfg *Config, r *Report) error {
 		"py.echo1k.p50": o.Echo1k.P50, "py.echo1k.rate": o.Echo1k.Rate,
 		"py.dict.set": o.DictSet.Rate, "py.dict.get": o.DictGet.Rate,
 		"py.queue.single": o.QueueInt.Rate, "py.queue.1k": o.Queue1k.Rate,
+		"py.pool.map100k": o.Pool.Rate, "py.pool.map100k.ms": o.Pool.MS,
+		"py.shm.handoff": o.Shm.Rate, "py.shm.handoff.ms": o.Shm.MS,
 	}
+	// The process counts are for the plots' throughput by processes (the sweep).
+	if o.Procs1 > 0 {
+		r.set("cpython", "py.procs1", "CPython 1 client process", o.Procs1, "calls/s")
+	}
+	if o.Procs2 > 0 {
+		r.set("cpython", "py.procs2", "CPython 2 client processes", o.Procs2, "calls/s")
+	}
+	r.AddDist("py.seq", "CPython sequential add", o.Seq.Q)
 	for _, k := range pyKeys {
 		m := r.set("cpython", k.key, k.label, vals[k.key], k.unit)
 		if k.key == "py.sat" && cfg.Quick {
