@@ -91,35 +91,16 @@ func runCPython(ctx context.Context, cfg *Config, r *Report) error {
 		}
 		return nil
 	}
-	dir, err := os.MkdirTemp("", "mgrbench-py-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	script := filepath.Join(dir, "cpython_bench.py")
-	if err := os.WriteFile(script, cpythonScript, 0o600); err != nil {
-		return err
-	}
-	args := []string{script}
+	var args []string
 	if cfg.Quick {
 		args = append(args, "--quick")
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, py, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // kill the whole process group on timeout
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	o, err := runPyScript(ctx, py, args...)
+	if err != nil {
 		for _, k := range pyKeys {
 			r.mark("cpython", k.key, k.label, k.unit, "error")
 		}
-		return fmt.Errorf("%s %s: %v: %s", py, filepath.Base(script), err, lastLines(stderr.String(), 5))
-	}
-	var o pyOut
-	if err := json.Unmarshal(stdout.Bytes(), &o); err != nil {
-		return fmt.Errorf("cpython_bench.py output: %w", err)
+		return err
 	}
 	vals := map[string]float64{
 		"py.seq.p50": o.Seq.P50, "py.seq.p99": o.Seq.P99, "py.seq.rate": o.Seq.Rate,
@@ -146,6 +127,34 @@ func runCPython(ctx context.Context, cfg *Config, r *Report) error {
 		}
 	}
 	return nil
+}
+
+// runPyScript runs cpython_bench.py with args and decodes what it prints.
+func runPyScript(ctx context.Context, py string, args ...string) (*pyOut, error) {
+	dir, err := os.MkdirTemp("", "mgrbench-py-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	script := filepath.Join(dir, "cpython_bench.py")
+	if err := os.WriteFile(script, cpythonScript, 0o600); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, append([]string{script}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // kill the whole process group on timeout
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%s %s: %v: %s", py, filepath.Base(script), err, lastLines(stderr.String(), 5))
+	}
+	var o pyOut
+	if err := json.Unmarshal(stdout.Bytes(), &o); err != nil {
+		return nil, fmt.Errorf("cpython_bench.py output: %w", err)
+	}
+	return &o, nil
 }
 
 func lastLines(s string, n int) string {

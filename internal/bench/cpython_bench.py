@@ -213,11 +213,23 @@ def shm_handoff(quick):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default="managers,pool,shm", help="comma-separated: managers,pool,shm")
     args = ap.parse_args()
     quick = args.quick
+    only = set(args.only.split(","))
     mp.set_start_method("fork")
     out = {"python": sys.version.split()[0], "start_method": "fork", "quick": quick}
+    if "managers" in only:
+        managers(out, quick)
+    if "pool" in only:
+        out["pool"] = pool_map(quick)
+    if "shm" in only:
+        out["shm"] = shm_handoff(quick)
+    json.dump(out, sys.stdout)
+    sys.stdout.write("\n")
 
+
+def managers(out, quick):
     n_seq = 5000 if quick else 20000
     warm = 500 if quick else 2000
     window = 1.5 if quick else 3.0
@@ -257,10 +269,6 @@ def main():
         out["queue_1k"] = {"rate": queue_rate(m, nq, blob)}
     finally:
         m.shutdown()
-    out["pool"] = pool_map(quick)
-    out["shm"] = shm_handoff(quick)
-    json.dump(out, sys.stdout)
-    sys.stdout.write("\n")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -23,7 +24,8 @@ type chart struct {
 	XLabel, YLabel  string
 	XLog            bool // logarithmic x axis (the data must be > 0)
 	Series          []chartSeries
-	// Marks draws a dot on every point (for series of few points).
+	// Marks draws a dot on every point and puts the x ticks at the points' x values
+	// (for series of few points: goroutine and process counts).
 	Marks bool
 }
 
@@ -94,14 +96,31 @@ func (c chart) render() ([]byte, error) {
 	}
 	var xticks []float64
 	var fx func(float64) float64 // data → 0..1
-	if c.XLog {
+	if c.Marks {
+		for _, s := range c.Series {
+			xticks = append(xticks, s.X...)
+		}
+		slices.Sort(xticks)
+		xticks = slices.Compact(xticks)
+	}
+	switch {
+	case c.Marks && c.XLog:
+		lo, hi := math.Log10(xmin), math.Log10(xmax)
+		if hi == lo {
+			hi = lo + 1
+		}
+		fx = func(x float64) float64 { return (math.Log10(x) - lo) / (hi - lo) }
+	case c.Marks:
+		hi := max(xmax, 1)
+		fx = func(x float64) float64 { return x / hi }
+	case c.XLog:
 		xticks = logTicks(xmin, xmax)
 		lo, hi := math.Log10(min(xmin, xticks[0])), math.Log10(max(xmax, xticks[len(xticks)-1]))
 		if hi == lo {
 			hi = lo + 1
 		}
 		fx = func(x float64) float64 { return (math.Log10(x) - lo) / (hi - lo) }
-	} else {
+	default:
 		xticks = niceTicks(min(xmin, 0), xmax)
 		lo, hi := xticks[0], xticks[len(xticks)-1]
 		fx = func(x float64) float64 { return (x - lo) / (hi - lo) }
@@ -213,10 +232,10 @@ func fmtTick(v float64) string {
 // distNames are the latency distributions' legend names, in drawing order (mgr first).
 var distNames = []struct{ key, name string }{
 	{"mgr.seq", "mgr"},
-	{"floor", "floor: raw Unix-socket ping-pong"},
+	{"floor", "floor (raw ping-pong)"},
 	{"rpc.seq", "net/rpc"},
 	{"grpc.seq", "gRPC-go"},
-	{"py.seq", "CPython managers"},
+	{"py.seq", "CPython"},
 }
 
 // charts turns the run into its charts (name → chart); charts without data are left out.
