@@ -201,7 +201,7 @@ func runRedis(ctx context.Context, cfg *bench.Config, r *bench.Report) error {
 			walk(func(k string, i int) error {
 				v, err := d.GetItem(ctx0, k)
 				if err == nil && v != i%len(keys) {
-					err = fmt.Errorf("Dict[%s] = %d, want %d", k, v, i%len(keys))
+					err = fmt.Errorf("mgr Dict[%s] = %d, want %d", k, v, i%len(keys))
 				}
 				return err
 			}),
@@ -223,7 +223,7 @@ func runRedis(ctx context.Context, cfg *bench.Config, r *bench.Report) error {
 				}
 				v, err := q.Get(ctx0)
 				if err == nil && v != i {
-					err = fmt.Errorf("Queue.Get = %d, want %d", v, i)
+					err = fmt.Errorf("mgr Queue.Get = %d, want %d", v, i)
 				}
 				return err
 			}),
