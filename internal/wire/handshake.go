@@ -11,7 +11,7 @@ import (
 )
 
 // ProtocolVersion is the version of the mgr protocol this build speaks.
-const ProtocolVersion = 3
+const ProtocolVersion = 4
 
 // NonceSize is the size of each side's random challenge.
 const NonceSize = 32

@@ -56,6 +56,13 @@ const (
 	KindBye     byte = 15 // (): the client closes the session on purpose (client → manager)
 	KindResume  byte = 16 // first frame on a new connection: go on with a session
 	KindResumed byte = 17 // the manager's answer to Resume
+
+	// KindCallMeta is a Call whose arguments follow opaque metadata (protocol 4):
+	//	CallMeta kind reqID objectID method timeoutNanos meta args...   client → manager
+	// meta is a byte string (uvarint length+1, then the bytes), set by the client's
+	// interceptors (trace context) and handed to the manager's. A call without metadata is
+	// a plain Call, so a client that sets none sends what it did under protocol 3.
+	KindCallMeta byte = 18
 )
 
 // Resume statuses (the first field of a Resumed frame).

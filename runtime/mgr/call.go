@@ -34,7 +34,8 @@ type Call struct {
 	reply      []byte
 	err        error
 	conn       *Client
-	slot       int // the argument bytes admitted (client_admit.go)
+	meta       bool // Args begin with metadata: the call goes out as CallMeta (interceptor.go)
+	slot       int  // the argument bytes admitted (client_admit.go)
 }
 
 // reservedHeader is room at the front of every call's Args buffer for the frame length,
@@ -55,7 +56,13 @@ func (c *Call) Do(ctx context.Context) (*Decoder, error) {
 		c.recycle()
 		return nil, err
 	}
-	if err := c.h.owner.call(ctx, c); err != nil {
+	var err error
+	if cl, ok := c.intercepts(); ok {
+		err = c.doIntercepted(ctx, cl) // interceptor.go
+	} else {
+		err = c.h.owner.call(ctx, c)
+	}
+	if err != nil {
 		c.recycle()
 		return nil, err
 	}

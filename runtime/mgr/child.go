@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,10 +41,12 @@ type childConfig struct {
 	Initializer string        `json:",omitempty"`
 	InitArg     *encodedValue `json:",omitempty"` // Options.InitArg, encoded (see args.go)
 	Codec       string        `json:",omitempty"`
-	// Log says the parent has an Options.Logf: a manager child writes its diagnostics
-	// on fd 5, one strconv.Quote'd line each, and the parent hands them to its Logf.
-	// Without it they are discarded, as Options.Logf says.
-	Log bool `json:",omitempty"`
+	// Log says the parent has an Options.Logger (or Logf): a manager child writes its
+	// records on fd 5 as JSON lines, at LogLevel and above, and the parent hands them to
+	// its Logger (log.go). Without it they are discarded, as Options.Logger says.
+	Log      bool          `json:",omitempty"`
+	LogLevel slog.Level    `json:",omitempty"`
+	SlowCall time.Duration `json:",omitempty"`
 	// Worker entries (see worker.go).
 	Entry string          `json:",omitempty"`
 	Args  json.RawMessage `json:",omitempty"`
@@ -58,7 +60,7 @@ func (cfg *childConfig) options() (Options, error) {
 	opts := Options{
 		Address: addr, AuthKey: cfg.AuthKey, MaxFrame: cfg.MaxFrame, HandshakeTimeout: cfg.Handshake,
 		Lease: cfg.Lease, TokenTTL: cfg.TokenTTL, DrainTimeout: cfg.Drain, Initializer: cfg.Initializer,
-		ResumeWindow: cfg.Resume,
+		ResumeWindow: cfg.Resume, SlowCall: cfg.SlowCall,
 	}
 	if cfg.Codec != "" {
 		opts.Codec = lookupCodec(cfg.Codec)
@@ -230,7 +232,7 @@ func runManagerChild(cfg *childConfig, ctl io.Reader, ready io.WriteCloser) int 
 	}
 	if cfg.Log {
 		closeOnExec(5)
-		opts.Logf = childLogf(os.NewFile(5, "mgr-log"))
+		opts.Logger = childLogger(os.NewFile(5, "mgr-log"), cfg.LogLevel)
 	}
 	srv, ln, err := listenAndInit(opts, cfg.InitArg)
 	if err != nil {
@@ -252,33 +254,4 @@ func runManagerChild(cfg *childConfig, ctl io.Reader, ready io.WriteCloser) int 
 	}
 	<-srv.Done()
 	return 0
-}
-
-// childLogf returns the Options.Logf of a manager child whose parent has one: each
-// message goes to w as one quoted line (a message may hold newlines), for forwardLog in
-// the parent. Writes are serialized so that lines never interleave.
-func childLogf(w io.Writer) func(format string, args ...any) {
-	var mu sync.Mutex
-	return func(format string, args ...any) {
-		line := strconv.Quote(fmt.Sprintf(format, args...)) + "\n"
-		mu.Lock()
-		defer mu.Unlock()
-		io.WriteString(w, line) // a parent gone is no reason to stop serving
-	}
-}
-
-// forwardLog hands the diagnostics a manager child writes on r (see childLogf) to logf,
-// until the child exits and r reaches EOF; then it closes r.
-func forwardLog(r io.ReadCloser, logf func(format string, args ...any)) {
-	defer r.Close()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		msg, err := strconv.Unquote(sc.Text())
-		if err != nil {
-			msg = sc.Text()
-		}
-		logf("%s", msg)
-	}
-	io.Copy(io.Discard, r) // past an overlong line: keep the child's writes from blocking
 }

@@ -95,6 +95,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 }
 
 func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error) {
+	opts = withSlowCall(opts) // interceptor.go
 	c := &Client{
 		addr:      opts.Address,
 		opts:      opts,
@@ -387,6 +388,7 @@ func (c *Client) newCall(h *Handle, method int) *Call {
 	call.h = h
 	call.method = method
 	call.name = ""
+	call.meta = false
 	call.Args.buf = append(call.Args.buf[:0], make([]byte, reservedHeader)...)
 	call.Args.env = c
 	call.Args.err = nil
@@ -457,7 +459,11 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 	// Write the header right-aligned into the reserved space in front of the arguments.
 	var hdr [reservedHeader]byte
 	h := hdr[:wire.HeaderSize]
-	h = append(h, wire.KindCall)
+	kind := wire.KindCall
+	if call.meta {
+		kind = wire.KindCallMeta // metadata in front of the arguments (interceptor.go)
+	}
+	h = append(h, kind)
 	h = binary.AppendUvarint(h, call.id)
 	h = binary.AppendUvarint(h, call.h.id)
 	h = binary.AppendUvarint(h, method)

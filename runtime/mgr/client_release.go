@@ -2,6 +2,7 @@ package mgr
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"sync"
 
@@ -92,7 +93,7 @@ func (c *Client) sendReleases() {
 			}, func(d *Decoder) { failed = d.Uint64() })
 			cancel()
 			if err == nil && failed > 0 {
-				c.opts.logf("mgr: %d of %d released references were not held by session %d", failed, len(batch), c.sessionID.Load())
+				c.opts.logAt(slog.LevelWarn, "mgr: released references were not held by the session", slog.Uint64(LogSession, c.sessionID.Load()), slog.Uint64("failed", failed), slog.Int("released", len(batch)))
 			}
 		}
 		for _, ch := range waiters {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"time"
 
@@ -266,7 +267,7 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 		return status, nil
 	default:
 		conn.Close()
-		c.opts.logf("mgr: resume refused by %s: %s", c.addr, msg)
+		c.opts.logAt(slog.LevelWarn, "mgr: resume refused", slog.String(LogPeer, c.addr.String()), slog.String(LogErr, msg))
 		return status, nil
 	}
 

@@ -40,6 +40,8 @@ type Encoder struct {
 	undo []func()
 	// keep holds the handles of proxy arguments until the call has its reply (calls).
 	keep []*Handle
+	// depth is the nesting of the value being encoded through the Codec.
+	depth int
 }
 
 // NewEncoder returns an Encoder that appends to buf, for use outside a call (tests, tools).
@@ -151,10 +153,11 @@ func (e *Encoder) Value(v any) {
 // every read returns a zero value, and Err or Done reports it, so generated code checks
 // once at the end.
 type Decoder struct {
-	buf []byte
-	off int
-	env refEnv
-	err error
+	buf  []byte
+	off  int
+	env  refEnv
+	err  error
+	meta []byte // a call's metadata, for the manager's interceptors (interceptor.go)
 	// MaxDepth bounds the nesting of values decoded through the Codec.
 	MaxDepth int
 	depth    int

@@ -149,6 +149,19 @@ func encodeValue(e *Encoder, v reflect.Value) {
 	if e.err != nil {
 		return
 	}
+	// The same bound, counted the same way, as decodeValue's: a value the receiver would
+	// refuse fails here, where the caller can see it, and a pointer cycle ends in an error
+	// instead of a stack overflow that kills the process.
+	if e.depth >= DefaultMaxDepth {
+		e.SetErr(fmt.Errorf("mgr: a %s value nested deeper than %d levels (a pointer cycle?) cannot be encoded; the receiver would refuse it", v.Type(), DefaultMaxDepth))
+		return
+	}
+	e.depth++
+	encodeKind(e, v)
+	e.depth--
+}
+
+func encodeKind(e *Encoder, v reflect.Value) {
 	t := v.Type()
 	switch {
 	case t == timeType:

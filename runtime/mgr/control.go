@@ -43,7 +43,7 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		if err := args.Err(); err != nil {
 			return err
 		}
-		desc := LookupType(typeID)
+		desc := s.lookupType(typeID)
 		if desc == nil {
 			return callError(ErrUnknownType, "%q is not registered in the manager process (link its package into the manager binary; instances of generic types need their RegisterT[...]() call in init)", typeID)
 		}
@@ -138,6 +138,9 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		if err := args.Done(); err != nil {
 			return err
 		}
+		if err := s.lookupBackendNamed(ctx, name); err != nil {
+			return err
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		id, ok := s.named[name]
@@ -185,7 +188,7 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		if err := args.Done(); err != nil {
 			return err
 		}
-		desc := LookupType(typeID)
+		desc := s.lookupType(typeID)
 		if desc == nil {
 			return callError(ErrUnknownType, "%q is not registered in the manager process", typeID)
 		}

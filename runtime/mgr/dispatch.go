@@ -52,7 +52,7 @@ func (sess *session) runCall(j callJob) {
 		}
 		failed = callError(ErrShutdown, "the manager is shutting down")
 	} else {
-		dec := Decoder{buf: *j.args, env: sess}
+		dec := Decoder{buf: *j.args, env: sess, meta: j.meta}
 		if j.objID == wire.ControlObject {
 			err = s.control(j.ctx, sess, j.method, &dec, &enc)
 		} else {
@@ -284,6 +284,9 @@ func (s *Server) dispatchObject(ctx context.Context, obj *object, objID, method 
 			}
 		}
 	}()
+	if len(s.opts.ServerInterceptors) > 0 {
+		return s.interceptedCall(ctx, obj, objID, m, args, res) // interceptor.go
+	}
 	return m.Call(ctx, obj.value, args, res)
 }
 

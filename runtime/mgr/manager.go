@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"reflect"
@@ -159,7 +160,7 @@ func ServeForever(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	opts.logf("mgr: manager serving on %s", ListenerAddress(ln))
+	opts.logAt(slog.LevelInfo, "mgr: manager serving", slog.String("address", ListenerAddress(ln).String()))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -224,6 +225,9 @@ func Start(ctx context.Context, opts Options) (*Manager, error) {
 	if opts.TLS != nil {
 		return nil, errors.New("mgr: Start cannot hand a TLS config to a child process; run ServeForever in a program of your own for TLS")
 	}
+	if len(opts.ServerInterceptors) > 0 {
+		return nil, errors.New("mgr: Start cannot hand Options.ServerInterceptors to a child process; add them with Server.Intercept in an Initializer")
+	}
 	if opts.Codec != nil && lookupCodec(opts.Codec.Name()) == nil {
 		return nil, fmt.Errorf("mgr: codec %q must be registered with RegisterCodec so the child process can find it", opts.Codec.Name())
 	}
@@ -257,24 +261,25 @@ func Start(ctx context.Context, opts Options) (*Manager, error) {
 		Resume:      opts.ResumeWindow,
 		Initializer: opts.Initializer,
 		InitArg:     initArg,
+		SlowCall:    opts.SlowCall,
 	}
 	if opts.Codec != nil {
 		cfg.Codec = opts.Codec.Name()
 	}
-	// The child's diagnostics come back through a pipe to opts.Logf, which cannot
-	// cross to the child; without a Logf the child discards them.
+	// The child's records come back through a pipe to opts.Logger, which cannot cross
+	// to the child (log.go); without a logger the child discards them.
 	var files []*os.File
-	if opts.Logf != nil {
+	if l := opts.log(); l != nil {
 		logR, logW, err := os.Pipe()
 		if err != nil {
 			cleanup()
 			return nil, err
 		}
-		cfg.Log, files = true, []*os.File{logW}
+		cfg.Log, cfg.LogLevel, files = true, minLevel(l), []*os.File{logW}
 		// forwardLog ends when the child's copy of the write end closes (it exited);
 		// ours is closed once the child has it.
 		defer logW.Close()
-		go forwardLog(logR, opts.Logf)
+		go forwardLog(logR, l)
 	}
 	child, err := startChildFiles(ctx, cfg, files)
 	if err != nil {

@@ -159,7 +159,7 @@ func TestChildManagerLogsGoToLogf(t *testing.T) {
 	for {
 		select {
 		case msg := <-logs:
-			if strings.HasPrefix(msg, "mgr: rejected connection from ") {
+			if strings.HasPrefix(msg, "mgr: rejected connection") {
 				return
 			}
 		case <-ctx.Done():

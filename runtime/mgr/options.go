@@ -2,6 +2,7 @@ package mgr
 
 import (
 	"crypto/tls"
+	"log/slog"
 	"time"
 
 	"github.com/mgr-go/mgr/internal/wire"
@@ -66,11 +67,28 @@ type Options struct {
 	// RegisterInitializerOf). Nil means none; an initializer registered with
 	// RegisterInitializer takes none.
 	InitArg any
-	// Logf receives the manager's diagnostics (failed handshakes, dropped sessions); nil
-	// discards them. A child-process manager (Start) sends its diagnostics back to this
-	// process, whose Logf gets them one message per call; with Logf nil the child
-	// discards them too. (A child that cannot serve at all still says why on stderr
-	// before it exits.)
+	// Logger receives what the manager and its clients report (failed handshakes, ended
+	// sessions and why, locks abandoned by sessions that died holding them, slow calls),
+	// as structured records (see the Log* attribute keys); nil means silent. A
+	// child-process manager (Start) sends its records back to this process, whose Logger
+	// handles them (with a manager_pid attribute). A child that cannot serve at all still
+	// says why on stderr before it exits.
+	Logger *slog.Logger
+	// SlowCall, if positive, makes the manager and clients log (at Warn) every method
+	// call that takes longer than it, with its type, object, method, session and
+	// duration. It costs two clock readings a call, and nothing when zero.
+	SlowCall time.Duration
+	// ClientInterceptors wrap every method call a client of these options makes (see
+	// Interceptor), the first outermost.
+	ClientInterceptors []Interceptor
+	// ServerInterceptors wrap every method call a manager of these options runs, the
+	// first outermost. A child-process manager (Start) cannot be handed funcs: add its
+	// interceptors with Server.Intercept from its Initializer (Start refuses this field).
+	ServerInterceptors []Interceptor
+	// Logf receives the same records as Logger, each formatted as one line (its message
+	// and key=value attributes), when Logger is nil.
+	//
+	// Deprecated: use Logger.
 	Logf func(format string, args ...any)
 }
 
@@ -131,10 +149,4 @@ func (o *Options) codec() Codec {
 		return o.Codec
 	}
 	return defaultCodec
-}
-
-func (o *Options) logf(format string, args ...any) {
-	if o.Logf != nil {
-		o.Logf(format, args...)
-	}
 }

@@ -360,12 +360,15 @@ func Blocking(ctx context.Context) {
 // inlineControl reports whether a call of the manager's own method can run inline:
 // all of them only look at or change the manager's tables, except Create, which runs the
 // type's constructor and is inline only when that takes no context (InlineNew).
-func inlineControl(method uint64, args []byte) bool {
+func (s *Server) inlineControl(method uint64, args []byte) bool {
+	if method == wire.CtlLookup {
+		return s.backend.get() == nil // a backend may ask its store (backend.go)
+	}
 	if method != wire.CtlCreate {
 		return true
 	}
 	d := Decoder{buf: args}
-	desc := LookupType(d.String())
+	desc := s.lookupType(d.String())
 	return d.err == nil && desc != nil && desc.InlineNew
 }
 
@@ -378,15 +381,19 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 	}
 	d := Decoder{buf: frame, off: 1}
 	switch frame[0] {
-	case wire.KindCall:
+	case wire.KindCall, wire.KindCallMeta:
 		reqID, objID, method, timeout := d.Uint64(), d.Uint64(), d.Uint64(), d.Uint64()
+		var meta []byte
+		if frame[0] == wire.KindCallMeta {
+			meta = d.ByteSlice() // a copy
+		}
 		if d.err != nil {
 			return false, fmt.Errorf("call header: %w", d.err)
 		}
 		if fresh, err := sess.markSeen(reqID); err != nil || !fresh {
 			return err == nil, err // a call sent again after a resume, which arrived the first time too
 		}
-		j := callJob{sess: sess, reqID: reqID, objID: objID, method: method, slot: len(frame)}
+		j := callJob{sess: sess, reqID: reqID, objID: objID, method: method, slot: len(frame), meta: meta}
 		// The slot first: waiting for one while holding an object's lock (TryLock below)
 		// would lock the object for every session.
 		if !sess.acquire(j.slot) {
@@ -406,7 +413,7 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 				j.locked = inline
 			}
 		} else {
-			inline = inlineControl(method, frame[d.off:])
+			inline = s.inlineControl(method, frame[d.off:])
 		}
 		j.args = s.getBuf(len(frame) - d.off)
 		*j.args = append((*j.args)[:0], frame[d.off:]...)

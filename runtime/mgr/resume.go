@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"time"
 
@@ -152,7 +153,7 @@ func (s *Server) connLost(sess *session, gen uint64, why error) {
 		if alive != nil {
 			go s.watchPeer(sess, gen, alive)
 		}
-		s.opts.logf("mgr: session %d lost its connection (%v); kept for %s to be resumed", sess.id, why, window)
+		s.opts.logAt(slog.LevelInfo, "mgr: session lost its connection; kept to be resumed", slog.Uint64(LogSession, sess.id), slog.Any(LogErr, why), slog.Duration("window", window))
 		return
 	}
 	sess.lmu.Unlock()
@@ -282,7 +283,7 @@ func (s *Server) resume(conn net.Conn, r *wire.Reader, frame []byte) {
 	s.mu.Lock()
 	sess.remote = conn.RemoteAddr().String()
 	s.mu.Unlock()
-	s.opts.logf("mgr: session %d resumed from %s", sess.id, conn.RemoteAddr())
+	s.opts.logAt(slog.LevelInfo, "mgr: session resumed", slog.Uint64(LogSession, sess.id), slog.String(LogPeer, conn.RemoteAddr().String()))
 	newSessionReader(sess, r, gen).run()
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,7 @@ type Server struct {
 	// internal is the manager's own session (ID 0): it holds the references of proxies
 	// stored inside shared objects and of named objects.
 	internal *session
+	backend  backendBox // where objects live when not here (backend.go)
 
 	mu        sync.RWMutex // guards everything below; never held while user code runs
 	objects   map[uint64]*object
@@ -82,6 +84,7 @@ func NewServer(opts Options) (*Server, error) {
 	if len(opts.AuthKey) == 0 {
 		return nil, errors.New("mgr: a manager needs an AuthKey (an empty key would let anyone in)")
 	}
+	opts = withSlowCall(opts) // interceptor.go
 	s := &Server{
 		opts:       opts,
 		cdc:        opts.codec(),
@@ -130,7 +133,7 @@ func (s *Server) Serve(ln net.Listener) error {
 				// Out of descriptors or buffers (too many sessions, a flood): wait for some
 				// to be freed instead of stopping serving for good, as net/http does.
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.opts.logf("mgr: accept: %v; retrying in %s", err, backoff)
+				s.opts.logAt(slog.LevelWarn, "mgr: accept: failed; retrying", slog.Any(LogErr, err), slog.Duration("backoff", backoff))
 				time.Sleep(backoff)
 				continue
 			}
@@ -160,7 +163,7 @@ func (s *Server) serveConn(conn net.Conn) {
 	err := wire.ServerHandshake(conn, r, s.opts.AuthKey, s.cdc.Name())
 	<-s.handshakes
 	if err != nil {
-		s.opts.logf("mgr: rejected connection from %s: %v", conn.RemoteAddr(), err)
+		s.opts.logAt(slog.LevelWarn, "mgr: rejected connection: handshake failed", slog.String(LogPeer, conn.RemoteAddr().String()), slog.Any(LogErr, err))
 		conn.Close()
 		return
 	}
@@ -172,7 +175,7 @@ func (s *Server) serveConn(conn net.Conn) {
 		if errors.Is(err, wire.ErrFrameTooLarge) {
 			writeGoodbye(wire.NewWriter(conn), wire.KindAbort, err.Error())
 		}
-		s.opts.logf("mgr: connection from %s: %v", conn.RemoteAddr(), err)
+		s.opts.logAt(slog.LevelWarn, "mgr: connection failed after the handshake", slog.String(LogPeer, conn.RemoteAddr().String()), slog.Any(LogErr, err))
 		conn.Close()
 		return
 	}
@@ -223,7 +226,7 @@ func (s *Server) newSession(conn net.Conn) *session {
 	}
 	s.nextSess++
 	sess.id = s.nextSess
-	sess.ctx = withCaller(ctx, Caller{id: sess.id, done: sess.done})
+	sess.ctx = withCaller(ctx, Caller{id: sess.id, done: sess.done, sess: sess})
 	s.sessions[sess.id] = sess
 	return sess
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -198,7 +199,7 @@ func (s *Server) endSession(sess *session, reason error) {
 			runUndo(r.undo)
 		}
 		s.mu.Lock()
-		pid := sess.pid // written by Hello under s.mu
+		pid, program := sess.pid, sess.program // written by Hello under s.mu
 		delete(s.sessions, sess.id)
 		for id, n := range sess.refs {
 			if obj := s.objects[id]; obj != nil {
@@ -209,8 +210,11 @@ func (s *Server) endSession(sess *session, reason error) {
 		sess.refs = nil
 		sess.ended = true
 		s.mu.Unlock()
-		if reason != nil && !errors.Is(reason, io.EOF) && !errors.Is(reason, net.ErrClosed) {
-			s.opts.logf("mgr: session %d (%s, pid %d) ended: %v", sess.id, sess.remote, pid, reason)
+		level, why := slog.LevelWarn, slog.Any(LogErr, reason)
+		if reason == nil || errors.Is(reason, io.EOF) || errors.Is(reason, net.ErrClosed) || errors.Is(reason, errClientBye) {
+			level, why = slog.LevelInfo, slog.String("reason", "closed by the client")
 		}
+		s.opts.logAt(level, "mgr: session ended", slog.Uint64(LogSession, sess.id), slog.Int(LogPID, pid),
+			slog.String(LogPeer, sess.remote), slog.String(LogProgram, program), why)
 	})
 }

@@ -180,11 +180,11 @@ func (sess *session) referent(id uint64, typeID string) (any, error) {
 }
 
 func (sess *session) newObject(typeID string, v any) (uint64, error) {
-	desc := LookupType(typeID)
+	s := sess.srv
+	desc := s.lookupType(typeID)
 	if desc == nil {
 		return 0, callError(ErrUnknownType, "%q is not registered in the manager process", typeID)
 	}
-	s := sess.srv
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// The manager's own session takes its reference when it decodes the result

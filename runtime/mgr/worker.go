@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"reflect"
 	"runtime/debug"
@@ -187,7 +188,7 @@ func (c *Client) revoke(tok Token) {
 		e.Uint64(tok.Epoch)
 	}, nil)
 	if err != nil {
-		c.opts.logf("mgr: revoke token for %s#%d: %v", tok.TypeID, tok.ObjectID, err)
+		c.opts.logAt(slog.LevelWarn, "mgr: revoke token failed", slog.String(LogTypeID, tok.TypeID), slog.Uint64(LogObject, tok.ObjectID), slog.Any(LogErr, err))
 	}
 }
 

@@ -26,6 +26,7 @@ type callJob struct {
 	args                 *[]byte
 	slot                 int
 	rd                   *sessionReader // the reader running the call inline, or nil
+	meta                 []byte         // the call's metadata (CallMeta frames), or nil
 }
 
 // workerIdle is how long a worker waits for another call before it exits.

@@ -3,6 +3,7 @@ package syncmgr
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -246,7 +247,7 @@ func (r *RLock) lockLocked(c mgr.Caller, n int) uint64 {
 	id := c.ID()
 	r.grant++
 	r.locked, r.owner, r.count = true, id, n
-	r.cancel = onSessionEnd(c, func() { r.sessionEnded(id) })
+	r.cancel = onSessionEnd(c, func() { r.sessionEnded(c, id) })
 	return r.grant
 }
 
@@ -269,10 +270,11 @@ func (r *RLock) unlockLocked(abandoned bool) {
 	r.abandoned = abandoned
 }
 
-func (r *RLock) sessionEnded(id uint64) {
+func (r *RLock) sessionEnded(c mgr.Caller, id uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.locked && r.owner == id {
+		c.Logger().Warn("syncmgr: rlock abandoned: its owner's session ended holding it", slog.Int("count", r.count))
 		r.unlockLocked(true)
 	}
 }

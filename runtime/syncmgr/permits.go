@@ -3,6 +3,7 @@ package syncmgr
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -151,7 +152,7 @@ func (p *permits) grantLocked(c mgr.Caller) uint64 {
 	if h == nil {
 		id := c.ID()
 		h = &holding{}
-		h.cancel = onSessionEnd(c, func() { p.sessionEnded(id) })
+		h.cancel = onSessionEnd(c, func() { p.sessionEnded(c, id) })
 		p.held[id] = h
 	}
 	p.seq++
@@ -234,13 +235,14 @@ func (p *permits) release(c mgr.Caller, overErr error) error {
 }
 
 // sessionEnded returns every permit the ended session id held, marked abandoned.
-func (p *permits) sessionEnded(id uint64) {
+func (p *permits) sessionEnded(c mgr.Caller, id uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	h := p.held[id]
 	if h == nil {
 		return
 	}
+	c.Logger().Warn("syncmgr: "+p.what+" abandoned: its holder's session ended holding it", slog.Int("permits", len(h.grants)))
 	delete(p.held, id)
 	for range h.grants {
 		p.freeLocked(true)

@@ -1,0 +1,74 @@
+// Package etcd keeps the SyncManager types (runtime/syncmgr) in etcd v3, so that any
+// number of managers, on any machines, serve the same objects, and none of them is a
+// single point of failure. Clients use the generated syncmgr proxies unchanged: a
+// manager started with this backend (Serve, or mgr.Server.SetBackend(New(...))) serves
+// the same TypeIDs, with the same method names and signatures, from etcd.
+//
+// It is a nested module (own go.mod): programs that do not use it never download etcd.
+//
+// # Design
+//
+// Objects. A named object lives under <prefix>/o/n/<name>; Backend.Declare writes its
+// TypeID under <prefix>/names/<name> once for the cluster, and every manager finds it by
+// name (mgr.Backend.Lookup). A created object (CreateDict, ...) gets a cluster-wide ID —
+// the revision of a write to <prefix>/ids, unique and increasing across managers — and
+// lives under <prefix>/o/c/<id>; it is deleted when the manager that made it drops its
+// last reference. (Handing a created object's token to a client of another manager is
+// not supported yet: tokens are still the minting manager's; share objects across
+// managers by name.)
+//
+// Sessions and leases. Each client session that holds something in etcd has an etcd
+// lease, granted by its manager at first need and kept alive by it. A clean close, a
+// client killed with -9, a connection lost past the resume window: the manager revokes
+// the lease, and everything attached to it goes at once. A dead manager stops the
+// keep-alives and etcd expires its leases after Config.TTL: its clients' locks are then
+// abandoned (the next acquirer gets syncmgr.ErrAbandoned), and their queue claims
+// return to the queue. A client whose manager died connects to another (Connect takes
+// the list of managers) and looks its objects up again by name. (Adopting the lease of
+// the dead manager's session, so that the client keeps its locks, needs the session's
+// state — calls in flight, frames to replay — in etcd; it is not done yet.)
+//
+// Locks (Lock; see lock.go) follow etcd's concurrency.Mutex: a key per acquirer,
+// attached to its session's lease, the oldest holds the lock, each waiter watches the
+// deletion of the key just before its own — no polling, no herd. A lease-less owner key
+// tells an orderly release from an abandonment. The fencing token (FencingToken) is the
+// holder key's create revision: strictly increasing from holder to holder, it lets the
+// storage a lock guards refuse a late write from a holder whose lease expired while it
+// was paused — the hazard Kleppmann describes in Redis' Redlock.
+//
+// Queues (queue.go) do not delete on get, as etcd's recipe Queue does (losing the item
+// when the getter dies with it): a Get claims the item with a key attached to the
+// getter's lease, and the claim is acknowledged (item and claim deleted, in one
+// transaction) once the getter has it — at its session's next Get or TaskDone, or when
+// its session ends on a live manager. A manager that dies first leaves claims that
+// expire with its leases, and the items are back in their places: never lost, at worst
+// delivered twice (at-least-once; make consumers idempotent — the cluster test and
+// example show how).
+//
+// Value-like types (Dict, List, Set, Value, Array, Namespace; blob.go) keep their state
+// in one key and run syncmgr's own methods on a restored copy; a change is a
+// transaction conditional on the revision it was computed from, retried on a lost race:
+// every method is atomic and linearizable across managers (tested with porcupine). The
+// state is bounded by etcd's value size limit (1.5 MiB by default), and each change
+// rewrites it whole: keep these objects small (counters, flags, small maps).
+//
+// Every change that touches several keys is one etcd transaction, so nothing is ever
+// half-applied. Blocking waits (Lock.Acquire, Queue.Get, Queue.Join) sleep on etcd
+// watches that resume from a revision. When etcd is unreachable or has lost its
+// quorum, calls fail after Config.OpTimeout with an error wrapping ErrUnavailable, and
+// work again once etcd is back.
+//
+// Not yet kept in etcd (served from the manager's memory, as without a backend, so not
+// shared between managers): RLock, Semaphore, BoundedSemaphore, Condition, Event,
+// Barrier; Queue.GetMany answers ErrUnsupported.
+//
+// # Why etcd
+//
+// etcd's key-value operations are strictly serializable (Raft, checked by Jepsen), its
+// leases match the runtime's session leases one to one, and its watches resume from a
+// revision, so waits need no polling. Redis was rejected: its replication is
+// asynchronous, so a failover can lose an acknowledged lock, and Redlock's safety is
+// disputed (Kleppmann, "How to do distributed locking", 2016). NATS JetStream was
+// rejected: Jepsen (2025) found it losing acknowledged writes with its default fsync
+// policy.
+package etcd

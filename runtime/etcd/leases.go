@@ -1,0 +1,150 @@
+package etcd
+
+import (
+	"context"
+	"sync"
+
+	"github.com/mgr-go/mgr/runtime/mgr"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Sessions and leases: each client session of this manager that holds something in
+// etcd (a lock, a queue claim) has an etcd lease, granted at its first need, kept alive
+// by this manager, and revoked when the session ends (clean close, kill -9 of the client,
+// lost connection past the resume window) — which releases everything attached to it at
+// once. If this manager dies, the keep-alives stop and etcd expires the lease after the
+// TTL: the same release, later, done by etcd itself.
+
+// leaseTable maps this manager's sessions to their leases.
+type leaseTable struct {
+	b  *Backend
+	mu sync.Mutex
+	m  map[uint64]*sessionLease // by mgr session ID (0: the manager itself)
+}
+
+// sessionLease is one session's lease and the work to do when the session ends.
+type sessionLease struct {
+	ready chan struct{} // closed once id/err are set
+	id    clientv3.LeaseID
+	err   error
+	lost  chan struct{} // closed when the keep-alive stops for good (lease expired or revoked)
+
+	mu    sync.Mutex
+	atEnd []func(ctx context.Context) // run before the lease is revoked (queue acks)
+}
+
+func (t *leaseTable) init(b *Backend) {
+	t.b = b
+	t.m = map[uint64]*sessionLease{}
+}
+
+// of returns the lease of the session the call runs for, granting it at first need.
+func (t *leaseTable) of(ctx context.Context, c mgr.Caller) (*sessionLease, error) {
+	t.mu.Lock()
+	sl := t.m[c.ID()]
+	if sl != nil {
+		select {
+		case <-sl.lost: // expired while the session lived: grant a new one
+			delete(t.m, c.ID())
+			sl = nil
+		default:
+		}
+	}
+	if sl == nil {
+		sl = &sessionLease{ready: make(chan struct{}), lost: make(chan struct{})}
+		t.m[c.ID()] = sl
+		t.mu.Unlock()
+		t.grant(ctx, c, sl)
+	} else {
+		t.mu.Unlock()
+	}
+	select {
+	case <-sl.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if sl.err != nil {
+		return nil, sl.err
+	}
+	return sl, nil
+}
+
+func (t *leaseTable) grant(ctx context.Context, c mgr.Caller, sl *sessionLease) {
+	b := t.b
+	defer close(sl.ready)
+	octx, cancel := b.op(ctx)
+	defer cancel()
+	r, err := b.cli.Grant(octx, b.cfg.ttlSeconds())
+	if err != nil {
+		sl.err = storeErr(ctx, "grant a session lease", err)
+		close(sl.lost)
+		t.mu.Lock()
+		if t.m[c.ID()] == sl {
+			delete(t.m, c.ID())
+		}
+		t.mu.Unlock()
+		return
+	}
+	sl.id = r.ID
+	kctx, kcancel := context.WithCancel(b.ctx)
+	ka, err := b.cli.KeepAlive(kctx, r.ID)
+	if err != nil {
+		kcancel()
+		sl.err = storeErr(ctx, "keep a session lease alive", err)
+		close(sl.lost)
+		return
+	}
+	go func() {
+		for range ka { // the client library renews at a third of the TTL
+		}
+		close(sl.lost)
+	}()
+	done := c.Done()
+	if done == nil { // the manager's own session: until the backend closes
+		go func() {
+			<-b.ctx.Done()
+			kcancel()
+		}()
+		return
+	}
+	{
+		go func() {
+			select {
+			case <-done:
+			case <-b.ctx.Done():
+				kcancel()
+				return
+			}
+			t.mu.Lock()
+			if t.m[c.ID()] == sl {
+				delete(t.m, c.ID())
+			}
+			t.mu.Unlock()
+			sl.end(b)
+			kcancel()
+		}()
+	}
+}
+
+// onEnd registers fn to run when the session ends while its manager lives, before its
+// lease is revoked.
+func (sl *sessionLease) onEnd(fn func(ctx context.Context)) {
+	sl.mu.Lock()
+	sl.atEnd = append(sl.atEnd, fn)
+	sl.mu.Unlock()
+}
+
+// end runs the session's end work and revokes its lease: its keys go at once.
+func (sl *sessionLease) end(b *Backend) {
+	ctx, cancel := b.op(b.ctx)
+	defer cancel()
+	sl.mu.Lock()
+	fns := sl.atEnd
+	sl.atEnd = nil
+	sl.mu.Unlock()
+	for _, fn := range fns {
+		fn(ctx)
+	}
+	// If etcd is unreachable now, the lease expires by itself after the TTL.
+	_, _ = b.cli.Revoke(ctx, sl.id)
+}

@@ -1,0 +1,361 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/mgr-go/mgr/runtime/mgr"
+	"github.com/mgr-go/mgr/runtime/syncmgr"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Lock in etcd, learnt from concurrency.Mutex: each acquirer writes a key under <lock>/w/
+// attached to its session's lease; the key created first holds the lock, the others
+// wait, each watching the deletion of the key created just before its own (no polling,
+// no thundering herd). A holder's key vanishes when it releases, or when its session's
+// lease goes (the session ended, or its manager died and the TTL passed).
+//
+// <lock>/owner, a key with no lease, names the holding key. Release deletes it with the
+// holding key, in one transaction; a holder whose lease went leaves it behind, so the
+// next acquirer finds it naming a key not its own: the lock was abandoned, and it gets
+// syncmgr.ErrAbandoned with the lock, as with an in-memory Lock.
+//
+// The fencing token of a holder is its key's create revision: etcd's revisions grow with
+// every write, and holders are ordered by them, so tokens strictly increase from holder
+// to holder (FencingToken).
+
+const fencingMethod = "FencingToken"
+
+func init() {
+	registerKind(syncmgr.LockTypeID, lockKind)
+}
+
+func lockKind(b *Backend) *kind {
+	base := mgr.LookupType(syncmgr.LockTypeID)
+	impl := map[string]func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error{
+		"Acquire": func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+			if err := args.Done(); err != nil {
+				return err
+			}
+			_, err := obj.(*lockObj).acquire(ctx, true, time.Time{})
+			return err
+		},
+		"AcquireTimeout": func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+			t := args.Duration()
+			if err := args.Done(); err != nil {
+				return err
+			}
+			var dl time.Time
+			if t >= 0 {
+				dl = time.Now().Add(t)
+			}
+			ok, err := obj.(*lockObj).acquire(ctx, true, dl)
+			res.Bool(ok)
+			return err
+		},
+		"TryAcquire": func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+			if err := args.Done(); err != nil {
+				return err
+			}
+			ok, err := obj.(*lockObj).acquire(ctx, false, time.Time{})
+			res.Bool(ok)
+			return err
+		},
+		"Release": func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+			if err := args.Done(); err != nil {
+				return err
+			}
+			return obj.(*lockObj).release(ctx)
+		},
+		"Locked": func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+			if err := args.Done(); err != nil {
+				return err
+			}
+			ok, err := obj.(*lockObj).locked(ctx)
+			res.Bool(ok)
+			return err
+		},
+	}
+	ms := methodsLike(base, impl)
+	// One method more than syncmgr's Lock: the generated LockProxy binds to the others by
+	// name and never sees it; FencingToken calls it by name.
+	ms = append(ms, mgr.Method{Name: fencingMethod, Sig: "func() int64", TakesContext: true,
+		Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+			if err := args.Done(); err != nil {
+				return err
+			}
+			t, err := obj.(*lockObj).token(ctx)
+			res.Int64(t)
+			return err
+		}})
+	return &kind{
+		desc: &mgr.TypeDesc{TypeID: base.TypeID, Methods: ms},
+		open: func(key string) any { return &lockObj{b: b, key: key} },
+	}
+}
+
+// FencingToken returns the fencing token of the etcd-backed lock l, which the caller's
+// session must hold: a number that strictly increases from holder to holder, to pass to
+// the storage the lock guards, which refuses writes carrying a token lower than one it
+// has seen (Kleppmann's fix for a holder that paused past its lease). Against an
+// in-memory manager it fails with mgr.ErrUnknownMethod.
+func FencingToken(ctx context.Context, l *syncmgr.LockProxy) (int64, error) {
+	c, err := l.BeginMethod(fencingMethod)
+	if err != nil {
+		return 0, err
+	}
+	res, err := c.Do(ctx)
+	if err != nil {
+		return 0, err
+	}
+	t := res.Int64()
+	return t, c.End()
+}
+
+// lockObj is a manager's handle on one lock in etcd.
+type lockObj struct {
+	b   *Backend
+	key string
+}
+
+var waiterSeq atomic.Uint64 // makes each acquire's key unique within this manager
+
+func (l *lockObj) waiters() string { return l.key + "/w/" }
+func (l *lockObj) owner() string   { return l.key + "/owner" }
+
+// Released implements mgr.Releaser for created locks.
+func (l *lockObj) Released() { l.b.releaseKeys(l.key) }
+
+func abandonedBy(prev []byte, mine string) error {
+	if len(prev) > 0 && string(prev) != mine {
+		return fmt.Errorf("%w (the lock is now held by the caller)", syncmgr.ErrAbandoned)
+	}
+	return nil
+}
+
+func firstValue(r *clientv3.TxnResponse, i int) []byte {
+	if kvs := r.Responses[i].GetResponseRange().Kvs; len(kvs) > 0 {
+		return kvs[0].Value
+	}
+	return nil
+}
+
+// acquire takes the lock for the caller's session: at once if it is free, else (block)
+// once the keys before its own are gone, or never if dl (not zero) passes first.
+func (l *lockObj) acquire(ctx context.Context, block bool, dl time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	sl, err := l.b.leases.of(ctx, mgr.CallerOf(ctx))
+	if err != nil {
+		return false, err
+	}
+	my := l.waiters() + strconv.FormatInt(int64(sl.id), 16) + "-" + strconv.FormatUint(waiterSeq.Add(1), 10)
+	octx, cancel := l.b.op(ctx)
+	// Free: take it, and read and replace the owner, in one transaction.
+	r, err := l.b.cli.Txn(octx).
+		If(clientv3.Compare(clientv3.CreateRevision(l.waiters()), "=", 0).WithPrefix()).
+		Then(clientv3.OpGet(l.owner()), clientv3.OpPut(my, "", clientv3.WithLease(sl.id)), clientv3.OpPut(l.owner(), my)).
+		Commit()
+	cancel()
+	if err != nil {
+		return false, storeErr(ctx, "Lock.Acquire", err)
+	}
+	if r.Succeeded {
+		prev := firstValue(r, 0)
+		l.undoable(ctx, my, r.Header.Revision, prev)
+		return true, abandonedBy(prev, my)
+	}
+	if !block {
+		return false, nil
+	}
+	mgr.Blocking(ctx)
+	wctx := ctx
+	if !dl.IsZero() {
+		var c context.CancelFunc
+		wctx, c = context.WithDeadline(ctx, dl)
+		defer c()
+	}
+	for {
+		rev, err := l.enqueue(wctx, ctx, my, sl)
+		if err != nil {
+			return l.gaveUp(ctx, wctx, my, err)
+		}
+		held, prev, err := l.waitTurn(wctx, ctx, my, rev, sl)
+		if err != nil {
+			return l.gaveUp(ctx, wctx, my, err)
+		}
+		if held {
+			l.undoable(ctx, my, rev, prev)
+			return true, abandonedBy(prev, my)
+		}
+		// Our key went before we noticed our turn (another session released the lock we
+		// were about to get): queue again.
+	}
+}
+
+// enqueue writes the waiter key my and returns its create revision.
+func (l *lockObj) enqueue(wctx, ctx context.Context, my string, sl *sessionLease) (int64, error) {
+	select {
+	case <-sl.lost:
+		return 0, ErrLeaseLost
+	default:
+	}
+	octx, cancel := l.b.op(wctx)
+	defer cancel()
+	r, err := l.b.cli.Put(octx, my, "", clientv3.WithLease(sl.id))
+	if err != nil {
+		return 0, storeErr(wctx, "Lock.Acquire", err)
+	}
+	return r.Header.Revision, nil
+}
+
+// waitTurn waits until no key created before rev is left, then takes the owner key. It
+// returns held false if my vanished meanwhile.
+func (l *lockObj) waitTurn(wctx, ctx context.Context, my string, rev int64, sl *sessionLease) (bool, []byte, error) {
+	for {
+		octx, cancel := l.b.op(wctx)
+		r, err := l.b.cli.Get(octx, l.waiters(), append(clientv3.WithLastCreate(), clientv3.WithMaxCreateRev(rev-1))...)
+		cancel()
+		if err != nil {
+			return false, nil, storeErr(wctx, "Lock.Acquire", err)
+		}
+		if len(r.Kvs) == 0 {
+			break
+		}
+		if err := waitDelete(wctx, l.b.cli, string(r.Kvs[0].Key), r.Header.Revision, sl); err != nil {
+			return false, nil, err
+		}
+	}
+	octx, cancel := l.b.op(wctx)
+	defer cancel()
+	t, err := l.b.cli.Txn(octx).
+		If(clientv3.Compare(clientv3.CreateRevision(my), "=", rev)).
+		Then(clientv3.OpGet(l.owner()), clientv3.OpPut(l.owner(), my)).
+		Commit()
+	if err != nil {
+		return false, nil, storeErr(wctx, "Lock.Acquire", err)
+	}
+	if !t.Succeeded {
+		return false, nil, nil
+	}
+	return true, firstValue(t, 0), nil
+}
+
+// waitDelete waits, on a watch, for key to be deleted after revision rev.
+func waitDelete(ctx context.Context, cli *clientv3.Client, key string, rev int64, sl *sessionLease) error {
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wch := cli.Watch(clientv3.WithRequireLeader(cctx), key, clientv3.WithRev(rev+1), clientv3.WithFilterPut())
+	for {
+		select {
+		case wr, ok := <-wch:
+			if !ok {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				return fmt.Errorf("%w: watch of %s ended", ErrUnavailable, key)
+			}
+			if err := wr.Err(); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return storeErr(ctx, "watch", err)
+			}
+			if len(wr.Events) > 0 {
+				return nil
+			}
+		case <-sl.lost:
+			return ErrLeaseLost
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// gaveUp removes the waiter key of an acquire that ends without the lock. A deadline of
+// its own (AcquireTimeout) is "not acquired", not an error.
+func (l *lockObj) gaveUp(ctx, wctx context.Context, my string, err error) (bool, error) {
+	dctx, cancel := l.b.op(context.WithoutCancel(ctx))
+	defer cancel()
+	// Only if it is not the holder: a waiter whose turn came as it gave up hands on the
+	// lock with the owner key unchanged (abandoned stays abandoned).
+	_, _ = l.b.cli.Delete(dctx, my)
+	if ctx.Err() == nil && wctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+		return false, nil
+	}
+	return false, err
+}
+
+// undoable gives the lock back, as it was, should the client never learn it got it.
+func (l *lockObj) undoable(ctx context.Context, my string, rev int64, prev []byte) {
+	mgr.Undo(ctx, func() {
+		octx, cancel := l.b.op(l.b.ctx)
+		defer cancel()
+		restore := clientv3.OpDelete(l.owner())
+		if len(prev) > 0 {
+			restore = clientv3.OpPut(l.owner(), string(prev))
+		}
+		_, _ = l.b.cli.Txn(octx).
+			If(clientv3.Compare(clientv3.CreateRevision(my), "=", rev)).
+			Then(clientv3.OpDelete(my), restore).Commit()
+	})
+}
+
+// release frees the lock, whoever holds it (any session may release a Lock, as in
+// Python): the holding key and the owner key go in one transaction.
+func (l *lockObj) release(ctx context.Context) error {
+	octx, cancel := l.b.op(ctx)
+	defer cancel()
+	for {
+		r, err := l.b.cli.Get(octx, l.waiters(), clientv3.WithFirstCreate()...)
+		if err != nil {
+			return storeErr(ctx, "Lock.Release", err)
+		}
+		if len(r.Kvs) == 0 {
+			return fmt.Errorf("%w: Lock.Release", syncmgr.ErrNotHeld)
+		}
+		h := r.Kvs[0]
+		t, err := l.b.cli.Txn(octx).
+			If(clientv3.Compare(clientv3.CreateRevision(string(h.Key)), "=", h.CreateRevision)).
+			Then(clientv3.OpDelete(string(h.Key)), clientv3.OpDelete(l.owner())).Commit()
+		if err != nil {
+			return storeErr(ctx, "Lock.Release", err)
+		}
+		if t.Succeeded {
+			return nil
+		}
+	}
+}
+
+func (l *lockObj) locked(ctx context.Context) (bool, error) {
+	octx, cancel := l.b.op(ctx)
+	defer cancel()
+	r, err := l.b.cli.Get(octx, l.waiters(), clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		return false, storeErr(ctx, "Lock.Locked", err)
+	}
+	return r.Count > 0, nil
+}
+
+// token returns the holding key's create revision, if the caller's session holds the lock.
+func (l *lockObj) token(ctx context.Context) (int64, error) {
+	sl, err := l.b.leases.of(ctx, mgr.CallerOf(ctx))
+	if err != nil {
+		return 0, err
+	}
+	octx, cancel := l.b.op(ctx)
+	defer cancel()
+	r, err := l.b.cli.Get(octx, l.waiters(), clientv3.WithFirstCreate()...)
+	if err != nil {
+		return 0, storeErr(ctx, "Lock."+fencingMethod, err)
+	}
+	if len(r.Kvs) == 0 || clientv3.LeaseID(r.Kvs[0].Lease) != sl.id {
+		return 0, fmt.Errorf("%w: Lock.%s", syncmgr.ErrNotOwner, fencingMethod)
+	}
+	return r.Kvs[0].CreateRevision, nil
+}
