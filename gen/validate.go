@@ -700,7 +700,7 @@ func (t *exposedType) typeString() string {
 func (t *exposedType) generatedNames() []string {
 	names := []string{t.name + "Proxy", t.name + "TypeID", "Attach" + t.name, "Lookup" + t.name, guardName(t)}
 	if !t.noCreate {
-		names = append(names, "Create"+t.name)
+		names = append(names, "Create"+t.name, "Create"+t.name+"Pipelined")
 	}
 	if t.generic() {
 		names = append(names, "Register"+t.name)

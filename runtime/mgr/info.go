@@ -20,6 +20,9 @@ type SessionInfo struct {
 	Program string
 	// Refs is how many references the session holds.
 	Refs int
+	// Pipelined is how many pipelined creates (Client.CreatePipelined) the manager keeps
+	// the outcome of for the session: one per proxy made that way and not yet released.
+	Pipelined int
 }
 
 // ObjectInfo describes one object in the table.
@@ -94,7 +97,7 @@ func (s *Server) infoPageLocked(sessAfter, objAfter uint64, budget int) (p infoP
 		for _, c := range sess.refs {
 			n += c
 		}
-		p.Sessions = append(p.Sessions, SessionInfo{ID: sess.id, Remote: sess.remote, PID: sess.pid, Program: sess.program, Refs: n})
+		p.Sessions = append(p.Sessions, SessionInfo{ID: sess.id, Remote: sess.remote, PID: sess.pid, Program: sess.program, Refs: n, Pipelined: int(sess.npromises.Load())})
 	}
 	if p.MoreSessions {
 		p.MoreObjects = true // the objects come once the sessions are done

@@ -108,6 +108,13 @@ func StartInProcess(opts Options) (*Manager, error) {
 	}
 	opts.Address = ListenerAddress(ln)
 	go srv.Serve(ln)
+	if opts.Python.Network != "" {
+		if _, err := srv.listenPython(opts.Python); err != nil {
+			srv.Shutdown(context.Background())
+			cleanup()
+			return nil, err
+		}
+	}
 	c, err := Connect(context.Background(), opts)
 	if err != nil {
 		srv.Shutdown(context.Background())
@@ -170,6 +177,14 @@ func ServeForever(ctx context.Context, opts Options) error {
 	opts.logAt(slog.LevelInfo, "mgr: manager serving", slog.String("address", ListenerAddress(ln).String()))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if opts.Python.Network != "" {
+		addr, err := srv.listenPython(opts.Python)
+		if err != nil {
+			srv.Shutdown(context.Background())
+			return err
+		}
+		opts.logAt(slog.LevelInfo, "mgr: serving CPython clients", slog.String("address", addr.String()))
+	}
 	select {
 	case <-ctx.Done():
 		return srv.Shutdown(context.Background())

@@ -16,6 +16,10 @@ type Options struct {
 	AuthKey []byte
 	// Address to listen on or connect to. Empty means a fresh private Unix socket.
 	Address Address
+	// Python, if set, is a second address where the manager serves CPython's
+	// multiprocessing clients (Server.ServePython), on the same objects; StartInProcess
+	// and ServeForever honour it.
+	Python Address
 	// Codec for values the generated code does not spell out; nil means BinaryCodec.
 	Codec Codec
 	// MaxFrame bounds every frame's payload; 0 means 16 MiB, and more than 2 GiB - 1 (what

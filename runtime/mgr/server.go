@@ -39,6 +39,7 @@ type Server struct {
 	nextObj   uint64
 	nextSess  uint64
 	listeners map[net.Listener]struct{}
+	py        *pyState // the CPython front-end's state, made on first use (python_refs.go)
 
 	handshakes chan struct{} // bounds concurrent unauthenticated connections
 	bufs       sync.Pool     // *[]byte for arguments and replies
@@ -68,6 +69,7 @@ type object struct {
 	// pins counts manager-internal calls whose results name the object but have not been
 	// decoded yet (Server.call); each keeps it too.
 	pins int
+	py   *PyType // how CPython clients see it, once one has (python_dispatch.go)
 }
 
 type handoff struct {
