@@ -96,6 +96,12 @@ func (t Tuple) String() string {
 	return "(" + strings.Join(parts, ", ") + ")"
 }
 
+// TupleOf encodes as a tuple of its elements, each encoded once: the way to build a
+// message such as ('#RETURN', value) or a call's arguments, which need not be
+// comparable (MakeTuple encodes its elements into the canonical body first, then Encode
+// copies that). Decode never returns it.
+type TupleOf []any
+
 // FrozenSet is a Python frozenset. Like Tuple it is comparable: it holds the canonical
 // encoding of its members in a canonical (sorted) order. Members decodes them.
 type FrozenSet struct {

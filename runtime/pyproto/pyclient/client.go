@@ -156,15 +156,11 @@ func (c *Client) withCtx(ctx context.Context, cn *conn, f func() error) error {
 
 // request encodes (ident, name, args, kwds).
 func request(ident any, name string, args []any, kwds map[string]any) ([]byte, error) {
-	a, err := pickle.MakeTuple(args...)
-	if err != nil {
-		return nil, err
-	}
 	var kw any = pickle.NewDict()
 	if len(kwds) > 0 {
 		kw = kwds
 	}
-	return pickle.Encode(pickle.MustTuple(ident, name, a, kw))
+	return pickle.Encode(pickle.TupleOf{ident, name, pickle.TupleOf(args), kw})
 }
 
 // roundTrip sends one request and reads one reply on cn.
