@@ -142,6 +142,10 @@ func testManager(t *testing.T, py pythons.Python, network string) {
 	if v := call(t, d, "__len__"); v != int64(2) {
 		t.Errorf("len(d) = %v", v)
 	}
+	// A dict view travels as builtins.list(...) (the manager's ForkingPickler reducer).
+	if v, ok := call(t, d, "keys").([]any); !ok || len(v) != 2 || v[0] != "a" {
+		t.Errorf("d.keys() = %#v", v)
+	}
 
 	// list: IndexError, pop.
 	l := create(t, c, "list", []any{1, 2})
