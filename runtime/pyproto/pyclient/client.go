@@ -110,8 +110,10 @@ func Dial(ctx context.Context, network, address string, authkey []byte, opts *Op
 
 // conn is one authenticated connection.
 type conn struct {
-	nc net.Conn
-	w  *wire.Conn
+	nc       net.Conn
+	w        *wire.Conn
+	deadline time.Time // the one last set on nc
+	spent    bool      // a cancellation touched it: close, never reuse
 }
 
 func (c *Client) dial(ctx context.Context) (*conn, error) {
@@ -138,10 +140,21 @@ func (c *Client) withCtx(ctx context.Context, cn *conn, f func() error) error {
 		return err
 	}
 	dl, _ := ctx.Deadline()
-	cn.nc.SetDeadline(dl)
+	if dl != cn.deadline {
+		cn.nc.SetDeadline(dl)
+		cn.deadline = dl
+	}
+	if ctx.Done() == nil {
+		// context.Background and the like: nothing can cancel f.
+		return f()
+	}
 	stop := context.AfterFunc(ctx, func() { cn.nc.SetDeadline(time.Unix(1, 0)) })
 	err := f()
-	stop()
+	if !stop() {
+		// The AfterFunc ran or is running: its deadline may land at any moment, so
+		// the connection is not reused even if f got its reply in time.
+		cn.spent = true
+	}
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
@@ -317,7 +330,7 @@ func (c *Client) get(ctx context.Context) (*conn, error) {
 
 func (c *Client) put(cn *conn) {
 	c.mu.Lock()
-	if !c.closed && len(c.idle) < c.opts.MaxIdle {
+	if !c.closed && !cn.spent && len(c.idle) < c.opts.MaxIdle {
 		c.idle = append(c.idle, cn)
 		cn = nil
 	}

@@ -31,7 +31,7 @@ type server struct {
 
 // startServer starts a CPython manager (get_server().serve_forever()) and waits for it
 // to print the address it serves.
-func startServer(t *testing.T, py pythons.Python, network string) *server {
+func startServer(t testing.TB, py pythons.Python, network string) *server {
 	t.Helper()
 	addr := "127.0.0.1"
 	if network == "unix" {
