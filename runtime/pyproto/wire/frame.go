@@ -41,6 +41,7 @@ var ErrBadLength = errors.New("pyproto/wire: negative frame length")
 // run at once.
 type Conn struct {
 	rw   io.ReadWriter
+	w    io.Writer // where frames are written: rw unless SetWriter changed it
 	r    *bufio.Reader
 	max  int
 	rbuf []byte
@@ -53,8 +54,12 @@ func NewConn(rw io.ReadWriter, max int) *Conn {
 	if max <= 0 {
 		max = DefaultMaxFrame
 	}
-	return &Conn{rw: rw, r: bufio.NewReaderSize(rw, 8192), max: max}
+	return &Conn{rw: rw, w: rw, r: bufio.NewReaderSize(rw, 8192), max: max}
 }
+
+// SetWriter sends later frames to w instead (a writer that bounds how long a write may
+// stall, say); reading is unchanged, buffered data included.
+func (c *Conn) SetWriter(w io.Writer) { c.w = w }
 
 // SetMax changes the frame limit (handshakes use MaxHandshakeFrame, then a larger one).
 func (c *Conn) SetMax(max int) {
@@ -130,21 +135,21 @@ func AppendHeader(dst []byte, n int) []byte {
 func (c *Conn) WriteFrame(p []byte) error {
 	if len(p) <= smallFrame {
 		c.wbuf = append(AppendHeader(c.wbuf[:0], len(p)), p...)
-		_, err := c.rw.Write(c.wbuf)
+		_, err := c.w.Write(c.wbuf)
 		return err
 	}
 	var hdr [12]byte
-	if _, err := c.rw.Write(AppendHeader(hdr[:0], len(p))); err != nil {
+	if _, err := c.w.Write(AppendHeader(hdr[:0], len(p))); err != nil {
 		return err
 	}
-	_, err := c.rw.Write(p)
+	_, err := c.w.Write(p)
 	return err
 }
 
 // WriteFramed writes buf, which already holds a frame's header (reserved with
 // HeaderRoom and filled by PutHeader), in one write.
 func (c *Conn) WriteFramed(buf []byte) error {
-	_, err := c.rw.Write(buf)
+	_, err := c.w.Write(buf)
 	return err
 }
 
