@@ -296,6 +296,9 @@ func TestStrictGlobals(t *testing.T) {
 	if m, n := o.Global(); m != "os" || n != "system" {
 		t.Errorf("Global() = %s.%s", m, n)
 	}
+	if a, ok := o.Args(); !ok || len(a) != 1 || a[0] != "ls" {
+		t.Errorf("Args() = %v, %v", a, ok)
+	}
 	// Written back unchanged (never run).
 	if got := mustDecode(t, mustEncode(t, []any{o})).([]any)[0]; got != o {
 		t.Errorf("re-encoded opaque differs: %q vs %q", got.(Opaque).pkl, o.pkl)

@@ -333,6 +333,26 @@ func (o Opaque) Global() (module, name string) {
 	}
 }
 
+// Args returns the arguments the value's class or callable is called with (REDUCE or
+// NEWOBJ), decoded, when the value is such a call: for an exception of a class outside
+// the allow-list, its args.
+func (o Opaque) Args() ([]any, bool) {
+	v, err := decodeNode(o.pkl)
+	if err != nil {
+		return nil, false
+	}
+	n, ok := v.(*objNode)
+	if !ok {
+		return nil, false
+	}
+	t, ok := n.args.(Tuple)
+	if !ok {
+		return nil, false
+	}
+	e, err := t.Elems()
+	return e, err == nil
+}
+
 // String names the value's class.
 func (o Opaque) String() string {
 	m, n := o.Global()

@@ -214,10 +214,17 @@ func (c *Client) result(kind string, payload any) (any, error) {
 	case "#RETURN":
 		return payload, nil
 	case "#ERROR":
-		if exc, ok := payload.(*pickle.Exception); ok {
-			return nil, &PythonError{Exc: exc}
+		switch x := payload.(type) {
+		case *pickle.Exception:
+			return nil, &PythonError{Exc: x}
+		case pickle.Opaque:
+			// An exception of a class outside pickle's allow-list (the program's own)
+			// arrives opaque: its class and args are still readable.
+			if mod, name := x.Global(); mod != "" {
+				args, _ := x.Args()
+				return nil, &PythonError{Exc: &pickle.Exception{Module: mod, Name: name, Args: args}, Opaque: x}
+			}
 		}
-		// An exception of a class outside pickle's allow-list arrives opaque.
 		return nil, &RemoteError{Kind: "#ERROR", Traceback: fmt.Sprint(payload)}
 	case "#TRACEBACK", "#UNSERIALIZABLE":
 		s, _ := payload.(string)

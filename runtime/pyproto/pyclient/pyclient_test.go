@@ -247,6 +247,12 @@ func testManager(t *testing.T, py pythons.Python, network string) {
 	if !errors.Is(err, ValueError) || !errors.As(err, &pe) || len(pe.Exc.Args) != 2 || pe.Exc.Args[1] != int64(42) {
 		t.Errorf("fail(): %v", err)
 	}
+	// An exception class of the program's own: opaque, but its class and args read.
+	_, err = box.Call(ctx, "fail_custom")
+	if !errors.Is(err, &Class{"values", "CustomError"}) || !errors.Is(err, Exception) || errors.Is(err, ValueError) ||
+		!errors.As(err, &pe) || len(pe.Exc.Args) != 2 || pe.Exc.Args[0] != "mine" || pe.Opaque == (pickle.Opaque{}) {
+		t.Errorf("fail_custom(): %#v", err)
+	}
 	var re *RemoteError
 	if _, err := box.Call(ctx, "nope"); !errors.As(err, &re) || re.Kind != "#TRACEBACK" || !strings.Contains(re.Traceback, "nope") {
 		t.Errorf("unknown method: %v", err)
