@@ -21,6 +21,7 @@ type pyConn struct {
 	srv    *Server
 	conn   net.Conn
 	raw    *stashConn // what c reads from (python_watch.go)
+	w      watcher
 	c      *pywire.Conn
 	holder *pyHolder
 	addr   any // the manager's address as CPython tokens carry it
@@ -110,6 +111,7 @@ func (pc *pyConn) serveCalls() {
 	s := pc.srv
 	ctx, cancel := context.WithCancel(withCaller(s.callsCtx, s.pyCaller()))
 	defer cancel()
+	pc.w.cancel = cancel
 	for {
 		f, err := pc.c.ReadFrame()
 		if err != nil {
