@@ -45,6 +45,10 @@ func (s *Server) servePyConn(conn net.Conn) {
 	c.SetWriter(&stallWriter{conn: conn, timeout: s.opts.lease()})
 	pc := &pyConn{srv: s, conn: conn, raw: raw, c: c, holder: s.pyHolderFor(conn), addr: pyTokenAddress(conn.LocalAddr())}
 	defer conn.Close()
+	// The manager's shutdown ends CPython connections too (after its drain, when it
+	// cancels every call), as a Go session is ended.
+	stop := context.AfterFunc(s.callsCtx, func() { conn.Close() })
+	defer stop()
 	quickAck(conn)
 	frame, err := c.ReadFrame()
 	if err != nil {

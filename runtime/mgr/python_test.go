@@ -168,3 +168,37 @@ func TestPythonBadRequests(t *testing.T) {
 		t.Errorf("number_of_objects after the bad requests: %s %v", kind, v)
 	}
 }
+
+// TestPythonShutdownEndsConnections: a manager's shutdown ends the calls CPython clients
+// wait in and closes their connections.
+func TestPythonShutdownEndsConnections(t *testing.T) {
+	key := []byte("shutdown key")
+	srv, err := NewServer(Options{AuthKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := srv.listenPython(Address{Network: "tcp", Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := pyDial(t, addr, key)
+	_, created := pyRoundTrip(t, c, mustPickle(t, pickle.MustTuple(nil, "create", pickle.MustTuple("Blocker"), pickle.NewDict())))
+	elems, _ := created.(pickle.Tuple).Elems()
+	c = pyDial(t, addr, key)
+	pyRoundTrip(t, c, mustPickle(t, pickle.MustTuple(nil, "accept_connection", pickle.MustTuple("t"), nil)))
+	if err := c.WriteFrame(mustPickle(t, pickle.MustTuple(elems[0], "wait", pickle.MustTuple(), nil))); err != nil {
+		t.Fatal(err)
+	}
+	<-testBlocker.started
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(context.Background()) }()
+	<-testBlocker.cancelled
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := c.ReadFrame(); err != nil {
+			break // the connection was closed (after the cancelled call's reply, if any)
+		}
+	}
+}
