@@ -28,6 +28,7 @@ type Manager struct {
 	once    sync.Once
 	shut    atomic.Bool // Shutdown was called
 	err     error
+	page    string // a child's live page address (Options.PageAddress), or ""
 }
 
 // Client returns this process's session with the manager.
@@ -148,6 +149,12 @@ func listenAndInit(opts Options, initArg *encodedValue) (*Server, net.Listener, 
 	ln, err := Listen(opts.Address, opts.TLS)
 	if err != nil {
 		return nil, nil, err
+	}
+	if opts.PageAddress != "" {
+		if err := srv.servePage(opts.PageAddress); err != nil { // page.go
+			ln.Close()
+			return nil, nil, err
+		}
 	}
 	return srv, ln, nil
 }
@@ -277,6 +284,11 @@ func Start(ctx context.Context, opts Options) (*Manager, error) {
 		Initializer: opts.Initializer,
 		InitArg:     initArg,
 		SlowCall:    opts.SlowCall,
+		CallStats:   opts.CallStats,
+	}
+	if cfg.PageAddress, err = childPageAddress(opts.PageAddress); err != nil { // page.go
+		cleanup()
+		return nil, err
 	}
 	if opts.Codec != nil {
 		cfg.Codec = opts.Codec.Name()
@@ -307,7 +319,7 @@ func Start(ctx context.Context, opts Options) (*Manager, error) {
 		cleanup()
 		return nil, err
 	}
-	m := &Manager{addr: opts.Address, key: opts.AuthKey, client: c, child: child, cleanup: cleanup, drain: opts.drainTimeout()}
+	m := &Manager{addr: opts.Address, key: opts.AuthKey, client: c, child: child, cleanup: cleanup, drain: opts.drainTimeout(), page: cfg.PageAddress}
 	go m.watchChild()
 	return m, nil
 }

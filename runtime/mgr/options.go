@@ -89,6 +89,15 @@ type Options struct {
 	// first outermost. A child-process manager (Start) cannot be handed funcs: add its
 	// interceptors with Server.Intercept from its Initializer (Start refuses this field).
 	ServerInterceptors []Interceptor
+	// PageAddress, if set, serves the manager's live page (Server.Handler) on this
+	// loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT; port 0 picks one,
+	// see Server.PageAddr and Manager.PageURL), and turns CallStats on. Access needs
+	// the page token (PageToken).
+	PageAddress string
+	// CallStats makes the manager count calls and their durations per method
+	// (Server.MethodStats, the live page's rates and latencies): a clock reading and an
+	// atomic add or two per call.
+	CallStats bool
 	// Logf receives the same records as Logger, each formatted as one line (its message
 	// and key=value attributes), when Logger is nil.
 	//

@@ -49,7 +49,7 @@ func NewPyType(typeID, goTypeID string, names map[string]string) (*PyType, error
 		if pyName == "" {
 			continue
 		}
-		params, results, ok := parseSig(m.Sig)
+		params, results, ok := pySig(m.Sig)
 		if !ok {
 			skipped = append(skipped, fmt.Sprintf("%s %s", m.Name, m.Sig))
 			continue
@@ -81,9 +81,9 @@ func SnakeCase(name string) string {
 	return b.String()
 }
 
-// parseSig splits "func(int, string) (bool, int)" into its parameter and result types,
+// pySig splits "func(int, string) (bool, int)" into its parameter and result types,
 // reporting whether every one has a Python form.
-func parseSig(sig string) (params, results []string, ok bool) {
+func pySig(sig string) (params, results []string, ok bool) {
 	rest, found := strings.CutPrefix(sig, "func(")
 	if !found {
 		return nil, nil, false

@@ -34,7 +34,7 @@ func TestBridgeConverts(t *testing.T) {
 			res.Bool(true)
 			return nil
 		}}
-	params, results, ok := parseSig(m.Sig)
+	params, results, ok := pySig(m.Sig)
 	if !ok {
 		t.Fatal("parseSig refused a convertible signature")
 	}
@@ -58,7 +58,7 @@ func TestBridgeConverts(t *testing.T) {
 	if ran != 1 {
 		t.Errorf("the method ran %d times, want once (bad calls must not reach it)", ran)
 	}
-	if _, _, ok := parseSig("func(map[string]int) int"); ok {
+	if _, _, ok := pySig("func(map[string]int) int"); ok {
 		t.Error("parseSig took a map parameter, which has no Python conversion here")
 	}
 }

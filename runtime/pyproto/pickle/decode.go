@@ -26,7 +26,7 @@ func (o Options) Decode(data []byte) (any, error) {
 	if len(data) > lim.MaxSize {
 		return nil, &Error{Offset: 0, Op: firstByte(data), Err: fmt.Errorf("%w: input of %d bytes exceeds MaxSize %d", ErrLimit, len(data), lim.MaxSize)}
 	}
-	m := newMachine(string(data), newBudget(lim, len(data)), o.Strict, false)
+	m := newMachine(string(data), lim, o.Strict, false)
 	v, err := m.runPickle()
 	if err != nil {
 		return nil, err
@@ -34,7 +34,7 @@ func (o Options) Decode(data []byte) (any, error) {
 	if m.pos != len(m.data) {
 		return nil, &Error{Offset: m.pos, Op: m.data[m.pos], Err: fmt.Errorf("%w: %d bytes after STOP", ErrMalformed, len(m.data)-m.pos)}
 	}
-	f := newFinalizer(m.b)
+	f := finalizer{b: m.b}
 	v, err = f.fin(v, 0)
 	if err != nil {
 		return nil, fmt.Errorf("pickle: %w", err)
@@ -51,14 +51,22 @@ func firstByte(b []byte) byte {
 
 // decodeSeq decodes a canonical encoding of n values (a Tuple or FrozenSet body).
 func decodeSeq(enc string, n int) ([]any, error) {
-	m := newMachine(enc, newBudget(DefaultLimits, len(enc)), false, true)
+	if out, ok := fastSeq(enc, n); ok {
+		return out, nil
+	}
+	return machineSeq(enc, n)
+}
+
+// machineSeq is decodeSeq on the general machine.
+func machineSeq(enc string, n int) ([]any, error) {
+	m := newMachine(enc, DefaultLimits, false, true)
 	if err := m.run(false); err != nil {
 		return nil, err
 	}
 	if len(m.stack) != n || len(m.marks) != 0 {
 		return nil, fmt.Errorf("pickle: corrupt canonical encoding (%d values, want %d)", len(m.stack), n)
 	}
-	f := newFinalizer(m.b)
+	f := finalizer{b: m.b}
 	out := make([]any, n)
 	for i, v := range m.stack {
 		x, err := f.fin(v, 0)
@@ -73,7 +81,7 @@ func decodeSeq(enc string, n int) ([]any, error) {
 // decodeNode decodes a pickle this package wrote (an Opaque body) without converting
 // the result, for writing it back into another pickle.
 func decodeNode(pkl string) (any, error) {
-	m := newMachine(pkl, newBudget(DefaultLimits, len(pkl)), false, false)
+	m := newMachine(pkl, DefaultLimits, false, false)
 	return m.runPickle()
 }
 
@@ -95,10 +103,25 @@ type machine struct {
 	memo   []any
 	sparse map[uint32]any
 	nmemo  int
+
+	bud       budget
+	scratch   encoder // builds tuple bodies
+	stackBuf  [8]any
+	memoBuf   [8]any
+	startsBuf [8]int
 }
 
-func newMachine(data string, b *budget, strict, canon bool) *machine {
-	return &machine{data: data, b: b, strict: strict, canon: canon}
+func newMachine(data string, lim Limits, strict, canon bool) *machine {
+	m := &machine{data: data, strict: strict, canon: canon}
+	m.bud = *newBudget(lim, len(data))
+	m.b = &m.bud
+	// Most messages fit these; they save the first allocations of each slice.
+	m.stack = m.stackBuf[:0]
+	m.memo = m.memoBuf[:0]
+	if canon {
+		m.starts = m.startsBuf[:0]
+	}
+	return m
 }
 
 // runPickle runs to STOP and returns the value it left.
@@ -398,7 +421,7 @@ func (m *machine) step(opPos int, op byte) error {
 			t = Tuple{n: n, enc: m.data[m.starts[len(m.starts)-n]:opPos]}
 		} else {
 			var err error
-			if t, err = makeTupleFrozen(items, m.b); err != nil {
+			if t, err = m.tuple(items); err != nil {
 				return err
 			}
 		}
@@ -411,7 +434,7 @@ func (m *machine) step(opPos int, op byte) error {
 		var t Tuple
 		if m.canon {
 			t = Tuple{n: len(items), enc: m.data[at+1 : opPos]}
-		} else if t, err = makeTupleFrozen(items, m.b); err != nil {
+		} else if t, err = m.tuple(items); err != nil {
 			return err
 		}
 		return m.pushAt(opPos, at, t)
@@ -712,7 +735,7 @@ func (m *machine) global(opPos int, mod, name string) (any, error) {
 		return nil, m.fail(opPos, ErrLimit, "global name longer than 256 bytes")
 	}
 	if m.strict && !allowed(mod, name) {
-		return nil, m.fail(opPos, ErrForbidden, "global %q", mod+"."+name)
+		return nil, &Error{Offset: opPos, Op: m.data[opPos], Err: fmt.Errorf("global %q: %w", mod+"."+name, ErrForbidden)}
 	}
 	return globalRef{mod, name}, nil
 }

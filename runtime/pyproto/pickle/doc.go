@@ -57,7 +57,8 @@
 // Tuple and FrozenSet hold the canonical encoding of their elements (a memo-free pickle
 // fragment; FrozenSet's members sorted by their encodings) — equal tuples are == in Go.
 // Tuple.Elems and FrozenSet.Members decode the elements. Go's equality is not Python's:
-// 1, 1.0 and True are one key in Python and three in Go.
+// 1, 1.0 and True are one key in Python and three in Go; PyKey maps a value to a Go key
+// with Python's equality.
 //
 // Identity is not kept across the Go side: a list referenced twice in one pickle decodes
 // to one []any used twice, and encodes as two equal lists. A list that contains itself,
@@ -71,7 +72,7 @@
 // value many times; without the bound a tiny pickle could expand exponentially). Decoding
 // never panics on any input; errors name the offset and opcode:
 //
-//	pickle: offset 37: opcode 0x93 STACK_GLOBAL: global not allowed: global "os.system"
+//	pickle: offset 37: opcode 0x93 STACK_GLOBAL: global "os.system": not on the allow-list
 //
 // # Why our own codec
 //

@@ -17,7 +17,8 @@ import (
 // type and *big.Int; float32/64; complex64/128; string; []byte (bytes); slices of
 // anything (list); maps (dict, keys sorted when they are strings or numbers so the
 // output is deterministic); and the types of this package. A Go map or slice that
-// contains itself is refused (depth), as is any other Go type.
+// contains itself is refused (depth); a Valuer encodes as its PickleValue; any other
+// Go type is refused.
 func Encode(v any) ([]byte, error) { return AppendEncode(nil, v) }
 
 // AppendEncode is Encode appending to dst.
@@ -25,7 +26,7 @@ func AppendEncode(dst []byte, v any) ([]byte, error) {
 	start := len(dst)
 	// PROTO 4, then one FRAME (patched below) holding everything but STOP is inside it.
 	dst = append(dst, opProto, 4, opFrame, 0, 0, 0, 0, 0, 0, 0, 0)
-	e := &encoder{buf: dst, memo: map[any]int{}, maxDepth: DefaultLimits.MaxDepth}
+	e := &encoder{buf: dst, useMemo: true, maxDepth: DefaultLimits.MaxDepth}
 	if err := e.value(v, 0); err != nil {
 		return dst[:start], fmt.Errorf("pickle: %w", err)
 	}
@@ -34,14 +35,15 @@ func AppendEncode(dst []byte, v any) ([]byte, error) {
 	return e.buf, nil
 }
 
-// encoder writes values as pickle opcodes. With memo non-nil it memoizes mutable
-// objects (so shared and recursive ones come back shared); with memo nil it writes the
-// canonical, memo-free form used for Tuple and FrozenSet bodies, refusing cycles.
+// encoder writes values as pickle opcodes. With useMemo it memoizes mutable objects (so
+// shared and recursive ones come back shared); without, it writes the canonical,
+// memo-free form used for Tuple and FrozenSet bodies, refusing cycles.
 type encoder struct {
 	buf      []byte
-	memo     map[any]int
+	useMemo  bool
+	memo     map[any]int // made on first use
 	nmemo    int
-	active   map[any]bool // memo-free: pointers being written (a revisit is a cycle)
+	active   []any // memo-free: the pointers being written, innermost last (a revisit is a cycle)
 	maxDepth int
 	freeze   bool    // decoding: mark captured mutable nodes (see listNode.frozen)
 	b        *budget // decoding: bound on bytes written; nil for Go callers
@@ -57,34 +59,36 @@ func (e *encoder) grow() error {
 // seen handles a pointer value before writing it: a memo reference if it was written,
 // a cycle error in memo-free mode.
 func (e *encoder) seen(p any) (done bool, err error) {
-	if e.memo != nil {
+	if e.useMemo {
 		if i, ok := e.memo[p]; ok {
 			e.get(i)
 			return true, nil
 		}
 		return false, nil
 	}
-	if e.active[p] {
-		return false, fmt.Errorf("%w: a recursive structure inside a tuple or frozenset", ErrUnsupported)
+	for _, a := range e.active {
+		if a == p {
+			return false, fmt.Errorf("%w: a recursive structure inside a tuple or frozenset", ErrUnsupported)
+		}
 	}
-	if e.active == nil {
-		e.active = map[any]bool{}
-	}
-	e.active[p] = true
+	e.active = append(e.active, p)
 	return false, nil
 }
 
 // done ends writing pointer p (memo-free mode).
 func (e *encoder) leave(p any) {
-	if e.memo == nil {
-		delete(e.active, p)
+	if !e.useMemo && len(e.active) > 0 && e.active[len(e.active)-1] == p {
+		e.active = e.active[:len(e.active)-1]
 	}
 }
 
 // memoize records the value just written (MEMOIZE) under p.
 func (e *encoder) memoize(p any) {
-	if e.memo == nil {
+	if !e.useMemo {
 		return
+	}
+	if e.memo == nil {
+		e.memo = map[any]int{}
 	}
 	e.buf = append(e.buf, opMemoize)
 	e.memo[p] = e.nmemo
@@ -439,10 +443,18 @@ func (e *encoder) value(v any, depth int) error {
 		e.global(x.module, x.name)
 	case *objNode:
 		return e.object(x, depth)
+	case Valuer:
+		return e.value(x.PickleValue(), depth+1)
 	default:
 		return e.reflectValue(v, depth)
 	}
 	return nil
+}
+
+// Valuer is implemented by Go types that encode as another value (a client's proxy
+// type encodes as the *Proxy Python rebuilds it from).
+type Valuer interface {
+	PickleValue() any
 }
 
 func (e *encoder) exception(x *Exception, depth int) error {
@@ -643,11 +655,12 @@ func makeTuple(items []any, b *budget) (Tuple, error) {
 	return Tuple{n: len(items), enc: string(e.buf)}, nil
 }
 
-// makeTupleFrozen is makeTuple while decoding: mutable values captured in the tuple
-// are marked, so that mutating them later (only a recursive pickle does) is refused
-// instead of leaving the tuple's body stale.
-func makeTupleFrozen(items []any, b *budget) (Tuple, error) {
-	e := &encoder{maxDepth: b.lim.MaxDepth, b: b, freeze: true}
+// tuple is makeTuple while decoding, with the machine's scratch encoder: mutable
+// values captured in the tuple are marked, so that mutating them later (only a
+// recursive pickle does) is refused instead of leaving the tuple's body stale.
+func (m *machine) tuple(items []any) (Tuple, error) {
+	e := &m.scratch
+	*e = encoder{buf: e.buf[:0], active: e.active[:0], maxDepth: m.b.lim.MaxDepth, b: m.b, freeze: true}
 	for _, it := range items {
 		if err := e.value(it, 1); err != nil {
 			return Tuple{}, err
@@ -656,7 +669,7 @@ func makeTupleFrozen(items []any, b *budget) (Tuple, error) {
 	if err := e.grow(); err != nil {
 		return Tuple{}, err
 	}
-	b.left -= len(e.buf)
+	m.b.left -= len(e.buf)
 	return Tuple{n: len(items), enc: string(e.buf)}, nil
 }
 
@@ -688,7 +701,7 @@ func makeFrozenSet(members []any, b *budget) (FrozenSet, error) {
 
 // opaqueOf encodes an uninterpreted value as a standalone pickle.
 func opaqueOf(v any, b *budget) (Opaque, error) {
-	e := &encoder{memo: map[any]int{}, maxDepth: b.lim.MaxDepth, b: b, freeze: true}
+	e := &encoder{useMemo: true, maxDepth: b.lim.MaxDepth, b: b, freeze: true}
 	e.buf = append(e.buf, opProto, 4)
 	if err := e.value(v, 0); err != nil {
 		return Opaque{}, err
@@ -708,10 +721,6 @@ type finalizer struct {
 	objs  map[any]Opaque
 	dicts map[*Dict]bool
 	excs  map[*Exception]bool
-}
-
-func newFinalizer(b *budget) *finalizer {
-	return &finalizer{b: b}
 }
 
 func (f *finalizer) fin(v any, depth int) (any, error) {

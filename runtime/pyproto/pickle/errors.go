@@ -17,7 +17,7 @@ var (
 	// reference, wrong operand types, …).
 	ErrMalformed = errors.New("malformed pickle")
 	// ErrForbidden: a global outside the allow-list, with Options.Strict.
-	ErrForbidden = errors.New("global not allowed")
+	ErrForbidden = errors.New("not on the allow-list")
 )
 
 // Error is a decoding failure at a position of the input.

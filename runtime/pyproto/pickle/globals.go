@@ -223,10 +223,10 @@ func reduceKnown(g globalRef, args Tuple, b *budget) (v any, ok bool, err error)
 		if len(e) != 4 {
 			return nil, false, nil
 		}
-		cls, _ := e[0].(Opaque)
+		cls, _ := bareGlobal(e[0])
 		tc, ok1 := e[1].(string)
 		code, ok2 := e[2].(int64)
-		if mod, name := cls.Global(); mod != "array" || name != "array" || !ok1 || !ok2 || arrayMachineCode[tc] != code {
+		if cls != (globalRef{"array", "array"}) || !ok1 || !ok2 || arrayMachineCode[tc] != code {
 			return nil, false, nil
 		}
 		a, ok := arrayFrom(tc, e[3])
@@ -235,15 +235,8 @@ func reduceKnown(g globalRef, args Tuple, b *budget) (v any, ok bool, err error)
 		if len(e) != 4 {
 			return nil, false, nil
 		}
-		cls, ok1 := e[0].(globalRef)
-		if !ok1 {
-			// The proxy type arrives finalized as an Opaque (a bare global).
-			if o, ok := e[0].(Opaque); ok {
-				if mod, name := o.Global(); mod != "" {
-					cls, ok1 = globalRef{mod, name}, true
-				}
-			}
-		}
+		// The proxy type arrives finalized as an Opaque holding a bare global.
+		cls, ok1 := bareGlobal(e[0])
 		tok, ok2 := e[1].(Token)
 		ser, ok3 := e[2].(string)
 		kw, ok4 := e[3].(*Dict)
@@ -433,4 +426,19 @@ func longBytes(x *big.Int) []byte {
 		le[len(be)-1-i] = be[i]
 	}
 	return le
+}
+
+// bareGlobal returns the global an Opaque value is, when it is nothing but a reference
+// to a module-level name (not, say, a call of one).
+func bareGlobal(v any) (globalRef, bool) {
+	o, ok := v.(Opaque)
+	if !ok {
+		return globalRef{}, false
+	}
+	n, err := decodeNode(o.pkl)
+	if err != nil {
+		return globalRef{}, false
+	}
+	g, ok := n.(globalRef)
+	return g, ok
 }

@@ -3,6 +3,7 @@ package pickle
 import (
 	"bytes"
 	"errors"
+	"math"
 	"math/big"
 	"strings"
 	"testing"
@@ -50,6 +51,27 @@ func TestKeysAreComparable(t *testing.T) {
 	// Frozenset order does not matter.
 	if mustFS(1, 2, 3) != mustFS(3, 1, 2) {
 		t.Error("frozensets differ by order")
+	}
+}
+
+func TestPyKey(t *testing.T) {
+	big70 := NewBigInt(new(big.Int).Lsh(big.NewInt(1), 70))
+	for _, c := range []struct{ a, b any }{
+		{int64(1), 1.0}, {int64(1), true}, {int64(0), false}, {int64(0), math.Copysign(0, -1)}, {int64(2), complex(2, 0)},
+		{big70, math.Ldexp(1, 70)}, {MustTuple(1, "x"), MustTuple(1.0, "x")}, {MustTuple(MustTuple(true)), MustTuple(MustTuple(1))},
+		{mustFS(1, 2), mustFS(2.0, true)}, {NewBigInt(big.NewInt(5)), int64(5)},
+	} {
+		if PyKey(c.a) != PyKey(c.b) {
+			t.Errorf("PyKey(%v) = %#v, PyKey(%v) = %#v: want equal", c.a, PyKey(c.a), c.b, PyKey(c.b))
+		}
+	}
+	for _, c := range []struct{ a, b any }{{int64(1), 1.5}, {"1", int64(1)}, {Bytes("a"), "a"}, {MustTuple(1), MustTuple(1.5)}} {
+		if PyKey(c.a) == PyKey(c.b) {
+			t.Errorf("PyKey(%v) == PyKey(%v)", c.a, c.b)
+		}
+	}
+	if k := PyKey(math.NaN()); k == k {
+		t.Error("NaN key equals itself")
 	}
 }
 
@@ -251,7 +273,7 @@ func TestStrictGlobals(t *testing.T) {
 	p = append(p, "system"...)
 	p = append(p, 0x93, 0x8c, 2, 'l', 's', 0x85, 'R', '.')
 	_, err := Options{Strict: true}.Decode(p)
-	if !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), `offset 23: opcode 0x93 STACK_GLOBAL: global not allowed: global "os.system"`) {
+	if !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), `offset 23: opcode 0x93 STACK_GLOBAL: global "os.system": not on the allow-list`) {
 		t.Errorf("strict: %v", err)
 	}
 	v, err := Decode(p)
@@ -323,6 +345,20 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("error without position: %v", err)
 			}
 			return
+		}
+		// The fast path for tuple bodies agrees with the machine.
+		if tu, ok := v.(Tuple); ok && tu.Len() > 0 {
+			if fast, ok := fastSeq(tu.enc, tu.n); ok {
+				slow, err := machineSeq(tu.enc, tu.n)
+				if err != nil {
+					t.Fatalf("machine fails where fastSeq decodes %q: %v", tu.enc, err)
+				}
+				a, err1 := Encode(fast)
+				b, err2 := Encode(slow)
+				if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+					t.Fatalf("fastSeq and machine differ on %q: %q vs %q", tu.enc, a, b)
+				}
+			}
 		}
 		// Whatever decodes encodes, and decodes again to the same encoding.
 		q, err := Encode(v)

@@ -128,8 +128,8 @@ func (f FrozenSet) Members() ([]any, error) {
 type Set map[any]struct{}
 
 // Dict is a Python dict: insertion-ordered, keyed by any hashable value (see Hashable).
-// The zero value is not usable; use NewDict. Python dicts are mutable and identity
-// matters (a dict may contain itself), so dicts are always handled as *Dict.
+// The zero value is an empty dict. Python dicts are mutable and identity matters (a dict
+// may contain itself), so dicts are always handled as *Dict.
 type Dict struct {
 	keys, vals []any
 	index      map[any]int
@@ -137,7 +137,7 @@ type Dict struct {
 }
 
 // NewDict returns an empty dict.
-func NewDict() *Dict { return &Dict{index: map[any]int{}} }
+func NewDict() *Dict { return &Dict{} }
 
 // Len returns the number of items.
 func (d *Dict) Len() int { return len(d.keys) }
@@ -167,6 +167,9 @@ func (d *Dict) set(key, value any) {
 	if i, ok := d.index[key]; ok {
 		d.vals[i] = value
 		return
+	}
+	if d.index == nil {
+		d.index = map[any]int{}
 	}
 	d.index[key] = len(d.keys)
 	d.keys = append(d.keys, key)
