@@ -57,3 +57,11 @@ func (c *Client) adoptedOrRedial(ctx context.Context) (*link, error) {
 	}
 	return c.redial(ctx)
 }
+
+// failoverNext makes the next dial start with the manager after the one that answered
+// last: it accepted the connection but the handshake failed.
+func (c *Client) failoverNext() {
+	if n := int32(len(c.opts.Failover) + 1); n > 1 {
+		c.failover.cur.Store((c.failover.cur.Load() + 1) % n)
+	}
+}

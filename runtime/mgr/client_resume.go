@@ -196,6 +196,7 @@ func (c *Client) redial(ctx context.Context) (*link, error) {
 	l, err := c.handshake(ctx, conn)
 	if err != nil {
 		conn.Close()
+		c.failoverNext() // the next attempt tries another manager, if there are others
 		return nil, err
 	}
 	return l, nil
