@@ -1,11 +1,13 @@
 package mgr
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/mgr-go/mgr/internal/wire"
@@ -312,6 +314,9 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 	}
 	c.mu.Unlock()
 	c.lastRecv.Store(time.Now().UnixNano())
+	// In the order they were first sent, near enough: a call pipelined on a create goes
+	// after it (client_pipe.go).
+	slices.SortFunc(again, func(a, b *Call) int { return cmp.Compare(a.id, b.id) })
 	for _, call := range again {
 		_ = l.w.WriteFrameBuffered(call.frame)
 	}
@@ -349,6 +354,7 @@ func (c *Client) restarted() {
 	c.idBase.Store(c.nextID.Load()) // the new session's IDs start above every earlier one
 	pending := c.pending
 	c.pending = map[uint64]*Call{}
+	c.unawaited = 0
 	for _, ab := range c.abandoned {
 		c.admit.release(ab.slot)
 	}
@@ -367,7 +373,7 @@ func (c *Client) restarted() {
 	for _, call := range pending {
 		c.admit.release(call.slot)
 		call.err = err
-		call.done <- struct{}{}
+		call.complete()
 	}
 	c.releaseRead()
 	if herr := c.hello(ctx); herr != nil {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/mgr-go/mgr/internal/wire"
 )
 
 // Interceptors.
@@ -87,7 +85,7 @@ func (s *Server) interceptedCall(ctx context.Context, obj *object, objID uint64,
 // when there are some). Meta set by an interceptor goes in front of the arguments, and
 // the call is sent as a CallMeta frame.
 func (c *Call) doIntercepted(ctx context.Context, cl *Client) error {
-	info := &CallInfo{TypeID: c.h.typeID, Object: c.h.id, Session: cl.sessionID.Load()}
+	info := &CallInfo{TypeID: c.h.typeID, Object: c.h.objID(), Session: cl.sessionID.Load()}
 	info.Method = c.methodName()
 	invoked := false
 	err := chain(ctx, info, cl.opts.ClientInterceptors, func(ctx context.Context) error {
@@ -136,7 +134,7 @@ func (c *Call) methodName() string {
 // methods on a client that has some.
 func (c *Call) intercepts() (*Client, bool) {
 	cl := c.conn
-	return cl, cl != nil && len(cl.opts.ClientInterceptors) > 0 && c.h.id != wire.ControlObject
+	return cl, cl != nil && len(cl.opts.ClientInterceptors) > 0 && !c.h.isControl()
 }
 
 // slowCallInterceptor logs calls that take longer than limit (Options.SlowCall) at Warn.
