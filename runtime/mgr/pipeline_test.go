@@ -617,3 +617,43 @@ func TestPipelinedProxyToWorker(t *testing.T) {
 		}
 	}
 }
+
+// Epochs: a pipelined proxy of a manager that restarted since is stale like any other
+// (ErrManagerRestarted), and pipelining goes on in the new session.
+func TestPipelinedAcrossRestart(t *testing.T) {
+	ctx := testCtx(t)
+	c, _, restart := twoRuns(t, ctx)
+	old, err := createCounterPipelined(ctx, c, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := old.Add(ctx, 1); err != nil || n != 2 {
+		t.Fatalf("Add = %d, %v", n, err)
+	}
+	q := restart(0)
+	if _, err := old.Add(ctx, 1); !errors.Is(err, mgr.ErrManagerRestarted) {
+		t.Fatalf("a pipelined proxy of the manager's earlier run: %v, want ErrManagerRestarted", err)
+	}
+	old.Close(ctx) // nothing to send: the reference went with the old run
+	p, err := createCounterPipelined(ctx, c, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.Add(ctx, 1); err != nil || n != 6 {
+		t.Fatalf("Add after the restart = %d, %v; want 6", n, err)
+	}
+	p.Close(ctx)
+	q.Close(ctx)
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Objects) != 0 {
+		t.Fatalf("objects left: %+v", info.Objects)
+	}
+	for _, s := range info.Sessions {
+		if s.ID == c.SessionID() && (s.Refs != 0 || s.Pipelined != 0) {
+			t.Fatalf("the session holds %+v", s)
+		}
+	}
+}
