@@ -169,7 +169,7 @@ func runCalls(ctx context.Context, t *testing.T, manager, client string) string 
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// The manager prints "mgr: manager serving on ADDR" once it listens.
+	// The manager logs "mgr: manager serving address=ADDR" once it listens.
 	var served strings.Builder
 	ready, rest := make(chan bool, 1), make(chan string, 1)
 	go func() {
@@ -177,7 +177,7 @@ func runCalls(ctx context.Context, t *testing.T, manager, client string) string 
 		signalled := false
 		for sc.Scan() {
 			served.WriteString(sc.Text() + "\n")
-			if !signalled && strings.HasPrefix(sc.Text(), "mgr: manager serving on ") {
+			if !signalled && strings.HasPrefix(sc.Text(), "mgr: manager serving ") {
 				ready <- true
 				signalled = true
 			}

@@ -22,8 +22,8 @@ type Config struct {
 	Quick bool
 	// JSON writes one JSON object instead of the table.
 	JSON bool
-	// Only lists sections to run (seq, rpc, mgr, sync, micro, cpython, scale); empty runs
-	// all. seq holds the floor and the sequential net/rpc and mgr rows, interleaved.
+	// Only lists sections to run (seq, rpc, mgr, sync, micro, pool, shm, cpython, scale,
+	// the names of Sections, and sweep); empty runs all but sweep (which runs with Plot). seq holds the floor and the sequential net/rpc and mgr rows, interleaved.
 	// Rows whose anchors were not run show no ratio.
 	Only []string
 	// CPUProfile, if set, is a file the manager child writes a CPU profile of the mgr
@@ -33,6 +33,16 @@ type Config struct {
 	Python string
 	// Log receives progress lines (nil: none).
 	Log io.Writer
+	// Plot, if set, is a directory Run writes SVG charts of the run to (plot.go); it
+	// also runs the sweep section (throughput by goroutines and by processes).
+	Plot string
+
+	// Rows from outside this module (cmd/mgrbench's: Redis and gRPC; see ext.go).
+	// Seq contenders are measured interleaved with the sequential rows (section seq);
+	// Par contenders join the goroutine sweep; Sections run after the built-in ones.
+	Seq      []Contender
+	Par      []Contender
+	Sections []Section
 }
 
 func (c *Config) runs(section string) bool {
@@ -95,8 +105,27 @@ type Report struct {
 	Metrics  []*Metric `json:"metrics"`
 	Targets  []Target  `json:"targets"`
 	Warnings []string  `json:"warnings,omitempty"`
+	// Dists are latency distributions and Series throughput curves, for the plots.
+	Dists  []Dist   `json:"distributions,omitempty"`
+	Series []Series `json:"series,omitempty"`
 
 	byKey map[string]*Metric
+}
+
+// Dist is the latency distribution of one sequential row: Q[i] is its i/1000 quantile
+// in µs.
+type Dist struct {
+	Key   string    `json:"key"`
+	Label string    `json:"label"`
+	Q     []float64 `json:"q_us"`
+}
+
+// Series is one throughput curve: Y (operations/s) at each X (goroutines or processes).
+type Series struct {
+	Chart string    `json:"chart"` // "goroutines" or "processes"
+	Name  string    `json:"name"`
+	X     []float64 `json:"x"`
+	Y     []float64 `json:"y"`
 }
 
 // Machine describes where the run happened.
@@ -189,7 +218,7 @@ func round3(v float64) float64 {
 	return math.Round(v*p) / p
 }
 
-// targets are issue 6's, as ratios of two metrics of the same run.
+// targets are issues 6's and 17's, as ratios of two metrics of the same run.
 var targets = []Target{
 	{Name: "sequential p50 ≤ net/rpc p50", Metric: "mgr.seq.p50", Anchor: "rpc.seq.p50", Op: "<=", Factor: 1},
 	{Name: "sequential p50 ≤ 1.5× floor p50", Metric: "mgr.seq.p50", Anchor: "floor.p50", Op: "<=", Factor: 1.5},
@@ -201,6 +230,13 @@ var targets = []Target{
 	{Name: "create+call+release p50 ≤ 1.5× sequential p50 (issue 17)", Metric: "mgr.ccr.p50", Anchor: "mgr.seq.p50", Op: "<=", Factor: 1.5},
 	{Name: "dispatch allocs beyond args = 0", Metric: "micro.dispatch.allocs", Op: "<=", Factor: 0},
 	{Name: "≤ 200 B manager overhead per object at 1M", Metric: "scale.mem.1m.overhead", Op: "<=", Factor: 200},
+	{Name: "Pool.Map 100k over 2 workers ≥ CPython Pool(2).map", Metric: "pool.map100k", Anchor: "py.pool.map100k", Op: ">=", Factor: 1},
+	{Name: "64 MiB through a shared block ≥ 10× a []byte call", Metric: "shm.handoff", Anchor: "shm.bytes", Op: ">=", Factor: 10},
+	{Name: "Dict Set ≥ Redis HSET (sequential)", Metric: "redis.mgrset.rate", Anchor: "redis.hset.rate", Op: ">=", Factor: 1},
+	{Name: "Dict Get ≥ Redis HGET (sequential)", Metric: "redis.mgrget.rate", Anchor: "redis.hget.rate", Op: ">=", Factor: 1},
+	{Name: "Queue put→get ≥ Redis LPUSH→BRPOP", Metric: "redis.mgrqueue.rate", Anchor: "redis.queue.rate", Op: ">=", Factor: 1},
+	{Name: "sequential p50 ≤ gRPC-go p50", Metric: "mgr.seq.p50", Anchor: "grpc.seq.p50", Op: "<=", Factor: 1},
+	{Name: "64 goroutines ≥ gRPC-go", Metric: "mgr.par64", Anchor: "grpc.par64", Op: ">=", Factor: 1},
 }
 
 // Run measures and writes the report to w.
@@ -218,11 +254,18 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 		{"mgr", runMgr},
 		{"sync", runSync},
 		{"micro", runMicro},
+		{"pool", runPool},
+		{"shm", runShm},
 		{"cpython", runCPython},
+		{"pyfront", runPyFront},
 		{"scale", runScale},
 	}
+	for _, x := range cfg.Sections {
+		sections = append(sections, section{x.Name, x.Run})
+	}
+	sections = append(sections, section{"sweep", runSweep})
 	for _, s := range sections {
-		if !cfg.runs(s.name) {
+		if !cfg.runs(s.name) || s.name == "sweep" && cfg.Plot == "" && !slices.Contains(cfg.Only, "sweep") {
 			continue
 		}
 		t0 := time.Now()
@@ -238,6 +281,13 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 	}
 	r.Seconds = round3(time.Since(start).Seconds())
 	r.finish()
+	if cfg.Plot != "" {
+		files, err := writePlots(cfg.Plot, r)
+		if err != nil {
+			return fmt.Errorf("plots: %w", err)
+		}
+		cfg.logf("plots: %s", strings.Join(files, ", "))
+	}
 	if cfg.JSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -205,7 +205,7 @@ func runMgr(ctx context.Context, cfg *Config, r *Report) error {
 	if err != nil {
 		return err
 	}
-	r.set("mgr", "mgr.par64", "mgr 64 goroutines, one connection", par64, "calls/s", "rpc.par64", "py.sat")
+	r.set("mgr", "mgr.par64", "mgr 64 goroutines, one connection", par64, "calls/s", "rpc.par64", "grpc.par64", "py.sat")
 
 	// Client processes.
 	procs4, err := runProcs(ctx, b, p, 4, 1, d)
@@ -218,7 +218,7 @@ func runMgr(ctx context.Context, cfg *Config, r *Report) error {
 		return fmt.Errorf("4 client processes ×16: %w", err)
 	}
 	r.set("mgr", "mgr.procs4x16", "mgr 4 client processes, 16 goroutines each", procs4x16, "calls/s", "py.sat")
-	r.set("mgr", "mgr.sat", "mgr saturated: best of 64 goroutines / 4 processes", max(par64, procs4, procs4x16), "calls/s", "rpc.par64", "py.sat")
+	r.set("mgr", "mgr.sat", "mgr saturated: best of 64 goroutines / 4 processes", max(par64, procs4, procs4x16), "calls/s", "rpc.par64", "grpc.par64", "py.sat")
 
 	// create + call + release: pipelined (the create's reply is not waited for, the
 	// release rides with the next frame), and with the create waited for.

@@ -2,7 +2,7 @@ package bench
 
 import (
 	"context"
-	"time"
+	"strings"
 
 	"github.com/mgr-go/mgr/internal/bench/benchobj"
 )
@@ -56,44 +56,48 @@ func runSeq(ctx context.Context, cfg *Config, r *Report) error {
 			return err
 		}},
 	}
-	warm, n := pick(cfg, 2000, 5000), pick(cfg, 20000, 100000)
-	for _, c := range cs {
-		for range warm {
-			if err := c.op(); err != nil {
-				return err
-			}
+	// Contenders from outside this module (gRPC) join the same rounds.
+	for _, x := range cfg.Seq {
+		section, _, _ := strings.Cut(x.Key, ".")
+		op, stop, err := x.Start(ctx)
+		if err != nil {
+			cfg.logf("%s: %v", x.Key, err)
+			r.mark(section, x.Key+".p50", x.Label+" p50", "µs", "skipped ("+err.Error()+")")
+			r.mark(section, x.Key+".p99", x.Label+" p99", "µs", "skipped")
+			r.mark(section, x.Key+".rate", x.Label+" calls/s", "calls/s", "skipped")
+			continue
 		}
-		c.lat = make(latencies, 0, n)
+		defer stop()
+		cs = append(cs, &seqContender{section: section, key: x.Key, label: x.Label, op: op})
 	}
-	for round := 0; len(cs[0].lat) < n; round++ {
-		for k := range cs {
-			c := cs[(round+k)%len(cs)]
-			for range min(seqBlock, n-len(c.lat)) {
-				t0 := time.Now()
-				if err := c.op(); err != nil {
-					return err
-				}
-				c.lat = append(c.lat, time.Since(t0))
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	warm, n := pick(cfg, 2000, 5000), pick(cfg, 20000, 100000)
+	ops := make([]func() error, len(cs))
+	for i, c := range cs {
+		ops[i] = c.op
+	}
+	lats, err := interleave(ctx, warm, n, ops)
+	if err != nil {
+		return err
+	}
+	for i, c := range cs {
+		c.lat = lats[i]
 	}
 	for _, c := range cs {
 		s := c.lat.summary()
 		var p50, p99, rate []string
 		switch c.key {
-		case "rpc.seq":
-			p50, p99 = []string{"floor.p50"}, []string{"floor.p99"}
+		case "floor":
 		case "mgr.seq":
-			p50 = []string{"floor.p50", "rpc.seq.p50", "py.seq.p50"}
-			p99 = []string{"floor.p99", "rpc.seq.p99", "py.seq.p99"}
-			rate = []string{"rpc.seq.rate", "py.seq.rate"}
+			p50 = []string{"floor.p50", "rpc.seq.p50", "py.seq.p50", "grpc.seq.p50"}
+			p99 = []string{"floor.p99", "rpc.seq.p99", "py.seq.p99", "grpc.seq.p99"}
+			rate = []string{"rpc.seq.rate", "py.seq.rate", "grpc.seq.rate"}
+		default: // net/rpc and the contenders from outside
+			p50, p99 = []string{"floor.p50"}, []string{"floor.p99"}
 		}
 		r.set(c.section, c.key+".p50", c.label+" p50", s.P50, "µs", p50...)
 		r.set(c.section, c.key+".p99", c.label+" p99", s.P99, "µs", p99...)
 		r.set(c.section, c.key+".rate", c.label+" calls/s", s.PerSec, "calls/s", rate...)
+		r.AddDist(c.key, c.label, c.lat.sorted().quantiles())
 	}
 	return nil
 }

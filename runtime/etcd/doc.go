@@ -58,9 +58,19 @@
 // quorum, calls fail after Config.OpTimeout with an error wrapping ErrUnavailable, and
 // work again once etcd is back.
 //
-// Not yet kept in etcd (served from the manager's memory, as without a backend, so not
-// shared between managers): RLock, Semaphore, BoundedSemaphore, Condition, Event,
-// Barrier; Queue.GetMany answers ErrUnsupported.
+// Event is a key that exists while the event is set; Wait watches it. Semaphore and
+// BoundedSemaphore (semaphore.go) count free permits in a key and give each taken permit
+// a lease-attached key and a lease-less mark: a mark without its key is an abandoned
+// permit, which the next acquirer takes over with ErrAbandoned.
+//
+// RLock is a Lock whose holding key carries the owner session's count. Barrier
+// (barrier.go) numbers its fillings; each waiter's key is attached to its lease, and a
+// key that vanishes before the barrier trips breaks it for all (ErrBrokenBarrier).
+// Condition (condition.go) works over an etcd Lock or RLock: a waiter joins with a
+// lease-attached key and releases the lock in one transaction, Notify deletes the
+// oldest waiter keys, and the woken waiter takes the lock back.
+//
+// Every SyncManager type is kept in etcd; only Queue.GetMany answers ErrUnsupported.
 //
 // # Why etcd
 //

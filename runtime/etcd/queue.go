@@ -2,7 +2,6 @@ package etcd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -247,7 +246,7 @@ func (q *queueObj) putTxn(ctx context.Context, items [][]byte, block bool, dl ti
 		defer c()
 	}
 	for {
-		octx, cancel := q.b.op(wctx)
+		octx, cancel := q.b.op(ctx)
 		r, err := q.b.cli.Txn(octx).Then(
 			clientv3.OpGet(q.metaKey()),
 			clientv3.OpGet(q.key+"/i/", clientv3.WithPrefix(), clientv3.WithCountOnly()),
@@ -282,7 +281,7 @@ func (q *queueObj) putTxn(ctx context.Context, items [][]byte, block bool, dl ti
 			m.unfinished++
 		}
 		ops = append(ops, clientv3.OpPut(q.metaKey(), m.String()))
-		octx, cancel = q.b.op(wctx)
+		octx, cancel = q.b.op(ctx)
 		t, err := q.b.cli.Txn(octx).If(clientv3.Compare(clientv3.ModRevision(q.metaKey()), "=", mkv[0].ModRevision)).Then(ops...).Commit()
 		cancel()
 		if err != nil {
@@ -297,7 +296,7 @@ func (q *queueObj) putTxn(ctx context.Context, items [][]byte, block bool, dl ti
 // waitErr turns the end of a wait into the call's error: the call's own deadline (a
 // ...Timeout variant) is the type's "empty" or "full".
 func (q *queueObj) waitErr(ctx, wctx context.Context, op string, err, timedOut error) error {
-	if ctx.Err() == nil && wctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+	if ctx.Err() == nil && wctx.Err() != nil {
 		return fmt.Errorf("%w: %s", timedOut, op)
 	}
 	if ctx.Err() != nil {
@@ -402,7 +401,7 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 	lease := strconv.FormatInt(int64(sl.id), 16)
 	acks := q.takeAcks(qs)
 	for {
-		octx, cancel := q.b.op(wctx)
+		octx, cancel := q.b.op(ctx)
 		r, err := q.b.cli.Get(octx, q.key+"/c/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
 		var items *clientv3.GetResponse
 		if err == nil {
@@ -449,7 +448,7 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 			}
 			continue
 		}
-		octx, cancel = q.b.op(wctx)
+		octx, cancel = q.b.op(ctx)
 		t, err := q.b.cli.Txn(octx).
 			If(clientv3.Compare(clientv3.CreateRevision(q.claimKey(num)), "=", 0),
 				clientv3.Compare(clientv3.CreateRevision(q.itemKey(num)), "=", pickRev)).

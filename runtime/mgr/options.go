@@ -16,6 +16,10 @@ type Options struct {
 	AuthKey []byte
 	// Address to listen on or connect to. Empty means a fresh private Unix socket.
 	Address Address
+	// Python, if set, is a second address where the manager serves CPython's
+	// multiprocessing clients (Server.ServePython), on the same objects; StartInProcess
+	// and ServeForever honour it.
+	Python Address
 	// Codec for values the generated code does not spell out; nil means BinaryCodec.
 	Codec Codec
 	// MaxFrame bounds every frame's payload; 0 means 16 MiB, and more than 2 GiB - 1 (what
@@ -85,6 +89,15 @@ type Options struct {
 	// first outermost. A child-process manager (Start) cannot be handed funcs: add its
 	// interceptors with Server.Intercept from its Initializer (Start refuses this field).
 	ServerInterceptors []Interceptor
+	// PageAddress, if set, serves the manager's live page (Server.Handler) on this
+	// loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT; port 0 picks one,
+	// see Server.PageAddr and Manager.PageURL), and turns CallStats on. Access needs
+	// the page token (PageToken).
+	PageAddress string
+	// CallStats makes the manager count calls and their durations per method
+	// (Server.MethodStats, the live page's rates and latencies): a clock reading and an
+	// atomic add or two per call.
+	CallStats bool
 	// Logf receives the same records as Logger, each formatted as one line (its message
 	// and key=value attributes), when Logger is nil.
 	//
