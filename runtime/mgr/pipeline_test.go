@@ -45,9 +45,8 @@ var gates = struct {
 }{m: map[string]*ctorGate{}}
 
 type ctorGate struct {
-	entered, open         chan struct{}
-	enterOnce, openOnce   sync.Once
-	enteredN, constructed atomic.Int32
+	entered, open       chan struct{}
+	enterOnce, openOnce sync.Once
 }
 
 func gateNamed(name string) *ctorGate {
