@@ -2,6 +2,7 @@ package mgr
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -119,24 +120,54 @@ func childLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(h).With(slog.Int("manager_pid", os.Getpid()))
 }
 
+// maxLogLine bounds one record a manager child writes, as the parent reads it.
+const maxLogLine = 1 << 20
+
 // forwardLog hands the records a manager child writes on r (see childLogger) to l, until
 // the child exits and r reaches EOF; then it closes r. A line that is not a record (it
-// cannot happen unless something else writes on the pipe) is logged as its text.
+// cannot happen unless something else writes on the pipe) is logged as its text; a
+// record longer than maxLogLine is reported cut (its start and length), and forwarding
+// goes on after it.
 func forwardLog(r io.ReadCloser, l *slog.Logger) {
 	defer r.Close()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, 1<<20)
+	br := bufio.NewReaderSize(r, 64<<10)
 	h := l.Handler()
-	for sc.Scan() {
-		rec, ok := decodeRecord(sc.Bytes())
-		if !ok {
-			rec = slog.NewRecord(time.Now(), slog.LevelInfo, sc.Text(), 0)
+	for {
+		line, n, err := readLogLine(br)
+		if n > 0 {
+			rec, ok := decodeRecord(line)
+			switch {
+			case n > len(line):
+				start := line[:min(len(line), 4<<10)]
+				rec = slog.NewRecord(time.Now(), slog.LevelWarn, "mgr: a child manager's log record was cut (longer than 1 MiB)", 0)
+				rec.AddAttrs(slog.Int("bytes", n), slog.String("start", string(start)))
+			case !ok:
+				rec = slog.NewRecord(time.Now(), slog.LevelInfo, string(line), 0)
+			}
+			if h.Enabled(context.Background(), rec.Level) {
+				_ = h.Handle(context.Background(), rec)
+			}
 		}
-		if h.Enabled(context.Background(), rec.Level) {
-			_ = h.Handle(context.Background(), rec)
+		if err != nil {
+			return
 		}
 	}
-	io.Copy(io.Discard, r) // past an overlong line: keep the child's writes from blocking
+}
+
+// readLogLine reads one line without its newline, keeping its first maxLogLine bytes;
+// n is the line's whole length.
+func readLogLine(br *bufio.Reader) (line []byte, n int, err error) {
+	for {
+		frag, err := br.ReadSlice('\n')
+		frag = bytes.TrimSuffix(frag, []byte("\n"))
+		n += len(frag)
+		if keep := maxLogLine - len(line); keep > 0 {
+			line = append(line, frag[:min(keep, len(frag))]...)
+		}
+		if err != bufio.ErrBufferFull {
+			return line, n, err
+		}
+	}
 }
 
 // decodeRecord turns one line of slog's JSONHandler back into a record: time, level and
