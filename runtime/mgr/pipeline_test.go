@@ -656,3 +656,38 @@ func TestPipelinedAcrossRestart(t *testing.T) {
 		}
 	}
 }
+
+// The dynamic API pipelines too: Client.CreatePipelined, then a call by name
+// (BeginMethod), sent before the create's reply.
+func TestPipelinedDynamicCall(t *testing.T) {
+	ctx := testCtx(t)
+	m := startChildManager(t)
+	c := m.Client()
+	h, err := c.CreatePipelined(ctx, pipedTypeID, func(e *mgr.Encoder) {
+		e.Int64(modeOK)
+		e.String("")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mgr.MakeProxyBase(h)
+	call, err := p.BeginMethod("Add")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call.Args.Int64(7)
+	res, err := call.Do(ctx)
+	if err != nil {
+		t.Fatalf("Add by name: %v", err)
+	}
+	if n := res.Int64(); n != 7 {
+		t.Fatalf("Add by name = %d, want 7", n)
+	}
+	if err := call.End(); err != nil {
+		t.Fatal(err)
+	}
+	p.Close(ctx)
+	if got := holdingsOf(t, ctx, c); got.pipedObjects != 0 || got.pipelined != 0 || got.refs != 0 {
+		t.Fatalf("the manager holds %+v after Close", got)
+	}
+}
