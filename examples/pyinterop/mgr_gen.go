@@ -19,8 +19,8 @@ const _ = mgr.SupportPackageIsVersion2
 // generate.
 type _mgrgenRerunGoGenerate_Counter interface {
 	Decrement() int
-	GetValue() int
 	Increment() int
+	Value() int
 }
 
 var _ _mgrgenRerunGoGenerate_Counter = (*Counter)(nil)
@@ -99,10 +99,10 @@ func (p *CounterProxy) Decrement(ctx context.Context) (int, error) {
 	return r0, c.End()
 }
 
-// GetValue calls Counter.GetValue in the manager.
+// Increment calls Counter.Increment in the manager.
 //
-// GetValue returns the current value.
-func (p *CounterProxy) GetValue(ctx context.Context) (int, error) {
+// Increment adds one and returns the new value.
+func (p *CounterProxy) Increment(ctx context.Context) (int, error) {
 	var r0 int
 	c := p.Begin(1)
 	res, err := c.Do(ctx)
@@ -113,10 +113,10 @@ func (p *CounterProxy) GetValue(ctx context.Context) (int, error) {
 	return r0, c.End()
 }
 
-// Increment calls Counter.Increment in the manager.
+// Value calls Counter.Value in the manager.
 //
-// Increment adds one and returns the new value.
-func (p *CounterProxy) Increment(ctx context.Context) (int, error) {
+// Value returns the current value.
+func (p *CounterProxy) Value(ctx context.Context) (int, error) {
 	var r0 int
 	c := p.Begin(2)
 	res, err := c.Do(ctx)
@@ -215,20 +215,6 @@ func init() {
 			},
 			// 1
 			{
-				Name:   "GetValue",
-				Sig:    "func() int",
-				Inline: true,
-				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
-					if err := args.Done(); err != nil {
-						return err
-					}
-					r0 := obj.(*Counter).GetValue()
-					res.Int64(int64(r0))
-					return nil
-				},
-			},
-			// 2
-			{
 				Name:   "Increment",
 				Sig:    "func() int",
 				Inline: true,
@@ -237,6 +223,20 @@ func init() {
 						return err
 					}
 					r0 := obj.(*Counter).Increment()
+					res.Int64(int64(r0))
+					return nil
+				},
+			},
+			// 2
+			{
+				Name:   "Value",
+				Sig:    "func() int",
+				Inline: true,
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					if err := args.Done(); err != nil {
+						return err
+					}
+					r0 := obj.(*Counter).Value()
 					res.Int64(int64(r0))
 					return nil
 				},
@@ -264,4 +264,6 @@ func init() {
 		},
 		Serialized: true,
 	})
+	mgr.RegisterPython(mgr.MustPyType("Counter", CounterTypeID, map[string]string{"Value": "get_value"}))
+	mgr.RegisterPython(mgr.MustPyType("get_pair", PairTypeID, nil))
 }
