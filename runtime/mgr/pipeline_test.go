@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -690,4 +691,27 @@ func TestPipelinedDynamicCall(t *testing.T) {
 	if got := holdingsOf(t, ctx, c); got.pipedObjects != 0 || got.pipelined != 0 || got.refs != 0 {
 		t.Fatalf("the manager holds %+v after Close", got)
 	}
+}
+
+// A pipelined proxy dropped without Close is released by its GC cleanup like any other:
+// the object and the kept create go.
+func TestPipelinedProxyCollected(t *testing.T) {
+	ctx := testCtx(t)
+	m := startChildManager(t)
+	c := m.Client()
+	before := holdingsOf(t, ctx, c)
+	func() {
+		p, err := createPiped(ctx, c, modeOK, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := p.Add(ctx, 1); err != nil || n != 1 {
+			t.Fatalf("Add = %d, %v", n, err)
+		}
+	}()
+	// holdingsOf's call carries the releases the cleanups queued.
+	waitUntil(t, "the collected proxy's release", 20*time.Second, func() bool {
+		runtime.GC()
+		return holdingsOf(t, ctx, c) == before
+	})
 }
