@@ -3,6 +3,7 @@ package wire
 // Message kinds: the first byte of every frame after the handshake.
 //
 //	Call     kind reqID objectID method timeoutNanos args...   client → manager
+//	CallMeta kind reqID objectID method timeoutNanos meta args...  client → manager
 //	Reply    kind reqID nrefs refID... result...               manager → client
 //	Error    kind reqID message sentinel stack                 manager → client
 //	Cancel   kind reqID                                        client → manager
@@ -87,6 +88,11 @@ const (
 	ResumeRefused   = 1 // no such session: it ended, or the window passed, or the token is wrong
 	ResumeRestarted = 2 // the manager is another run (epoch) than the one the session was with
 	ResumeShutdown  = 3 // the manager is shutting down
+	// ResumeAdopted: the manager is another run than the session's, but shares its objects'
+	// store (a Backend) and started a new session on this connection in its place, taking
+	// over what the old one held in the store; the client says Hello on it next, as after a
+	// restart.
+	ResumeAdopted = 4
 )
 
 // A call names its method by its index in the manager's dispatch table. A client learns

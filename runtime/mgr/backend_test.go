@@ -8,14 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mgr-go/mgr/internal/testnet"
 	"github.com/mgr-go/mgr/runtime/mgr"
 )
 
 // sharedStore is a Backend whose objects live outside the managers that serve them: two
 // managers given the same store serve the same counters, as managers on one etcd do.
 type sharedStore struct {
-	mu sync.Mutex
-	n  map[string]*int64 // counters by name
+	mu      sync.Mutex
+	n       map[string]*int64 // counters by name
+	keys    map[string]bool   // resume keys of the sessions that called Add
+	adopted chan string       // the old keys of adopted sessions
 }
 
 type storeCounter struct {
@@ -43,6 +46,9 @@ func (s *sharedStore) Type(typeID string) *mgr.TypeDesc {
 		c := obj.(*storeCounter)
 		c.s.mu.Lock()
 		defer c.s.mu.Unlock()
+		if c.s.keys != nil {
+			c.s.keys[mgr.CallerOf(ctx).ResumeKey()] = true
+		}
 		*c.s.n[c.name] += d
 		res.Int64(*c.s.n[c.name])
 		return nil
@@ -128,5 +134,120 @@ func TestBackendSharedByTwoManagers(t *testing.T) {
 	}
 	if _, err := c1.Lookup(ctx, "nope"); !errors.Is(err, mgr.ErrUnknownObject) {
 		t.Fatalf("Lookup of a name the store lacks: %v", err)
+	}
+}
+
+// adoptingStore is a sharedStore that adopts sessions (mgr.Adopter).
+type adoptingStore struct{ *sharedStore }
+
+func (s adoptingStore) Adopt(ctx context.Context, oldKey string, c mgr.Caller) error {
+	s.adopted <- oldKey
+	return nil
+}
+
+// A client with Options.Failover whose manager stops answering is adopted by another
+// manager of the same store: it goes on there with a new session (as after a restart),
+// and the store is told which session it took over.
+func TestFailoverAdoption(t *testing.T) {
+	store := adoptingStore{&sharedStore{n: map[string]*int64{"hits": new(int64)}, keys: map[string]bool{}, adopted: make(chan string, 1)}}
+	a1, a2 := serveAddrWithBackend(t, store), serveAddrWithBackend(t, store)
+	link := testnet.NewCutLink(t, "tcp", a1.Addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	states := make(chan mgr.ConnState, 16)
+	c, err := mgr.Connect(ctx, mgr.Options{Address: mgr.Address{Network: "tcp", Addr: link.Addr()}, Failover: []mgr.Address{a2},
+		AuthKey: []byte("backend-test-key"), OnState: func(s mgr.ConnState, _ error) { states <- s }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	add := func(d int64) (int64, error) {
+		h, err := c.Lookup(ctx, "hits")
+		if err != nil {
+			return 0, err
+		}
+		p := mgr.MakeProxyBase(h)
+		call := p.Begin(mAdd)
+		call.Args.Int64(d)
+		res, err := call.Do(ctx)
+		if err != nil {
+			return 0, err
+		}
+		n := res.Int64()
+		return n, call.End()
+	}
+	if _, err := add(1); err != nil {
+		t.Fatal(err)
+	}
+	link.SetDown(true) // the first manager is out of reach from now on
+	link.Cut()
+	select {
+	case key := <-store.adopted:
+		store.mu.Lock()
+		known := store.keys[key]
+		store.mu.Unlock()
+		if !known {
+			t.Fatalf("adopted session %q is not the client's session on the first manager", key)
+		}
+	case <-ctx.Done():
+		t.Fatal("no manager adopted the session")
+	}
+	for s := range states {
+		if s == mgr.StateRestarted {
+			break
+		}
+		if s == mgr.StateClosed {
+			t.Fatalf("the client gave up: %v", c.Err())
+		}
+	}
+	if n, err := add(1); n != 2 || err != nil {
+		t.Fatalf("Add on the adopting manager = %d, %v; want 2", n, err)
+	}
+}
+
+func serveAddrWithBackend(t *testing.T, b mgr.Backend) mgr.Address {
+	t.Helper()
+	srv, err := mgr.NewServer(mgr.Options{AuthKey: []byte("backend-test-key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.SetBackend(b); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := mgr.Listen(mgr.Address{Network: "tcp", Addr: "127.0.0.1:0"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	return mgr.ListenerAddress(ln)
+}
+
+// Without a shared store, Failover still finds a manager: the client starts a new
+// session there, as after a restart.
+func TestFailoverWithoutBackend(t *testing.T) {
+	a1, a2 := serveAddrWithBackend(t, &sharedStore{n: map[string]*int64{}}), serveAddrWithBackend(t, &sharedStore{n: map[string]*int64{}})
+	link := testnet.NewCutLink(t, "tcp", a1.Addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	states := make(chan mgr.ConnState, 16)
+	c, err := mgr.Connect(ctx, mgr.Options{Address: mgr.Address{Network: "tcp", Addr: link.Addr()}, Failover: []mgr.Address{a2},
+		AuthKey: []byte("backend-test-key"), OnState: func(s mgr.ConnState, _ error) { states <- s }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	link.SetDown(true)
+	link.Cut()
+	for s := range states {
+		if s == mgr.StateRestarted {
+			break
+		}
+		if s == mgr.StateClosed {
+			t.Fatalf("the client gave up: %v", c.Err())
+		}
+	}
+	if _, err := c.Lookup(ctx, "nope"); !errors.Is(err, mgr.ErrUnknownObject) {
+		t.Fatalf("a call on the second manager: %v", err)
 	}
 }

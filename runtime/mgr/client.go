@@ -63,6 +63,7 @@ type Client struct {
 	binds     bindings                 // the manager's methods, by type (client_bind.go)
 	admit     admission                // calls in flight, within the manager's bounds
 	abandoned map[uint64]abandonedCall // calls given up on, still running in the manager; guarded by mu
+	failover  failoverState            // other managers to redial (client_failover.go)
 
 	deferred  atomic.Bool // frames or releases wait for a write to go with (client_pipe.go)
 	flushing  atomic.Bool // keepAlive's flushDeferred runs

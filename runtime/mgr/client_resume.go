@@ -162,8 +162,8 @@ func (c *Client) reconnect(window time.Duration, why error) {
 			c.setState(StateResumed, nil)
 			c.setState(StateConnected, nil)
 			return // tryResume handed the reading role back
-		case err == nil && status == wire.ResumeRestarted:
-			c.restarted()
+		case err == nil && (status == wire.ResumeRestarted || status == wire.ResumeAdopted):
+			c.restarted() // adopted: on the link tryResume kept (client_failover.go)
 			return
 		case err == nil && status == wire.ResumeShutdown:
 			c.releaseRead()
@@ -191,13 +191,14 @@ func (c *Client) reconnect(window time.Duration, why error) {
 
 // redial connects to the manager again and authenticates: a new link, not yet in use.
 func (c *Client) redial(ctx context.Context) (*link, error) {
-	conn, err := dial(ctx, c.addr, c.opts.TLS)
+	conn, err := c.dialFailover(ctx) // client_failover.go
 	if err != nil {
 		return nil, err
 	}
 	l, err := c.handshake(ctx, conn)
 	if err != nil {
 		conn.Close()
+		c.failoverNext() // the next attempt tries another manager, if there are others
 		return nil, err
 	}
 	return l, nil
@@ -266,6 +267,9 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 		c.epoch = epoch
 		c.mu.Unlock()
 		conn.Close()
+		return status, nil
+	case wire.ResumeAdopted:
+		c.keepAdopted(l) // client_failover.go
 		return status, nil
 	default:
 		conn.Close()
@@ -340,7 +344,7 @@ func (c *Client) restarted() {
 	err := callError(ErrManagerRestarted, "the manager at %s restarted while the call was in flight", c.addr)
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.handshakeTimeout())
 	defer cancel()
-	l, derr := c.redial(ctx)
+	l, derr := c.adoptedOrRedial(ctx) // client_failover.go
 	if derr != nil {
 		c.releaseRead()
 		c.fail(fmt.Errorf("%w: the manager at %s restarted, and a new session failed: %v", ErrConnLost, c.addr, derr))

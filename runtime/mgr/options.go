@@ -54,6 +54,14 @@ type Options struct {
 	// Unix socket), end the session at once whatever the window. The manager's and the
 	// client's windows are each their own side's.
 	ResumeWindow time.Duration
+	// Failover lists other managers that serve the same objects (managers sharing a
+	// Backend, such as runtime/etcd's). When the connection breaks and Address does not
+	// answer, the client redials these in turn; one that shares the session's store
+	// adopts the session: the client goes on with a new session there (as after a
+	// restart: calls in flight fail with ErrManagerRestarted, proxies made before are
+	// stale, look objects up again), and what the old session held in the store — its
+	// locks, its queue claims — is the new session's.
+	Failover []Address
 	// OnState, if set, is told when a client's connection changes state, in order:
 	// Disconnected (with why), Resumed, Restarted (the manager restarted: earlier proxies
 	// are stale), Connected, Closed (with Client.Err). It is called from the client's own

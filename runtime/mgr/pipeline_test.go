@@ -45,9 +45,8 @@ var gates = struct {
 }{m: map[string]*ctorGate{}}
 
 type ctorGate struct {
-	entered, open         chan struct{}
-	enterOnce, openOnce   sync.Once
-	enteredN, constructed atomic.Int32
+	entered, open       chan struct{}
+	enterOnce, openOnce sync.Once
 }
 
 func gateNamed(name string) *ctorGate {
@@ -614,6 +613,46 @@ func TestPipelinedProxyToWorker(t *testing.T) {
 	for _, o := range info.Objects {
 		if o.TypeID == counterTypeID {
 			t.Fatalf("counter #%d left after Close: %+v", o.ID, o)
+		}
+	}
+}
+
+// Epochs: a pipelined proxy of a manager that restarted since is stale like any other
+// (ErrManagerRestarted), and pipelining goes on in the new session.
+func TestPipelinedAcrossRestart(t *testing.T) {
+	ctx := testCtx(t)
+	c, _, restart := twoRuns(t, ctx)
+	old, err := createCounterPipelined(ctx, c, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := old.Add(ctx, 1); err != nil || n != 2 {
+		t.Fatalf("Add = %d, %v", n, err)
+	}
+	q := restart(0)
+	if _, err := old.Add(ctx, 1); !errors.Is(err, mgr.ErrManagerRestarted) {
+		t.Fatalf("a pipelined proxy of the manager's earlier run: %v, want ErrManagerRestarted", err)
+	}
+	old.Close(ctx) // nothing to send: the reference went with the old run
+	p, err := createCounterPipelined(ctx, c, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.Add(ctx, 1); err != nil || n != 6 {
+		t.Fatalf("Add after the restart = %d, %v; want 6", n, err)
+	}
+	p.Close(ctx)
+	q.Close(ctx)
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Objects) != 0 {
+		t.Fatalf("objects left: %+v", info.Objects)
+	}
+	for _, s := range info.Sessions {
+		if s.ID == c.SessionID() && (s.Refs != 0 || s.Pipelined != 0) {
+			t.Fatalf("the session holds %+v", s)
 		}
 	}
 }

@@ -46,25 +46,31 @@ func worker() int {
 	w := &counter{id: id, items: items}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	for failovers := 0; ; failovers++ {
-		// ResumeWindow -1: a dead manager is not waited for; the next one is asked.
-		c, k, err := etcd.Connect(ctx, mgr.Options{AuthKey: authKey, ResumeWindow: -1}, addrs, start)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "worker:", err)
-			return 1
-		}
-		err = w.work(ctx, c)
-		c.Close()
+	// Its own manager first, the others as failover: when it dies, the client redials
+	// them, and one adopts the session — the client keeps its locks; calls that were in
+	// flight fail with mgr.ErrManagerRestarted and proxies must be looked up again.
+	k := start % len(addrs)
+	var others []mgr.Address
+	for i := 1; i < len(addrs); i++ {
+		others = append(others, addrs[(k+i)%len(addrs)])
+	}
+	c, err := mgr.Connect(ctx, mgr.Options{Address: addrs[k], Failover: others, AuthKey: authKey})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		return 1
+	}
+	defer c.Close()
+	for adopted := 0; ; adopted++ {
+		err := w.work(ctx, c)
 		if err == nil {
-			fmt.Printf("worker %d: done, %d counted, %d failovers\n", id, w.seq, failovers)
+			fmt.Printf("worker %d: done, %d counted, session adopted %d times\n", id, w.seq, adopted)
 			return 0
 		}
-		if !errors.Is(err, mgr.ErrConnLost) && !errors.Is(err, mgr.ErrShutdown) && !errors.Is(err, mgr.ErrConnect) {
+		if !errors.Is(err, mgr.ErrManagerRestarted) {
 			fmt.Fprintf(os.Stderr, "worker %d: %v\n", id, err)
 			return 1
 		}
-		fmt.Printf("worker %d: manager %s gone (%v); connecting to the next\n", id, addrs[k], err)
-		start = k + 1
+		fmt.Printf("worker %d: manager gone; session adopted by another (%v)\n", id, err)
 	}
 }
 
@@ -90,10 +96,16 @@ func (w *counter) work(ctx context.Context, c *mgr.Client) error {
 		return nil
 	}
 	wk, wik := "w"+strconv.Itoa(w.id), "wi"+strconv.Itoa(w.id)
+	// After a failover the adopted session may still hold the lock.
+	_, terr := etcd.FencingToken(ctx, l)
+	held := terr == nil
 	if w.phase >= 2 {
-		if err := lock(); err != nil {
-			return err
+		if !held {
+			if err := lock(); err != nil {
+				return err
+			}
 		}
+		held = true
 		m, err := d.Copy(ctx)
 		if err != nil {
 			return err
@@ -106,11 +118,13 @@ func (w *counter) work(ctx context.Context, c *mgr.Client) error {
 				return err
 			}
 		}
+	}
+	if held {
 		if err := l.Release(ctx); err != nil {
 			return err
 		}
 	}
-	w.phase = 0 // an item taken but not counted comes back when its claim expires
+	w.phase = 0 // an item taken but not counted is back in the queue: the adoption dropped its claim
 	for {
 		v, err := q.GetTimeout(ctx, 300*time.Millisecond)
 		if errors.Is(err, syncmgr.ErrEmpty) {
