@@ -1,6 +1,7 @@
 package etcd
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -149,7 +150,7 @@ func (b *Backend) kind(typeID string) *kind {
 	}
 	if k != nil && k.desc.New == nil {
 		k.desc.New = func(ctx context.Context, args *mgr.Decoder) (any, error) {
-			return b.newObject(ctx, k, args.Rest())
+			return b.newObject(ctx, k, bytes.Clone(args.TakeRest()))
 		}
 	}
 	b.types[typeID] = k

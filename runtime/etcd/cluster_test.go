@@ -38,7 +38,7 @@ func TestWorkersSurviveManagerKill(t *testing.T) {
 	const ttl = 3 * time.Second
 	mps, addrs := startManagers(t, ec.endpoints, "workers", ttl, 3)
 	ctx := testCtx(t, 5*time.Minute+time.Duration(n)*30*time.Millisecond) // the lock serialises the items
-	c := connect(t, addrs[2]) // the test's own session: on a manager that survives
+	c := connect(t, addrs[2])                                             // the test's own session: on a manager that survives
 	q, err := syncmgr.LookupQueue[int](ctx, c, "q")
 	if err != nil {
 		t.Fatal(err)
