@@ -1,6 +1,8 @@
 // Package bench is mgrbench: it measures mgr against its anchors — a raw Unix-socket
-// ping-pong (the floor), Go's net/rpc and CPython's multiprocessing.managers — with real
-// processes, in one run, and reports every figure beside its anchors as a ratio.
+// ping-pong (the floor), Go's net/rpc and CPython's multiprocessing.managers, Pool and
+// SharedMemoryManager — with real processes, in one run, and reports every figure beside
+// its anchors as a ratio. Anchors with dependencies the root module must not have
+// (gRPC-go, Redis) come from cmd/mgrbench's own module through the API in ext.go.
 package bench
 
 import (
