@@ -21,3 +21,4 @@ run ./runtime/mgr FuzzDecode 5000x
 run ./runtime/mgr FuzzServerFrames 3000x
 run ./runtime/mgr FuzzResumeHandshake 3000x
 run ./runtime/syncmgr FuzzSyncServerFrames 3000x
+run ./runtime/pyproto/pickle FuzzDecode 30000x

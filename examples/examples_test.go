@@ -263,7 +263,7 @@ func TestRemote(t *testing.T) {
 		<-exited
 	}()
 
-	m, err := lines.waitFor(ctx, `^server: mgr: manager serving address=(tcp:127\.0\.0\.1:\d+)$`)
+	m, err := lines.waitFor(ctx, `^level=INFO msg="mgr: manager serving" address=(tcp:127\.0\.0\.1:\d+)$`)
 	if err != nil {
 		t.Fatalf("%v\nserver stdout:\n%s\nstderr:\n%s", err, lines, stderr.String())
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"go/types"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -29,7 +30,7 @@ func emit(m *pkgModel) ([]byte, error) {
 	f.ImportName(contextPath, "context")
 	e := &emitter{f: f, pkg: m.types[0].obj.Pkg()}
 
-	// const _ = mgr.SupportPackageIsVersion1
+	// const _ = mgr.SupportPackageIsVersion2
 	e.doc("A compile error here means the mgr runtime does not support the version of generated code this file holds: use the mgrgen of the same release as the runtime, and regenerate.")
 	f.Const().Id("_").Op("=").Qual(runtimePath, "SupportPackageIsVersion"+strconv.Itoa(GeneratedCodeVersion))
 
@@ -42,6 +43,22 @@ func emit(m *pkgModel) ([]byte, error) {
 	for _, t := range m.types {
 		if !t.generic() {
 			inits = append(inits, jen.Qual(runtimePath, "Register").Call(e.typeDesc(t)))
+		}
+	}
+	for _, t := range m.types {
+		if t.python != "" {
+			// mgr.RegisterPython(mgr.MustPyType("Counter", CounterTypeID, map[string]string{...}))
+			names := jen.Nil()
+			if len(t.pyNames) > 0 {
+				keys := slices.Sorted(maps.Keys(t.pyNames))
+				names = jen.Map(jen.String()).String().Values(jen.DictFunc(func(d jen.Dict) {
+					for _, k := range keys {
+						d[jen.Lit(k)] = jen.Lit(t.pyNames[k])
+					}
+				}))
+			}
+			inits = append(inits, jen.Qual(runtimePath, "RegisterPython").Call(
+				jen.Qual(runtimePath, "MustPyType").Call(jen.Lit(t.python), jen.Id(t.name+"TypeID"), names)))
 		}
 	}
 	for _, name := range m.sentinels {
@@ -176,6 +193,16 @@ func (e *emitter) creator(t *exposedType) {
 	f.Func().Id("Create"+t.name).Add(e.typeParamsDecl(t)).Params(params...).
 		Params(jen.Op("*").Id(t.name+"Proxy").Add(e.typeParamsUse(t)), jen.Error()).Block(
 		jen.List(jen.Id("h"), jen.Err()).Op(":=").Id("c").Dot("Create").Call(jen.Id("ctx"), e.typeIDExpr(t, e.typeParamsUse(t)), argsFn),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Return(e.newProxy(t, e.typeParamsUse(t), jen.Id("h")), jen.Nil()),
+	)
+
+	// func CreateCounterPipelined(ctx, c, start int) (*CounterProxy, error) { h, err := c.CreatePipelined(...); ... }
+	f.Line()
+	e.doc(fmt.Sprintf("Create%sPipelined is Create%s without waiting for the manager: it returns the proxy at once, and calls through it go out at once too, run once the %s exists (create and first call cost one round trip). An error of %s comes back from those calls (errors.Is works) and from the proxy's Handle().Ready; the error here is only for what fails in this process (see mgr.Client.CreatePipelined).", t.name, t.name, t.name, how))
+	f.Func().Id("Create"+t.name+"Pipelined").Add(e.typeParamsDecl(t)).Params(params...).
+		Params(jen.Op("*").Id(t.name+"Proxy").Add(e.typeParamsUse(t)), jen.Error()).Block(
+		jen.List(jen.Id("h"), jen.Err()).Op(":=").Id("c").Dot("CreatePipelined").Call(jen.Id("ctx"), e.typeIDExpr(t, e.typeParamsUse(t)), argsFn.Clone()),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 		jen.Return(e.newProxy(t, e.typeParamsUse(t), jen.Id("h")), jen.Nil()),
 	)

@@ -107,6 +107,7 @@ func (b *builder) build() *pkgModel {
 		if !t.noCreate {
 			b.constructor(t, d)
 		}
+		b.python(t, d) // python.go
 		b.nameCollisions(t)
 	}
 	b.typeIDCollisions(m.types, b.dirs)
@@ -126,6 +127,10 @@ func (b *builder) methods(t *exposedType, d *directive) {
 		}
 		if !token.IsExported(n.name) {
 			b.errorf(n.pos, "%s=%s: method %s is not exported", opt, n.name, n.name)
+			return nil
+		}
+		if n.name == stateMethod && opt == "methods" {
+			b.errorf(n.pos, "methods=%s: %s describes the object's state to the manager (mgr.StateReporter) and is never exposed", n.name, n.name)
 			return nil
 		}
 		return sel.Obj().(*types.Func)
@@ -158,7 +163,7 @@ func (b *builder) methods(t *exposedType, d *directive) {
 		// embedded sync.Mutex, say, are rarely meant to be remote. methods= can name them.
 		for i := range t.named.NumMethods() {
 			fn := t.named.Method(i)
-			if fn.Exported() && !hidden[fn.Name()] {
+			if fn.Exported() && !hidden[fn.Name()] && fn.Name() != stateMethod {
 				fns = append(fns, fn)
 			}
 		}
@@ -696,7 +701,7 @@ func (t *exposedType) typeString() string {
 func (t *exposedType) generatedNames() []string {
 	names := []string{t.name + "Proxy", t.name + "TypeID", "Attach" + t.name, "Lookup" + t.name, guardName(t)}
 	if !t.noCreate {
-		names = append(names, "Create"+t.name)
+		names = append(names, "Create"+t.name, "Create"+t.name+"Pipelined")
 	}
 	if t.generic() {
 		names = append(names, "Register"+t.name)
@@ -775,3 +780,7 @@ func posOr(p, fallback token.Pos) token.Pos {
 }
 
 func guardName(t *exposedType) string { return "_mgrgenRerunGoGenerate_" + t.name }
+
+// stateMethod is the method of mgr.StateReporter: the manager calls it to describe an
+// object's live state (Client.Info), so it is left out of the exposed methods.
+const stateMethod = "MgrState"

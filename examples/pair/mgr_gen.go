@@ -12,7 +12,7 @@ import (
 // A compile error here means the mgr runtime does not support the version of generated
 // code this file holds: use the mgrgen of the same release as the runtime, and
 // regenerate.
-const _ = mgr.SupportPackageIsVersion1
+const _ = mgr.SupportPackageIsVersion2
 
 // _mgrgenRerunGoGenerate_Pair lists the methods of Pair this file was generated for. If
 // the assertion below fails to compile, those methods changed: re-run go generate.

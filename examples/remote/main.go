@@ -22,6 +22,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -130,10 +131,15 @@ func serve(ctx context.Context, opts mgr.Options) error {
 	}
 	opts.Initializer = "remote-queue"
 	// The manager's diagnostics, among them the address it listens on (useful with
-	// port 0).
-	opts.Logf = func(format string, args ...any) {
-		fmt.Printf("server: "+format+"\n", args...)
-	}
+	// port 0), as text records without their time.
+	opts.Logger = slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
 	if err := mgr.ServeForever(ctx, opts); err != nil {
 		return err
 	}

@@ -229,6 +229,7 @@ var targets = []Target{
 	{Name: "saturated calls/s ≥ 8× CPython", Metric: "mgr.sat", Anchor: "py.sat", Op: ">=", Factor: 8},
 	{Name: "Queue put→get ≥ 10× CPython", Metric: "mgr.queue.single", Anchor: "py.queue.single", Op: ">=", Factor: 10, Ceiling: "floor.rate"},
 	{Name: "create+call+release ≥ 20× CPython", Metric: "mgr.ccr", Anchor: "py.ccr", Op: ">=", Factor: 20},
+	{Name: "create+call+release p50 ≤ 1.5× sequential p50 (issue 17)", Metric: "mgr.ccr.p50", Anchor: "mgr.seq.p50", Op: "<=", Factor: 1.5},
 	{Name: "dispatch allocs beyond args = 0", Metric: "micro.dispatch.allocs", Op: "<=", Factor: 0},
 	{Name: "≤ 200 B manager overhead per object at 1M", Metric: "scale.mem.1m.overhead", Op: "<=", Factor: 200},
 	{Name: "Pool.Map 100k over 2 workers ≥ CPython Pool(2).map", Metric: "pool.map100k", Anchor: "py.pool.map100k", Op: ">=", Factor: 1},
@@ -259,6 +260,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 		{"pool", runPool},
 		{"shm", runShm},
 		{"cpython", runCPython},
+		{"pyfront", runPyFront},
 		{"scale", runScale},
 	}
 	for _, x := range cfg.Sections {

@@ -17,7 +17,7 @@ import (
 // A compile error here means the mgr runtime does not support the version of generated
 // code this file holds: use the mgrgen of the same release as the runtime, and
 // regenerate.
-const _ = mgr.SupportPackageIsVersion1
+const _ = mgr.SupportPackageIsVersion2
 
 // _mgrgenRerunGoGenerate_Box lists the methods of Box this file was generated for. If
 // the assertion below fails to compile, those methods changed: re-run go generate.
@@ -49,6 +49,21 @@ type BoxProxy[T any] struct {
 // a proxy to it.
 func CreateBox[T any](ctx context.Context, c *mgr.Client, v T) (*BoxProxy[T], error) {
 	h, err := c.Create(ctx, BoxTypeID[T](), func(e *mgr.Encoder) {
+		e.Value(&v)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &BoxProxy[T]{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateBoxPipelined is CreateBox without waiting for the manager: it returns the proxy
+// at once, and calls through it go out at once too, run once the Box exists (create and
+// first call cost one round trip). An error of NewBox comes back from those calls
+// (errors.Is works) and from the proxy's Handle().Ready; the error here is only for
+// what fails in this process (see mgr.Client.CreatePipelined).
+func CreateBoxPipelined[T any](ctx context.Context, c *mgr.Client, v T) (*BoxProxy[T], error) {
+	h, err := c.CreatePipelined(ctx, BoxTypeID[T](), func(e *mgr.Encoder) {
 		e.Value(&v)
 	})
 	if err != nil {
@@ -262,6 +277,21 @@ func CreateCounter(ctx context.Context, c *mgr.Client, start int) (*CounterProxy
 	return &CounterProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
+// CreateCounterPipelined is CreateCounter without waiting for the manager: it returns
+// the proxy at once, and calls through it go out at once too, run once the Counter
+// exists (create and first call cost one round trip). An error of NewCounter comes back
+// from those calls (errors.Is works) and from the proxy's Handle().Ready; the error
+// here is only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateCounterPipelined(ctx context.Context, c *mgr.Client, start int) (*CounterProxy, error) {
+	h, err := c.CreatePipelined(ctx, CounterTypeID, func(e *mgr.Encoder) {
+		e.Int64(int64(start))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &CounterProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
 // AttachCounter returns a proxy to the Counter tok names: the way to hand a Counter
 // from one process to another (see mgr.ProxyBase.Token). It fails, releasing the
 // reference, when that object is not a Counter.
@@ -420,6 +450,19 @@ func CreateFrame(ctx context.Context, c *mgr.Client) (*FrameProxy, error) {
 	return &FrameProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
+// CreateFramePipelined is CreateFrame without waiting for the manager: it returns the
+// proxy at once, and calls through it go out at once too, run once the Frame exists
+// (create and first call cost one round trip). An error of new(Frame) comes back from
+// those calls (errors.Is works) and from the proxy's Handle().Ready; the error here is
+// only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateFramePipelined(ctx context.Context, c *mgr.Client) (*FrameProxy, error) {
+	h, err := c.CreatePipelined(ctx, FrameTypeID, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &FrameProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
 // AttachFrame returns a proxy to the Frame tok names: the way to hand a Frame from one
 // process to another (see mgr.ProxyBase.Token). It fails, releasing the reference, when
 // that object is not a Frame.
@@ -524,6 +567,19 @@ type KitchenProxy struct {
 // new(Kitchen), and returns a proxy to it.
 func CreateKitchen(ctx context.Context, c *mgr.Client) (*KitchenProxy, error) {
 	h, err := c.Create(ctx, KitchenTypeID, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &KitchenProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateKitchenPipelined is CreateKitchen without waiting for the manager: it returns
+// the proxy at once, and calls through it go out at once too, run once the Kitchen
+// exists (create and first call cost one round trip). An error of new(Kitchen) comes
+// back from those calls (errors.Is works) and from the proxy's Handle().Ready; the
+// error here is only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateKitchenPipelined(ctx context.Context, c *mgr.Client) (*KitchenProxy, error) {
+	h, err := c.CreatePipelined(ctx, KitchenTypeID, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -727,6 +783,19 @@ func CreateMailbox(ctx context.Context, c *mgr.Client) (*MailboxProxy, error) {
 	return &MailboxProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
+// CreateMailboxPipelined is CreateMailbox without waiting for the manager: it returns
+// the proxy at once, and calls through it go out at once too, run once the Mailbox
+// exists (create and first call cost one round trip). An error of NewMailbox comes back
+// from those calls (errors.Is works) and from the proxy's Handle().Ready; the error
+// here is only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateMailboxPipelined(ctx context.Context, c *mgr.Client) (*MailboxProxy, error) {
+	h, err := c.CreatePipelined(ctx, MailboxTypeID, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &MailboxProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
 // AttachMailbox returns a proxy to the Mailbox tok names: the way to hand a Mailbox
 // from one process to another (see mgr.ProxyBase.Token). It fails, releasing the
 // reference, when that object is not a Mailbox.
@@ -825,6 +894,22 @@ func CreatePair(ctx context.Context, c *mgr.Client, x int, y int) (*PairProxy, e
 	return &PairProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
+// CreatePairPipelined is CreatePair without waiting for the manager: it returns the
+// proxy at once, and calls through it go out at once too, run once the Pair exists
+// (create and first call cost one round trip). An error of NewPair comes back from
+// those calls (errors.Is works) and from the proxy's Handle().Ready; the error here is
+// only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreatePairPipelined(ctx context.Context, c *mgr.Client, x int, y int) (*PairProxy, error) {
+	h, err := c.CreatePipelined(ctx, PairTypeID, func(e *mgr.Encoder) {
+		e.Int64(int64(x))
+		e.Int64(int64(y))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &PairProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
 // AttachPair returns a proxy to the Pair tok names: the way to hand a Pair from one
 // process to another (see mgr.ProxyBase.Token). It fails, releasing the reference, when
 // that object is not a Pair.
@@ -894,6 +979,19 @@ type RegistryProxy struct {
 // NewRegistry, and returns a proxy to it.
 func CreateRegistry(ctx context.Context, c *mgr.Client) (*RegistryProxy, error) {
 	h, err := c.Create(ctx, RegistryTypeID, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &RegistryProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateRegistryPipelined is CreateRegistry without waiting for the manager: it returns
+// the proxy at once, and calls through it go out at once too, run once the Registry
+// exists (create and first call cost one round trip). An error of NewRegistry comes
+// back from those calls (errors.Is works) and from the proxy's Handle().Ready; the
+// error here is only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateRegistryPipelined(ctx context.Context, c *mgr.Client) (*RegistryProxy, error) {
+	h, err := c.CreatePipelined(ctx, RegistryTypeID, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1023,6 +1121,21 @@ type ScoreProxy struct {
 // returns a proxy to it.
 func CreateScore(ctx context.Context, c *mgr.Client, name string) (*ScoreProxy, error) {
 	h, err := c.Create(ctx, ScoreTypeID, func(e *mgr.Encoder) {
+		e.String(name)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ScoreProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateScorePipelined is CreateScore without waiting for the manager: it returns the
+// proxy at once, and calls through it go out at once too, run once the Score exists
+// (create and first call cost one round trip). An error of NewScore comes back from
+// those calls (errors.Is works) and from the proxy's Handle().Ready; the error here is
+// only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateScorePipelined(ctx context.Context, c *mgr.Client, name string) (*ScoreProxy, error) {
+	h, err := c.CreatePipelined(ctx, ScoreTypeID, func(e *mgr.Encoder) {
 		e.String(name)
 	})
 	if err != nil {

@@ -10,8 +10,12 @@ import (
 	"io"
 )
 
-// ProtocolVersion is the version of the mgr protocol this build speaks.
-const ProtocolVersion = 4
+// ProtocolVersion is the version of the mgr protocol this build speaks. A peer that
+// speaks another one is refused in the handshake (ErrVersion), before anything else.
+// Version 4 added call metadata (KindCallMeta); version 5 pipelined calls (KindCallPipe,
+// KindCallPipeMeta, CtlCreatePipe) and releases of their results (CtlReleaseN's second
+// list).
+const ProtocolVersion = 5
 
 // NonceSize is the size of each side's random challenge.
 const NonceSize = 32

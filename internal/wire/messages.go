@@ -3,6 +3,7 @@ package wire
 // Message kinds: the first byte of every frame after the handshake.
 //
 //	Call     kind reqID objectID method timeoutNanos args...   client → manager
+//	CallMeta kind reqID objectID method timeoutNanos meta args...  client → manager
 //	Reply    kind reqID nrefs refID... result...               manager → client
 //	Error    kind reqID message sentinel stack                 manager → client
 //	Cancel   kind reqID                                        client → manager
@@ -19,6 +20,7 @@ package wire
 //	Bye      kind                                              client → manager, then close
 //	Resume   kind sessionID token epoch received n reqID...    client → manager, first on a new connection
 //	Resumed  kind status epoch message n reqID... m reqID...   manager → client, answer to Resume
+//	CallPipe kind reqID createReqID method timeoutNanos args...  client → manager
 //
 // Integers are uvarints, strings a uvarint length and bytes. timeoutNanos is the time the
 // call has left (0: no deadline); a relative figure keeps clock skew between machines out.
@@ -35,6 +37,15 @@ package wire
 // given up: the manager undoes it). A client therefore never gives up on a cancelled call
 // before it has seen its CancelAck, and nothing is lost to a cancellation however slow the
 // manager or the network.
+//
+// Calls are pipelined (protocol 4). A client that creates an object with CtlCreatePipe
+// need not wait for its reply to call it: CallPipe names the object as "the result of
+// request createReqID of this session" instead of by its ID. The manager keeps the outcome
+// of every CtlCreatePipe (the object's ID, or the constructor's error) from the moment
+// it reads the create until the client releases it by request ID (CtlReleaseN's second
+// list), and runs a CallPipe once that create has finished — at once if it has, in a
+// goroutine of its own that waits for it otherwise — or fails it with the create's error.
+// Create and call thus go out in one write and cost one round trip.
 const (
 	KindCall    byte = 1
 	KindReply   byte = 2
@@ -63,6 +74,12 @@ const (
 	// interceptors (trace context) and handed to the manager's. A call without metadata is
 	// a plain Call, so a client that sets none sends what it did under protocol 3.
 	KindCallMeta byte = 18
+
+	// KindCallPipe is a Call on the result of a pipelined create (protocol 5): objectID
+	// is the create's request ID; KindCallPipeMeta is the same with metadata, as
+	// CallMeta.
+	KindCallPipe     byte = 19
+	KindCallPipeMeta byte = 20
 )
 
 // Resume statuses (the first field of a Resumed frame).
@@ -71,6 +88,11 @@ const (
 	ResumeRefused   = 1 // no such session: it ended, or the window passed, or the token is wrong
 	ResumeRestarted = 2 // the manager is another run (epoch) than the one the session was with
 	ResumeShutdown  = 3 // the manager is shutting down
+	// ResumeAdopted: the manager is another run than the session's, but shares its objects'
+	// store (a Backend) and started a new session on this connection in its place, taking
+	// over what the old one held in the store; the client says Hello on it next, as after a
+	// restart.
+	ResumeAdopted = 4
 )
 
 // A call names its method by its index in the manager's dispatch table. A client learns
@@ -105,6 +127,11 @@ const (
 	CtlShutdown = 6  // () → ()
 	CtlHello    = 7  // pid program maxFrame → sessionID
 	CtlRevoke   = 8  // objectID token bytes → () (a token made but never handed over)
-	CtlReleaseN = 9  // count objectID... → failures (batched releases)
+	CtlReleaseN = 9  // count objectID... [count createReqID...] → failures (batched releases)
 	CtlMethods  = 10 // typeID → count (name sig)...: the type's dispatch table, in order
+	// CtlCreatePipe is CtlCreate whose outcome the manager keeps for CallPipe frames
+	// until the client releases it: the second list of CtlReleaseN names the creates'
+	// request IDs, each releasing the reference the create made (if it made one) and
+	// the kept outcome.
+	CtlCreatePipe = 11 // typeID args → objectID
 )

@@ -296,3 +296,5 @@ func methodsLike(base *mgr.TypeDesc, impl map[string]func(ctx context.Context, o
 	}
 	return ms
 }
+
+var _ mgr.Adopter = (*Backend)(nil)

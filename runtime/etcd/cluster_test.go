@@ -270,3 +270,68 @@ func TestThreeMemberEtcdLosesOne(t *testing.T) {
 		t.Fatalf("k = %d, %v", x, err)
 	}
 }
+
+// A client whose manager is killed fails over to another manager (Options.Failover),
+// which adopts its session's lease: the client keeps its lock (same fencing token), no
+// one else gets it meanwhile, even past the TTL, and its release is a clean one.
+func TestFailoverKeepsLock(t *testing.T) {
+	ec := startEtcd(t, 1)
+	const ttl = 3 * time.Second
+	mps, addrs := startManagers(t, ec.endpoints, "failover", ttl, 2)
+	ctx := testCtx(t, 60*time.Second)
+	states := make(chan mgr.ConnState, 16)
+	c, err := mgr.Connect(ctx, mgr.Options{Address: addrs[0], Failover: addrs[1:], AuthKey: testKey,
+		OnState: func(s mgr.ConnState, _ error) { states <- s }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	l, err := syncmgr.LookupLock(ctx, c, "lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := etcd.FencingToken(ctx, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := connect(t, addrs[1])
+	lo, err := syncmgr.LookupLock(ctx, other, "lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	mps[0].cmd.Process.Kill()
+	killed := time.Now()
+	for s := range states {
+		if s == mgr.StateRestarted {
+			break
+		}
+		if s == mgr.StateClosed {
+			t.Fatalf("the client gave up: %v", c.Err())
+		}
+	}
+	t.Logf("session adopted by the other manager %v after the kill", time.Since(killed).Round(time.Millisecond))
+	if _, err := l.Locked(ctx); !errors.Is(err, mgr.ErrManagerRestarted) {
+		t.Fatalf("a proxy of the old session: %v, want ErrManagerRestarted", err)
+	}
+	l2, err := syncmgr.LookupLock(ctx, c, "lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok2, err := etcd.FencingToken(ctx, l2); tok2 != tok || err != nil {
+		t.Fatalf("after failover the fencing token is %d, %v; want %d (the lock kept)", tok2, err, tok)
+	}
+	// Past the TTL, the lock is still held: the adopting manager keeps the lease alive.
+	if ok, err := lo.AcquireTimeout(ctx, ttl+2*time.Second); ok || err != nil {
+		t.Fatalf("another session got the adopted lock: %v, %v", ok, err)
+	}
+	if err := l2.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := lo.Acquire(ctx); err != nil {
+		t.Fatalf("Acquire after a clean release by the adopted session: %v (want no ErrAbandoned)", err)
+	}
+}

@@ -22,12 +22,25 @@
 // client killed with -9, a connection lost past the resume window: the manager revokes
 // the lease, and everything attached to it goes at once. A dead manager stops the
 // keep-alives and etcd expires its leases after Config.TTL: its clients' locks are then
-// abandoned (the next acquirer gets syncmgr.ErrAbandoned), and their queue claims
-// return to the queue. A client whose manager died connects to another (Connect takes
-// the list of managers) and looks its objects up again by name. (Adopting the lease of
-// the dead manager's session, so that the client keeps its locks, needs the session's
-// state — calls in flight, frames to replay — in etcd; it is not done yet.)
+// abandoned (the next acquirer gets syncmgr.ErrAbandoned), their queue claims return to
+// the queue, their barrier waits break the barrier.
 //
+// Resume on another manager. A client connected with mgr.Options.Failover (the other
+// managers' addresses) redials them when its manager stops answering, and asks to resume
+// its session there. The manager it reaches adopts the session (Backend.Adopt, an
+// mgr.Adopter): a new session takes over the old session's lease — found by a record
+// <prefix>/sessions/<resume key> that the old manager wrote, attached to the lease, when
+// it granted it — and keeps it alive; the client keeps its locks (same fencing token),
+// permits and so on. What the old session was in the middle of is dropped: its queue
+// claims (their items come back: whether they reached the client is unknown), its lock
+// waits that had not been granted, its barrier and condition waits. The hand-over
+// deletes the record in one transaction, and a manager revokes a session's lease only
+// if the record is still there, so a lease is either handed over or revoked, never
+// both. The client sees it as a restart of its manager: calls in flight fail with
+// mgr.ErrManagerRestarted (they may or may not have been applied), proxies made before
+// are stale, objects are looked up again by name. Within the TTL, that is: after it the
+// lease has expired, and the client starts afresh.
+
 // Locks (Lock; see lock.go) follow etcd's concurrency.Mutex: a key per acquirer,
 // attached to its session's lease, the oldest holds the lock, each waiter watches the
 // deletion of the key just before its own — no polling, no herd. A lease-less owner key
@@ -58,9 +71,19 @@
 // quorum, calls fail after Config.OpTimeout with an error wrapping ErrUnavailable, and
 // work again once etcd is back.
 //
-// Not yet kept in etcd (served from the manager's memory, as without a backend, so not
-// shared between managers): RLock, Semaphore, BoundedSemaphore, Condition, Event,
-// Barrier; Queue.GetMany answers ErrUnsupported.
+// Event is a key that exists while the event is set; Wait watches it. Semaphore and
+// BoundedSemaphore (semaphore.go) count free permits in a key and give each taken permit
+// a lease-attached key and a lease-less mark: a mark without its key is an abandoned
+// permit, which the next acquirer takes over with ErrAbandoned.
+//
+// RLock is a Lock whose holding key carries the owner session's count. Barrier
+// (barrier.go) numbers its fillings; each waiter's key is attached to its lease, and a
+// key that vanishes before the barrier trips breaks it for all (ErrBrokenBarrier).
+// Condition (condition.go) works over an etcd Lock or RLock: a waiter joins with a
+// lease-attached key and releases the lock in one transaction, Notify deletes the
+// oldest waiter keys, and the woken waiter takes the lock back.
+//
+// Every SyncManager type is kept in etcd; only Queue.GetMany answers ErrUnsupported.
 //
 // # Why etcd
 //

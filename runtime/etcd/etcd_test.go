@@ -15,7 +15,9 @@ import (
 // etcdCluster is an embedded etcd of one or more members, on free loopback ports, in
 // temporary directories.
 type etcdCluster struct {
+	t         testing.TB
 	members   []*embed.Etcd
+	cfgs      []*embed.Config
 	endpoints []string
 }
 
@@ -39,7 +41,7 @@ func startEtcd(t testing.TB, n int) *etcdCluster {
 		ps[i] = ports{freePort(t), freePort(t)}
 		initial = append(initial, fmt.Sprintf("m%d=http://127.0.0.1:%d", i, ps[i].peer))
 	}
-	c := &etcdCluster{}
+	c := &etcdCluster{t: t}
 	for i := range ps {
 		cfg := embed.NewConfig()
 		cfg.Name = fmt.Sprintf("m%d", i)
@@ -58,6 +60,7 @@ func startEtcd(t testing.TB, n int) *etcdCluster {
 			t.Fatalf("start embedded etcd member %d: %v", i, err)
 		}
 		c.members = append(c.members, e)
+		c.cfgs = append(c.cfgs, cfg)
 		c.endpoints = append(c.endpoints, cu.Host)
 	}
 	t.Cleanup(c.stop)
@@ -78,6 +81,23 @@ func (c *etcdCluster) kill(i int) {
 	if e := c.members[i]; e != nil {
 		e.Close()
 		c.members[i] = nil
+	}
+}
+
+// restart starts member i again, on its data and ports, and waits until it serves.
+func (c *etcdCluster) restart(i int) {
+	c.t.Helper()
+	e, err := embed.StartEtcd(c.cfgs[i])
+	if err != nil {
+		c.t.Fatalf("restart embedded etcd member %d: %v", i, err)
+	}
+	c.members[i] = e
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		c.t.Fatalf("embedded etcd member %d: %v", i, err)
+	case <-time.After(60 * time.Second):
+		c.t.Fatalf("embedded etcd member %d not ready after 60 s", i)
 	}
 }
 

@@ -2,6 +2,8 @@ package etcd
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/mgr-go/mgr/runtime/mgr"
@@ -28,6 +30,8 @@ type sessionLease struct {
 	id    clientv3.LeaseID
 	err   error
 	lost  chan struct{} // closed when the keep-alive stops for good (lease expired or revoked)
+
+	record string // the session's record (Adopt); "" for the manager's own session
 
 	mu    sync.Mutex
 	atEnd []func(ctx context.Context) // run before the lease is revoked (queue acks)
@@ -75,6 +79,15 @@ func (t *leaseTable) grant(ctx context.Context, c mgr.Caller, sl *sessionLease) 
 	octx, cancel := b.op(ctx)
 	defer cancel()
 	r, err := b.cli.Grant(octx, b.cfg.ttlSeconds())
+	if err == nil {
+		sl.id = r.ID
+		// The record by which another manager can adopt the session (Adopt): attached
+		// to the lease, it goes with it.
+		if key := c.ResumeKey(); key != "" {
+			sl.record = b.sessionKey(key)
+			_, err = b.cli.Put(octx, sl.record, leaseText(r.ID), clientv3.WithLease(r.ID))
+		}
+	}
 	if err != nil {
 		sl.err = storeErr(ctx, "grant a session lease", err)
 		close(sl.lost)
@@ -85,9 +98,19 @@ func (t *leaseTable) grant(ctx context.Context, c mgr.Caller, sl *sessionLease) 
 		t.mu.Unlock()
 		return
 	}
-	sl.id = r.ID
+	t.keep(ctx, c, sl)
+}
+
+func leaseText(id clientv3.LeaseID) string { return strconv.FormatInt(int64(id), 16) }
+
+// sessionKey is where a session's lease is recorded, by the session's resume key.
+func (b *Backend) sessionKey(resumeKey string) string { return b.prefix + "/sessions/" + resumeKey }
+
+// keep keeps sl's lease alive until the session ends (then ends it) or the backend closes.
+func (t *leaseTable) keep(ctx context.Context, c mgr.Caller, sl *sessionLease) {
+	b := t.b
 	kctx, kcancel := context.WithCancel(b.ctx)
-	ka, err := b.cli.KeepAlive(kctx, r.ID)
+	ka, err := b.cli.KeepAlive(kctx, sl.id)
 	if err != nil {
 		kcancel()
 		sl.err = storeErr(ctx, "keep a session lease alive", err)
@@ -107,22 +130,94 @@ func (t *leaseTable) grant(ctx context.Context, c mgr.Caller, sl *sessionLease) 
 		}()
 		return
 	}
-	{
-		go func() {
-			select {
-			case <-done:
-			case <-b.ctx.Done():
-				kcancel()
-				return
-			}
-			t.mu.Lock()
-			if t.m[c.ID()] == sl {
-				delete(t.m, c.ID())
-			}
-			t.mu.Unlock()
-			sl.end(b)
+	go func() {
+		select {
+		case <-done:
+		case <-b.ctx.Done():
 			kcancel()
-		}()
+			return
+		}
+		t.mu.Lock()
+		if t.m[c.ID()] == sl {
+			delete(t.m, c.ID())
+		}
+		t.mu.Unlock()
+		sl.end(b)
+		kcancel()
+	}()
+}
+
+// Adopt implements mgr.Adopter: the session whose resume key is oldKey, of a manager
+// that died (or that its client cannot reach), is resumed here as c. If its lease is
+// still alive, c takes it over, with everything attached to it: its locks stay held,
+// its queue claims stay claimed. The hand-over is one transaction on the session's
+// record, which the old manager checks before it revokes the lease (end), so the
+// lease is either handed over or revoked, never both.
+func (b *Backend) Adopt(ctx context.Context, oldKey string, c mgr.Caller) error {
+	octx, cancel := b.op(ctx)
+	defer cancel()
+	old := b.sessionKey(oldKey)
+	r, err := b.cli.Get(octx, old)
+	if err != nil {
+		return storeErr(ctx, "adopt a session", err)
+	}
+	if len(r.Kvs) == 0 {
+		return nil // it held nothing in etcd, or its lease expired: nothing to take over
+	}
+	kv := r.Kvs[0]
+	id := clientv3.LeaseID(kv.Lease)
+	sl := &sessionLease{ready: make(chan struct{}), lost: make(chan struct{}), id: id}
+	if key := c.ResumeKey(); key != "" {
+		sl.record = b.sessionKey(key)
+	}
+	t, err := b.cli.Txn(octx).If(clientv3.Compare(clientv3.ModRevision(old), "=", kv.ModRevision)).
+		Then(clientv3.OpDelete(old), clientv3.OpPut(sl.record, leaseText(id), clientv3.WithLease(id))).Commit()
+	if err != nil {
+		return storeErr(ctx, "adopt a session", err)
+	}
+	if !t.Succeeded {
+		return nil // revoked, or adopted by another manager, meanwhile
+	}
+	b.leases.mu.Lock()
+	b.leases.m[c.ID()] = sl
+	b.leases.mu.Unlock()
+	close(sl.ready)
+	b.leases.keep(ctx, c, sl)
+	b.dropWaits(ctx, id)
+	return nil
+}
+
+// dropWaits undoes what the adopted lease's session was in the middle of, on the dead
+// manager, and which nobody will finish: its queue claims go, so their items are back
+// (the adopting manager cannot tell whether they reached the client: at-least-once), and
+// its waits go — a lock waiter's key that is not the holder's (else it would become the
+// holder with nobody to know it), a barrier's or a condition's waiter. What it holds
+// (locks, permits) it keeps.
+func (b *Backend) dropWaits(ctx context.Context, id clientv3.LeaseID) {
+	octx, cancel := b.op(ctx)
+	defer cancel()
+	r, err := b.cli.TimeToLive(octx, id, clientv3.WithAttachedKeys())
+	if err != nil {
+		return // they go when the session ends
+	}
+	var ops []clientv3.Op
+	for _, kb := range r.Keys {
+		k := string(kb)
+		switch {
+		case strings.Contains(k, claimSegment):
+			ops = append(ops, clientv3.OpDelete(k))
+		case strings.Contains(k, "/w/"):
+			prefix := k[:strings.LastIndexByte(k, '/')+1]
+			first, err := b.cli.Get(octx, prefix, clientv3.WithFirstCreate()...)
+			if err == nil && len(first.Kvs) > 0 && string(first.Kvs[0].Key) != k {
+				ops = append(ops, clientv3.OpDelete(k))
+			}
+		}
+	}
+	for len(ops) > 0 {
+		n := min(len(ops), maxTxnItems)
+		_, _ = b.cli.Txn(octx).Then(ops[:n]...).Commit()
+		ops = ops[n:]
 	}
 }
 
@@ -145,6 +240,15 @@ func (sl *sessionLease) end(b *Backend) {
 	for _, fn := range fns {
 		fn(ctx)
 	}
-	// If etcd is unreachable now, the lease expires by itself after the TTL.
+	// Revoke the lease — unless another manager adopted the session (it deleted the
+	// record): the lease is that session's now. If etcd is unreachable, the lease
+	// expires by itself after the TTL.
+	if sl.record != "" {
+		r, err := b.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(sl.record), ">", 0)).
+			Then(clientv3.OpDelete(sl.record)).Commit()
+		if err == nil && !r.Succeeded {
+			return
+		}
+	}
 	_, _ = b.cli.Revoke(ctx, sl.id)
 }

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/mgr-go/mgr/runtime/mgr"
 	"github.com/mgr-go/mgr/runtime/syncmgr"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -31,11 +33,16 @@ import (
 const fencingMethod = "FencingToken"
 
 func init() {
-	registerKind(syncmgr.LockTypeID, lockKind)
+	registerKind(syncmgr.LockTypeID, func(b *Backend) *kind { return lockKind(b, syncmgr.LockTypeID, false) })
+	registerKind(syncmgr.RLockTypeID, func(b *Backend) *kind { return lockKind(b, syncmgr.RLockTypeID, true) })
 }
 
-func lockKind(b *Backend) *kind {
-	base := mgr.LookupType(syncmgr.LockTypeID)
+// An RLock is a Lock whose holding key carries a count: a session whose lease holds it
+// takes it again by adding one (the key keeps its create revision, so its place and its
+// fencing token), and only that session may release it, one count at a time.
+
+func lockKind(b *Backend, typeID string, reentrant bool) *kind {
+	base := mgr.LookupType(typeID)
 	impl := map[string]func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error{
 		"Acquire": func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 			if err := args.Done(); err != nil {
@@ -71,6 +78,11 @@ func lockKind(b *Backend) *kind {
 			}
 			return obj.(*lockObj).release(ctx)
 		},
+		"Count": func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+			n, err := obj.(*lockObj).count(ctx)
+			res.Int64(int64(n))
+			return err
+		},
 		"Locked": func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 			if err := args.Done(); err != nil {
 				return err
@@ -94,7 +106,7 @@ func lockKind(b *Backend) *kind {
 		}})
 	return &kind{
 		desc: &mgr.TypeDesc{TypeID: base.TypeID, Methods: ms},
-		open: func(key string) any { return &lockObj{b: b, key: key} },
+		open: func(key string) any { return &lockObj{b: b, key: key, reentrant: reentrant} },
 	}
 }
 
@@ -118,8 +130,13 @@ func FencingToken(ctx context.Context, l *syncmgr.LockProxy) (int64, error) {
 
 // lockObj is a manager's handle on one lock in etcd.
 type lockObj struct {
-	b   *Backend
-	key string
+	b         *Backend
+	key       string
+	reentrant bool // an RLock
+
+	mu      sync.Mutex
+	lastKey string // the waiter key this manager last granted the lock to ("": none)
+	lastRev int64  // its create revision
 }
 
 var waiterSeq atomic.Uint64 // makes each acquire's key unique within this manager
@@ -159,7 +176,8 @@ func (l *lockObj) acquire(ctx context.Context, block bool, dl time.Time) (bool, 
 	// Free: take it, and read and replace the owner, in one transaction.
 	r, err := l.b.cli.Txn(octx).
 		If(clientv3.Compare(clientv3.CreateRevision(l.waiters()), "=", 0).WithPrefix()).
-		Then(clientv3.OpGet(l.owner()), clientv3.OpPut(my, "", clientv3.WithLease(sl.id)), clientv3.OpPut(l.owner(), my)).
+		Then(clientv3.OpGet(l.owner()), clientv3.OpPut(my, "1", clientv3.WithLease(sl.id)), clientv3.OpPut(l.owner(), my)).
+		Else(clientv3.OpGet(l.waiters(), clientv3.WithFirstCreate()...)).
 		Commit()
 	cancel()
 	if err != nil {
@@ -167,8 +185,17 @@ func (l *lockObj) acquire(ctx context.Context, block bool, dl time.Time) (bool, 
 	}
 	if r.Succeeded {
 		prev := firstValue(r, 0)
+		l.granted(my, r.Header.Revision)
 		l.undoable(ctx, my, r.Header.Revision, prev)
 		return true, abandonedBy(prev, my)
+	}
+	if h := r.Responses[0].GetResponseRange().Kvs; l.reentrant && len(h) > 0 && clientv3.LeaseID(h[0].Lease) == sl.id {
+		// The caller's session holds it: count one more.
+		ok, err := l.reenter(ctx, string(h[0].Key), h[0].CreateRevision, sl)
+		if err != nil || ok {
+			return ok, err
+		}
+		return l.acquire(ctx, block, dl) // it changed meanwhile: start again
 	}
 	if !block {
 		return false, nil
@@ -190,6 +217,7 @@ func (l *lockObj) acquire(ctx context.Context, block bool, dl time.Time) (bool, 
 			return l.gaveUp(ctx, wctx, my, err)
 		}
 		if held {
+			l.granted(my, rev)
 			l.undoable(ctx, my, rev, prev)
 			return true, abandonedBy(prev, my)
 		}
@@ -205,11 +233,11 @@ func (l *lockObj) enqueue(wctx, ctx context.Context, my string, sl *sessionLease
 		return 0, ErrLeaseLost
 	default:
 	}
-	octx, cancel := l.b.op(wctx)
+	octx, cancel := l.b.op(ctx)
 	defer cancel()
-	r, err := l.b.cli.Put(octx, my, "", clientv3.WithLease(sl.id))
+	r, err := l.b.cli.Put(octx, my, "1", clientv3.WithLease(sl.id))
 	if err != nil {
-		return 0, storeErr(wctx, "Lock.Acquire", err)
+		return 0, storeErr(ctx, "Lock.Acquire", err)
 	}
 	return r.Header.Revision, nil
 }
@@ -218,11 +246,11 @@ func (l *lockObj) enqueue(wctx, ctx context.Context, my string, sl *sessionLease
 // returns held false if my vanished meanwhile.
 func (l *lockObj) waitTurn(wctx, ctx context.Context, my string, rev int64, sl *sessionLease) (bool, []byte, error) {
 	for {
-		octx, cancel := l.b.op(wctx)
+		octx, cancel := l.b.op(ctx)
 		r, err := l.b.cli.Get(octx, l.waiters(), append(clientv3.WithLastCreate(), clientv3.WithMaxCreateRev(rev-1))...)
 		cancel()
 		if err != nil {
-			return false, nil, storeErr(wctx, "Lock.Acquire", err)
+			return false, nil, storeErr(ctx, "Lock.Acquire", err)
 		}
 		if len(r.Kvs) == 0 {
 			break
@@ -231,14 +259,14 @@ func (l *lockObj) waitTurn(wctx, ctx context.Context, my string, rev int64, sl *
 			return false, nil, err
 		}
 	}
-	octx, cancel := l.b.op(wctx)
+	octx, cancel := l.b.op(ctx)
 	defer cancel()
 	t, err := l.b.cli.Txn(octx).
 		If(clientv3.Compare(clientv3.CreateRevision(my), "=", rev)).
 		Then(clientv3.OpGet(l.owner()), clientv3.OpPut(l.owner(), my)).
 		Commit()
 	if err != nil {
-		return false, nil, storeErr(wctx, "Lock.Acquire", err)
+		return false, nil, storeErr(ctx, "Lock.Acquire", err)
 	}
 	if !t.Succeeded {
 		return false, nil, nil
@@ -285,7 +313,7 @@ func (l *lockObj) gaveUp(ctx, wctx context.Context, my string, err error) (bool,
 	// Only if it is not the holder: a waiter whose turn came as it gave up hands on the
 	// lock with the owner key unchanged (abandoned stays abandoned).
 	_, _ = l.b.cli.Delete(dctx, my)
-	if ctx.Err() == nil && wctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+	if ctx.Err() == nil && wctx.Err() != nil {
 		return false, nil
 	}
 	return false, err
@@ -309,27 +337,44 @@ func (l *lockObj) undoable(ctx context.Context, my string, rev int64, prev []byt
 // release frees the lock, whoever holds it (any session may release a Lock, as in
 // Python): the holding key and the owner key go in one transaction.
 func (l *lockObj) release(ctx context.Context) error {
+	if l.reentrant {
+		return l.releaseOwn(ctx)
+	}
 	octx, cancel := l.b.op(ctx)
 	defer cancel()
+	// The holder is most often the last this manager granted: try it first, in one round
+	// trip, and learn the actual holder if it is not.
+	l.mu.Lock()
+	key, rev := l.lastKey, l.lastRev
+	l.mu.Unlock()
+	if key == "" {
+		key = l.waiters() + "none" // never written: the Else branch finds the holder
+	}
 	for {
-		r, err := l.b.cli.Get(octx, l.waiters(), clientv3.WithFirstCreate()...)
-		if err != nil {
-			return storeErr(ctx, "Lock.Release", err)
-		}
-		if len(r.Kvs) == 0 {
-			return fmt.Errorf("%w: Lock.Release", syncmgr.ErrNotHeld)
-		}
-		h := r.Kvs[0]
 		t, err := l.b.cli.Txn(octx).
-			If(clientv3.Compare(clientv3.CreateRevision(string(h.Key)), "=", h.CreateRevision)).
-			Then(clientv3.OpDelete(string(h.Key)), clientv3.OpDelete(l.owner())).Commit()
+			If(clientv3.Compare(clientv3.CreateRevision(key), "=", rev),
+				clientv3.Compare(clientv3.CreateRevision(key), ">", 0)).
+			Then(clientv3.OpDelete(key), clientv3.OpDelete(l.owner())).
+			Else(clientv3.OpGet(l.waiters(), clientv3.WithFirstCreate()...)).Commit()
 		if err != nil {
 			return storeErr(ctx, "Lock.Release", err)
 		}
 		if t.Succeeded {
 			return nil
 		}
+		kvs := t.Responses[0].GetResponseRange().Kvs
+		if len(kvs) == 0 {
+			return fmt.Errorf("%w: Lock.Release", syncmgr.ErrNotHeld)
+		}
+		key, rev = string(kvs[0].Key), kvs[0].CreateRevision
 	}
+}
+
+// granted remembers the key this manager last granted the lock to (release tries it first).
+func (l *lockObj) granted(key string, rev int64) {
+	l.mu.Lock()
+	l.lastKey, l.lastRev = key, rev
+	l.mu.Unlock()
 }
 
 func (l *lockObj) locked(ctx context.Context) (bool, error) {
@@ -359,3 +404,100 @@ func (l *lockObj) token(ctx context.Context) (int64, error) {
 	}
 	return r.Kvs[0].CreateRevision, nil
 }
+
+func countOf(v []byte) int {
+	n, err := strconv.Atoi(string(v))
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+// reenter adds one to the count of the holding key, if it still is the one read.
+func (l *lockObj) reenter(ctx context.Context, key string, rev int64, sl *sessionLease) (bool, error) {
+	octx, cancel := l.b.op(ctx)
+	defer cancel()
+	r, err := l.b.cli.Get(octx, key)
+	if err != nil {
+		return false, storeErr(ctx, "RLock.Acquire", err)
+	}
+	if len(r.Kvs) == 0 || r.Kvs[0].CreateRevision != rev {
+		return false, nil
+	}
+	kv := r.Kvs[0]
+	t, err := l.b.cli.Txn(octx).If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
+		Then(clientv3.OpPut(key, strconv.Itoa(countOf(kv.Value)+1), clientv3.WithLease(sl.id))).Commit()
+	if err != nil {
+		return false, storeErr(ctx, "RLock.Acquire", err)
+	}
+	if t.Succeeded {
+		mgr.Undo(ctx, func() { _ = l.releaseLease(l.b.ctx, sl.id) })
+	}
+	return t.Succeeded, nil
+}
+
+// releaseOwn undoes one acquire of the caller's session, which must hold the RLock.
+func (l *lockObj) releaseOwn(ctx context.Context) error {
+	sl, err := l.b.leases.of(ctx, mgr.CallerOf(ctx))
+	if err != nil {
+		return err
+	}
+	return l.releaseLease(ctx, sl.id)
+}
+
+func (l *lockObj) releaseLease(ctx context.Context, lease clientv3.LeaseID) error {
+	octx, cancel := l.b.op(ctx)
+	defer cancel()
+	for {
+		r, err := l.b.cli.Get(octx, l.waiters(), clientv3.WithFirstCreate()...)
+		if err != nil {
+			return storeErr(ctx, "RLock.Release", err)
+		}
+		if len(r.Kvs) == 0 || clientv3.LeaseID(r.Kvs[0].Lease) != lease {
+			return fmt.Errorf("%w: RLock.Release", syncmgr.ErrNotOwner)
+		}
+		kv := r.Kvs[0]
+		key := string(kv.Key)
+		op := []clientv3.Op{clientv3.OpDelete(key), clientv3.OpDelete(l.owner())}
+		if n := countOf(kv.Value); n > 1 {
+			op = []clientv3.Op{clientv3.OpPut(key, strconv.Itoa(n-1), clientv3.WithLease(lease))}
+		}
+		t, err := l.b.cli.Txn(octx).If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).Then(op...).Commit()
+		if err != nil {
+			return storeErr(ctx, "RLock.Release", err)
+		}
+		if t.Succeeded {
+			return nil
+		}
+	}
+}
+
+// count returns the holder's count (0: free).
+func (l *lockObj) count(ctx context.Context) (int, error) {
+	octx, cancel := l.b.op(ctx)
+	defer cancel()
+	r, err := l.b.cli.Get(octx, l.waiters(), clientv3.WithFirstCreate()...)
+	if err != nil {
+		return 0, storeErr(ctx, "RLock.Count", err)
+	}
+	if len(r.Kvs) == 0 {
+		return 0, nil
+	}
+	return countOf(r.Kvs[0].Value), nil
+}
+
+// heldBy returns the holding key if the session with lease holds the lock, else nil.
+func (l *lockObj) heldBy(ctx context.Context, lease clientv3.LeaseID) (*mvccpb.KeyValue, error) {
+	octx, cancel := l.b.op(ctx)
+	defer cancel()
+	r, err := l.b.cli.Get(octx, l.waiters(), clientv3.WithFirstCreate()...)
+	if err != nil {
+		return nil, storeErr(ctx, "Lock", err)
+	}
+	if len(r.Kvs) == 0 || clientv3.LeaseID(r.Kvs[0].Lease) != lease {
+		return nil, nil
+	}
+	return r.Kvs[0], nil
+}
+
+func isAbandoned(err error) bool { return errors.Is(err, syncmgr.ErrAbandoned) }

@@ -31,6 +31,8 @@ func TestMain(m *testing.M) {
 		os.Exit(runManager())
 	case "worker":
 		os.Exit(runWorker())
+	case "holder":
+		os.Exit(runHolder())
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s=%q\n", envRole, os.Getenv(envRole))
 		os.Exit(2)
@@ -43,7 +45,13 @@ func declareTestObjects(ctx context.Context, b *etcd.Backend) error {
 		{"q", syncmgr.QueueTypeID[int]()},
 		{"d", syncmgr.DictTypeID[string, int]()},
 		{"lock", syncmgr.LockTypeID},
+		{"rlock", syncmgr.RLockTypeID},
 		{"v", syncmgr.ValueTypeID[int]()},
+		{"ev", syncmgr.EventTypeID},
+		{"sem", syncmgr.SemaphoreTypeID},
+		{"bsem", syncmgr.BoundedSemaphoreTypeID},
+		{"barrier", syncmgr.BarrierTypeID},
+		{"cond", syncmgr.ConditionTypeID},
 	} {
 		var args func(*mgr.Encoder)
 		switch d.name {
@@ -51,6 +59,12 @@ func declareTestObjects(ctx context.Context, b *etcd.Backend) error {
 			args = func(e *mgr.Encoder) { e.Int64(0) }
 		case "v":
 			args = func(e *mgr.Encoder) { v := 0; e.Value(&v) }
+		case "sem", "bsem":
+			args = func(e *mgr.Encoder) { e.Int64(2) }
+		case "cond":
+			args = func(e *mgr.Encoder) { e.String("lock") }
+		case "barrier":
+			args = func(e *mgr.Encoder) { e.Int64(3) }
 		}
 		if err := b.Declare(ctx, d.name, d.typeID, args); err != nil {
 			return err
@@ -168,4 +182,30 @@ func reconnectable(err error) bool {
 func atoiEnv(name string) int {
 	n, _ := strconv.Atoi(os.Getenv(name))
 	return n
+}
+
+// runHolder takes the lock "lock" through the manager at MGRETCD_ADDR, says "held" on
+// stdout, and waits to be killed.
+func runHolder() int {
+	a, err := mgr.ParseAddress(os.Getenv("MGRETCD_ADDR"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx := context.Background()
+	c, err := mgr.Connect(ctx, mgr.Options{Address: a, AuthKey: testKey})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	l, err := syncmgr.LookupLock(ctx, c, "lock")
+	if err == nil {
+		err = l.Acquire(ctx)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("held")
+	select {}
 }

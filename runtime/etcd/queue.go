@@ -2,7 +2,6 @@ package etcd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,7 +17,7 @@ import (
 // unfinished maxsize"), which every Put and TaskDone changes by compare-and-swap, in one
 // transaction with the items it adds. A Get does not delete its item — the recipe Queue
 // of etcd does, and loses the item when the getter dies with it — it claims it: a key
-// <q>/c/<number> attached to the getting session's lease. Claimed items are not handed out
+// <q>/claim/<number> attached to the getting session's lease. Claimed items are not handed out
 // again. The claim is acknowledged (item and claim deleted, in one transaction) once the
 // getter has the item: at the session's next Get or TaskDone, or when its session ends
 // cleanly on a live manager. If the manager dies first, its leases expire after the TTL,
@@ -167,6 +166,10 @@ func queueKind[T any](b *Backend) *kind {
 	}
 }
 
+// claimSegment marks a queue's claim keys: Adopt returns the claims of a session it
+// takes over (whether their items reached the client is unknown: at-least-once).
+const claimSegment = "/claim/"
+
 // meta is a queue's counters.
 type meta struct{ tail, unfinished, max int }
 
@@ -197,7 +200,7 @@ type queueSession struct {
 
 func (q *queueObj) metaKey() string          { return q.key + "/meta" }
 func (q *queueObj) itemKey(n string) string  { return q.key + "/i/" + n }
-func (q *queueObj) claimKey(n string) string { return q.key + "/c/" + n }
+func (q *queueObj) claimKey(n string) string { return q.key + claimSegment + n }
 func itemNumber(n int) string                { return fmt.Sprintf("%020d", n) }
 func lastPart(key []byte) string             { s := string(key); return s[strings.LastIndexByte(s, '/')+1:] }
 
@@ -210,7 +213,7 @@ func (q *queueObj) size(ctx context.Context) (int, meta, error) {
 	defer cancel()
 	r, err := q.b.cli.Txn(octx).Then(
 		clientv3.OpGet(q.key+"/i/", clientv3.WithPrefix(), clientv3.WithCountOnly()),
-		clientv3.OpGet(q.key+"/c/", clientv3.WithPrefix(), clientv3.WithCountOnly()),
+		clientv3.OpGet(q.key+claimSegment, clientv3.WithPrefix(), clientv3.WithCountOnly()),
 		clientv3.OpGet(q.metaKey())).Commit()
 	if err != nil {
 		return 0, meta{}, storeErr(ctx, "Queue size", err)
@@ -247,11 +250,11 @@ func (q *queueObj) putTxn(ctx context.Context, items [][]byte, block bool, dl ti
 		defer c()
 	}
 	for {
-		octx, cancel := q.b.op(wctx)
+		octx, cancel := q.b.op(ctx)
 		r, err := q.b.cli.Txn(octx).Then(
 			clientv3.OpGet(q.metaKey()),
 			clientv3.OpGet(q.key+"/i/", clientv3.WithPrefix(), clientv3.WithCountOnly()),
-			clientv3.OpGet(q.key+"/c/", clientv3.WithPrefix(), clientv3.WithCountOnly())).Commit()
+			clientv3.OpGet(q.key+claimSegment, clientv3.WithPrefix(), clientv3.WithCountOnly())).Commit()
 		cancel()
 		if err != nil {
 			return q.waitErr(ctx, wctx, "Queue.Put", err, syncmgr.ErrFull)
@@ -282,7 +285,7 @@ func (q *queueObj) putTxn(ctx context.Context, items [][]byte, block bool, dl ti
 			m.unfinished++
 		}
 		ops = append(ops, clientv3.OpPut(q.metaKey(), m.String()))
-		octx, cancel = q.b.op(wctx)
+		octx, cancel = q.b.op(ctx)
 		t, err := q.b.cli.Txn(octx).If(clientv3.Compare(clientv3.ModRevision(q.metaKey()), "=", mkv[0].ModRevision)).Then(ops...).Commit()
 		cancel()
 		if err != nil {
@@ -297,7 +300,7 @@ func (q *queueObj) putTxn(ctx context.Context, items [][]byte, block bool, dl ti
 // waitErr turns the end of a wait into the call's error: the call's own deadline (a
 // ...Timeout variant) is the type's "empty" or "full".
 func (q *queueObj) waitErr(ctx, wctx context.Context, op string, err, timedOut error) error {
-	if ctx.Err() == nil && wctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+	if ctx.Err() == nil && wctx.Err() != nil {
 		return fmt.Errorf("%w: %s", timedOut, op)
 	}
 	if ctx.Err() != nil {
@@ -402,8 +405,8 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 	lease := strconv.FormatInt(int64(sl.id), 16)
 	acks := q.takeAcks(qs)
 	for {
-		octx, cancel := q.b.op(wctx)
-		r, err := q.b.cli.Get(octx, q.key+"/c/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		octx, cancel := q.b.op(ctx)
+		r, err := q.b.cli.Get(octx, q.key+claimSegment, clientv3.WithPrefix(), clientv3.WithKeysOnly())
 		var items *clientv3.GetResponse
 		if err == nil {
 			items, err = q.b.cli.Get(octx, q.key+"/i/", clientv3.WithPrefix(), clientv3.WithLimit(r.Count+1+int64(len(acks))))
@@ -449,7 +452,7 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 			}
 			continue
 		}
-		octx, cancel = q.b.op(wctx)
+		octx, cancel = q.b.op(ctx)
 		t, err := q.b.cli.Txn(octx).
 			If(clientv3.Compare(clientv3.CreateRevision(q.claimKey(num)), "=", 0),
 				clientv3.Compare(clientv3.CreateRevision(q.itemKey(num)), "=", pickRev)).

@@ -47,20 +47,34 @@ func runWorker() int {
 	start := atoiEnv("MGRETCD_START")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	failovers, processed := 0, 0
+	failovers, adoptions, processed := 0, 0, 0
 	for {
-		c, k, err := etcd.Connect(ctx, mgr.Options{AuthKey: testKey, ResumeWindow: -1}, addrs, start)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "worker:", err)
-			return 1
+		// Its manager first, the others as failover: a manager that dies is replaced by
+		// another, which adopts the session (the client keeps its locks).
+		k := start % len(addrs)
+		var others []mgr.Address
+		for i := 1; i < len(addrs); i++ {
+			others = append(others, addrs[(k+i)%len(addrs)])
 		}
-		p, err := w.runCounted(ctx, c, &processed)
+		c, err := mgr.Connect(ctx, mgr.Options{Address: addrs[k], Failover: others, AuthKey: testKey})
+		if err != nil {
+			start++
+			failovers++
+			continue
+		}
+		for {
+			_, err = w.runCounted(ctx, c, &processed)
+			if !errors.Is(err, mgr.ErrManagerRestarted) {
+				break
+			}
+			adoptions++ // the same client, a new session on another manager
+		}
 		c.Close()
 		if err == nil {
-			fmt.Printf("worker %d: processed %d, failovers %d\n", w.id, processed, failovers)
+			fmt.Printf("worker %d: processed %d, sessions adopted %d, reconnects %d\n", w.id, processed, adoptions, failovers)
 			return 0
 		}
-		if !p && !reconnectable(err) {
+		if !reconnectable(err) {
 			fmt.Fprintf(os.Stderr, "worker %d: %v\n", w.id, err)
 			return 1
 		}
@@ -91,10 +105,16 @@ func (w *worker) runCounted(ctx context.Context, c *mgr.Client, processed *int) 
 		return nil
 	}
 	wk, wik := fmt.Sprintf("w%d", w.id), fmt.Sprintf("wi%d", w.id)
+	// After a failover the session may hold the lock still (its lease was adopted).
+	_, terr := etcd.FencingToken(ctx, l)
+	held := terr == nil
 	if w.phase >= 2 { // resolve what the dead manager left unknown
-		if err := lock(); err != nil {
-			return false, err
+		if !held {
+			if err := lock(); err != nil {
+				return false, err
+			}
 		}
+		held = true
 		m, err := d.Copy(ctx)
 		if err != nil {
 			return false, err
@@ -108,11 +128,13 @@ func (w *worker) runCounted(ctx context.Context, c *mgr.Client, processed *int) 
 				return false, err
 			}
 		}
+	}
+	if held {
 		if err := l.Release(ctx); err != nil {
 			return false, err
 		}
 	}
-	w.phase = 0 // an item not applied comes back when the dead manager's claim expires
+	w.phase = 0 // an item not applied comes back: its claim was dropped (adopted) or expires
 	for {
 		v, err := q.GetTimeout(ctx, 300*time.Millisecond)
 		if errors.Is(err, syncmgr.ErrEmpty) {

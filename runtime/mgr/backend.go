@@ -2,9 +2,16 @@ package mgr
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"sync/atomic"
+
+	"github.com/mgr-go/mgr/internal/wire"
 )
 
 // Backend lets a manager keep the state of its objects somewhere else than in its own
@@ -128,4 +135,72 @@ func (e *Encoder) Raw(b []byte) {
 	if e.err == nil {
 		e.buf = append(e.buf, b...)
 	}
+}
+
+// Adopter is a Backend that lets a manager take over the session of another manager
+// sharing its store (one that died, or that the client cannot reach any more): a client
+// with Options.Failover redials this manager and asks to resume a session of another
+// run; the manager starts a new session on that connection (the client says Hello on
+// it, as after a restart) and calls Adopt, so that what the old session held in the
+// store — an etcd lease, and the locks and claims attached to it — becomes the new
+// session's.
+type Adopter interface {
+	Backend
+	// Adopt hands to the new session c what the session named oldKey (see
+	// Caller.ResumeKey) held in the store, if anything. An error refuses the adoption:
+	// the client then starts a plain new session.
+	Adopt(ctx context.Context, oldKey string, c Caller) error
+}
+
+// ResumeKey names the caller's session for Adopter.Adopt: a hash of its manager's run,
+// its ID and its resume token, so that a backend can record it (the token itself never
+// leaves the manager) and another manager recognise it when the client resumes there.
+// It is "" for the manager itself.
+func (c Caller) ResumeKey() string {
+	if c.sess == nil {
+		return ""
+	}
+	return resumeKey(c.sess.srv.epoch, c.sess.id, c.sess.token[:])
+}
+
+func resumeKey(epoch, id uint64, token []byte) string {
+	h := sha256.New()
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], epoch)
+	binary.LittleEndian.PutUint64(b[8:], id)
+	h.Write(b[:])
+	h.Write(token)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// adoptSession answers a Resume of another run's session when the backend can adopt
+// it: a new session on conn takes over what the old one held. It reports false, having
+// done nothing, without such a backend.
+func (s *Server) adoptSession(conn net.Conn, r *wire.Reader, epoch, id uint64, token []byte) bool {
+	a, ok := s.backend.get().(Adopter)
+	if !ok || len(token) != 32 {
+		return false
+	}
+	sess := s.newSession(conn)
+	if sess == nil {
+		s.refuseResume(conn, wire.ResumeShutdown, "the manager is shutting down")
+		return true
+	}
+	ctx, cancel := context.WithTimeout(sess.ctx, s.opts.handshakeTimeout())
+	err := a.Adopt(ctx, resumeKey(epoch, id, token), Caller{id: sess.id, done: sess.done, sess: sess})
+	cancel()
+	if err != nil {
+		s.opts.logAt(slog.LevelWarn, "mgr: could not adopt a session of another manager", slog.Uint64(LogSession, sess.id), slog.Any(LogErr, err))
+		_, _ = conn.Write(resumedFrame(wire.ResumeRestarted, s.epoch, fmt.Sprintf("cannot adopt the session: %v", err), nil, nil))
+		s.endSession(sess, nil)
+		return true
+	}
+	if _, err := conn.Write(resumedFrame(wire.ResumeAdopted, s.epoch, "", nil, nil)); err != nil {
+		s.endSession(sess, err)
+		return true
+	}
+	s.opts.logAt(slog.LevelInfo, "mgr: adopted a session of another manager", slog.Uint64(LogSession, sess.id), slog.String(LogPeer, conn.RemoteAddr().String()))
+	go sess.watchLease()
+	newSessionReader(sess, r, sess.gen).run()
+	return true
 }

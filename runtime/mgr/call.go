@@ -36,6 +36,9 @@ type Call struct {
 	conn       *Client
 	meta       bool // Args begin with metadata: the call goes out as CallMeta (interceptor.go)
 	slot       int  // the argument bytes admitted (client_admit.go)
+	// onDone, for a call nobody waits for (a pipelined create, a batch of releases:
+	// client_pipe.go), handles its reply, or its failure, where it is read.
+	onDone func(*Call)
 }
 
 // reservedHeader is room at the front of every call's Args buffer for the frame length,
@@ -52,7 +55,7 @@ func (c *Call) Do(ctx context.Context) (*Decoder, error) {
 		return nil, err
 	}
 	if c.h.released.Load() {
-		err := fmt.Errorf("%w: %s#%d", ErrReleased, c.h.typeID, c.h.id)
+		err := fmt.Errorf("%w: %s#%d", ErrReleased, c.h.typeID, c.h.objID())
 		c.recycle()
 		return nil, err
 	}
@@ -87,7 +90,7 @@ func (c *Call) describe() string {
 	if c.method < 0 {
 		return c.h.typeID + "." + c.name
 	}
-	if c.h.id == wire.ControlObject {
+	if c.h.isControl() {
 		return controlName(uint64(c.method))
 	}
 	if d := LookupType(c.h.typeID); d != nil && c.method < len(d.Methods) {
@@ -139,7 +142,7 @@ func (e *Encoder) Ref(h *Handle) {
 		return
 	}
 	if h.released.Load() {
-		e.SetErr(fmt.Errorf("%w: %s#%d passed as a value", ErrReleased, h.typeID, h.id))
+		e.SetErr(fmt.Errorf("%w: %s#%d passed as a value", ErrReleased, h.typeID, h.objID()))
 		return
 	}
 	id, counted, err := e.env.encodeRef(h)

@@ -47,6 +47,9 @@ type childConfig struct {
 	Log      bool          `json:",omitempty"`
 	LogLevel slog.Level    `json:",omitempty"`
 	SlowCall time.Duration `json:",omitempty"`
+	// The live page (page.go): its address, and call statistics without it.
+	PageAddress string `json:",omitempty"`
+	CallStats   bool   `json:",omitempty"`
 	// Worker entries (see worker.go).
 	Entry string          `json:",omitempty"`
 	Args  json.RawMessage `json:",omitempty"`
@@ -60,7 +63,7 @@ func (cfg *childConfig) options() (Options, error) {
 	opts := Options{
 		Address: addr, AuthKey: cfg.AuthKey, MaxFrame: cfg.MaxFrame, HandshakeTimeout: cfg.Handshake,
 		Lease: cfg.Lease, TokenTTL: cfg.TokenTTL, DrainTimeout: cfg.Drain, Initializer: cfg.Initializer,
-		ResumeWindow: cfg.Resume, SlowCall: cfg.SlowCall,
+		ResumeWindow: cfg.Resume, SlowCall: cfg.SlowCall, PageAddress: cfg.PageAddress, CallStats: cfg.CallStats,
 	}
 	if cfg.Codec != "" {
 		opts.Codec = lookupCodec(cfg.Codec)

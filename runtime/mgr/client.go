@@ -63,6 +63,11 @@ type Client struct {
 	binds     bindings                 // the manager's methods, by type (client_bind.go)
 	admit     admission                // calls in flight, within the manager's bounds
 	abandoned map[uint64]abandonedCall // calls given up on, still running in the manager; guarded by mu
+	failover  failoverState            // other managers to redial (client_failover.go)
+
+	deferred  atomic.Bool // frames or releases wait for a write to go with (client_pipe.go)
+	flushing  atomic.Bool // keepAlive's flushDeferred runs
+	unawaited int         // the calls in pending with an onDone; guarded by mu
 }
 
 // abandonedCall is a call whose caller gave up while the manager still runs it: the room
@@ -219,13 +224,14 @@ func (c *Client) fail(err error) {
 	c.err = err
 	pending := c.pending
 	c.pending = nil
+	c.unawaited = 0
 	close(c.done)
 	c.mu.Unlock()
 	c.link.Load().conn.Close()
 	c.setState(StateClosed, err)
 	for _, call := range pending {
 		call.err = err
-		call.done <- struct{}{}
+		call.complete()
 	}
 }
 
@@ -258,6 +264,9 @@ func (c *Client) handleFrame(frame []byte) (reply bool, err error) {
 		c.mu.Lock()
 		call := c.pending[id]
 		delete(c.pending, id)
+		if call != nil && call.onDone != nil {
+			c.unawaited--
+		}
 		ab, late := c.abandoned[id]
 		delete(c.abandoned, id)
 		c.mu.Unlock()
@@ -315,7 +324,7 @@ func (c *Client) handleFrame(frame []byte) (reply bool, err error) {
 				call.err = newRemoteError(msg, name, stack)
 			}
 		}
-		call.done <- struct{}{}
+		call.complete()
 		return true, nil
 	case wire.KindCancelAck:
 		id := d.Uint64()
@@ -367,6 +376,14 @@ func (c *Client) keepAlive() {
 				continue
 			}
 			c.startIdleReader()
+			if c.deferred.Swap(false) && !c.flushing.Swap(true) {
+				// Nothing went out since: send them alone — from a goroutine of its own,
+				// since releases may wait for room among the calls in flight.
+				go func() {
+					defer c.flushing.Store(false)
+					c.flushDeferred()
+				}()
+			}
 			c.sendAck(true)
 			// The ping's write may wait behind a caller's large one; this loop must not.
 			if now.Sub(lastPing) >= lease/3 && !pinging.Swap(true) {
@@ -404,6 +421,7 @@ func (c *Client) putCall(call *Call) {
 		return // let the garbage collector have large buffers
 	}
 	call.h = nil
+	call.onDone = nil
 	call.res = Decoder{}
 	call.err = nil
 	clear(call.Args.keep)
@@ -413,8 +431,27 @@ func (c *Client) putCall(call *Call) {
 
 // call implements handleOwner: it sends c and waits for the reply.
 func (c *Client) call(ctx context.Context, call *Call) error {
+	if err := c.send(ctx, call, false); err != nil {
+		return err
+	}
+	if err := c.await(ctx, call); err != nil {
+		return err
+	}
+	call.res = Decoder{buf: call.reply, env: c}
+	return nil
+}
+
+// send sends call, pending a reply. Deferred leaves its frame buffered, to go with the
+// next frame written or at the next idle tick (client_pipe.go).
+func (c *Client) send(ctx context.Context, call *Call, deferred bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if call.onDone == nil && c.rel.queued.Load() && c.admit.roomy() {
+		// Queued releases go ahead of this call, in its write. Not when calls in flight
+		// near the manager's bound: waiting for room would not heed this call's ctx
+		// (the idle tick sends them then).
+		c.sendReleases(true)
 	}
 	// A call that can never be sent fails now, not after waiting for room (at the head of
 	// the line, holding up every call behind it), and before it takes a request ID: an ID
@@ -442,11 +479,19 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 		timeout = uint64(left)
 	}
 	method := uint64(call.method)
-	if call.h.id != wire.ControlObject && call.h.sess != c.sessGen.Load() {
+	ctl := call.h.isControl()
+	if !ctl && call.h.sess != c.sessGen.Load() {
 		c.admit.release(call.slot)
-		return callError(ErrManagerRestarted, "%s#%d: the manager at %s has restarted since this proxy was made; its object is gone (look named objects up again)", call.h.typeID, call.h.id, c.addr)
+		return callError(ErrManagerRestarted, "%s#%d: the manager at %s has restarted since this proxy was made; its object is gone (look named objects up again)", call.h.typeID, call.h.objID(), c.addr)
 	}
-	if call.h.id != wire.ControlObject {
+	// A proxy whose create has not been answered yet names it by its request ID
+	// (client_pipe.go).
+	kind, objID, err := call.h.target()
+	if err != nil {
+		c.admit.release(call.slot)
+		return fmt.Errorf("%s: %w", call.describe(), err)
+	}
+	if !ctl {
 		m, err := c.remoteMethod(ctx, call) // client_bind.go
 		if err != nil {
 			c.admit.release(call.slot)
@@ -459,13 +504,17 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 	// Write the header right-aligned into the reserved space in front of the arguments.
 	var hdr [reservedHeader]byte
 	h := hdr[:wire.HeaderSize]
-	kind := wire.KindCall
 	if call.meta {
-		kind = wire.KindCallMeta // metadata in front of the arguments (interceptor.go)
+		// Metadata in front of the arguments (interceptor.go).
+		if kind == wire.KindCallPipe {
+			kind = wire.KindCallPipeMeta
+		} else {
+			kind = wire.KindCallMeta
+		}
 	}
 	h = append(h, kind)
 	h = binary.AppendUvarint(h, call.id)
-	h = binary.AppendUvarint(h, call.h.id)
+	h = binary.AppendUvarint(h, objID)
 	h = binary.AppendUvarint(h, method)
 	h = binary.AppendUvarint(h, timeout)
 	start := reservedHeader - len(h)
@@ -481,14 +530,19 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 		c.admit.release(call.slot)
 		return err
 	}
-	if call.h.id != wire.ControlObject && call.h.sess != c.sessGen.Load() {
+	if !ctl && call.h.sess != c.sessGen.Load() {
 		// The manager restarted while this call was being made (restarted holds mu).
 		c.mu.Unlock()
 		c.admit.release(call.slot)
-		return callError(ErrManagerRestarted, "%s#%d: the manager at %s has restarted since this proxy was made; its object is gone (look named objects up again)", call.h.typeID, call.h.id, c.addr)
+		return callError(ErrManagerRestarted, "%s#%d: the manager at %s has restarted since this proxy was made; its object is gone (look named objects up again)", call.h.typeID, call.h.objID(), c.addr)
 	}
 	c.pending[call.id] = call
-	busy := len(c.pending) > 1
+	if call.onDone != nil {
+		c.unawaited++
+	}
+	// Others' calls in flight whose callers are about to send more (not the calls nobody
+	// waits for: a pipelined create, releases).
+	busy := len(c.pending)-c.unawaited > 1
 	c.mu.Unlock()
 
 	if len(frame) > largeWrite {
@@ -497,13 +551,15 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 		c.startIdleReader()
 	}
 	l := c.link.Load()
-	if err := c.write(l, frame, busy); err != nil {
+	if deferred {
+		err = l.w.WriteFrameBuffered(frame)
+		c.deferred.Store(true)
+	} else {
+		err = c.write(l, frame, busy)
+	}
+	if err != nil {
 		go c.failAfterWriteError(l, err)
 	}
-	if err := c.await(ctx, call); err != nil {
-		return err
-	}
-	call.res = Decoder{buf: call.reply, env: c}
 	return nil
 }
 
@@ -650,10 +706,14 @@ func (c *Client) newHandle(id uint64, typeID string) *Handle {
 
 // token implements handleOwner.
 func (c *Client) token(ctx context.Context, h *Handle) (Token, error) {
+	if err := h.Ready(ctx); err != nil { // a pipelined create: its object's ID first
+		return Token{}, err
+	}
+	id := h.objID()
 	c.mu.Lock()
-	tok := Token{ObjectID: h.id, TypeID: h.typeID, Epoch: c.epoch}
+	tok := Token{ObjectID: id, TypeID: h.typeID, Epoch: c.epoch}
 	c.mu.Unlock()
-	err := c.control(ctx, wire.CtlToken, func(e *Encoder) { e.Uint64(h.id) }, func(d *Decoder) {
+	err := c.control(ctx, wire.CtlToken, func(e *Encoder) { e.Uint64(id) }, func(d *Decoder) {
 		b := d.ByteSlice()
 		if len(b) != len(tok.Secret) {
 			d.Fail("token secret of %d bytes", len(b))
@@ -672,7 +732,14 @@ func (c *Client) codec() Codec { return c.cdc }
 
 func (c *Client) encodeRef(h *Handle) (uint64, bool, error) {
 	if h.owner != handleOwner(c) {
-		return 0, false, fmt.Errorf("mgr: proxy %s#%d belongs to another manager connection (%s)", h.typeID, h.id, h.owner.describe())
+		return 0, false, fmt.Errorf("mgr: proxy %s#%d belongs to another manager connection (%s)", h.typeID, h.objID(), h.owner.describe())
+	}
+	if h.pipe != nil {
+		// A pipelined create's object passed as an argument: the manager needs its ID.
+		if err := h.Ready(context.Background()); err != nil {
+			return 0, false, err
+		}
+		return h.objID(), false, nil
 	}
 	return h.id, false, nil
 }

@@ -74,6 +74,13 @@ func (a *admission) acquire(ctx context.Context, done <-chan struct{}, n int) er
 	return err
 }
 
+// roomy reports whether calls are admitted without waiting, far from the bounds.
+func (a *admission) roomy() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.waiters) == 0 && a.calls < maxSessionCalls/2 && a.bytes < maxSessionArgBytes/2
+}
+
 // release gives back the room of a call the manager has finished.
 func (a *admission) release(n int) {
 	a.mu.Lock()

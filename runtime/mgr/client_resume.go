@@ -1,11 +1,13 @@
 package mgr
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/mgr-go/mgr/internal/wire"
@@ -160,8 +162,8 @@ func (c *Client) reconnect(window time.Duration, why error) {
 			c.setState(StateResumed, nil)
 			c.setState(StateConnected, nil)
 			return // tryResume handed the reading role back
-		case err == nil && status == wire.ResumeRestarted:
-			c.restarted()
+		case err == nil && (status == wire.ResumeRestarted || status == wire.ResumeAdopted):
+			c.restarted() // adopted: on the link tryResume kept (client_failover.go)
 			return
 		case err == nil && status == wire.ResumeShutdown:
 			c.releaseRead()
@@ -189,13 +191,14 @@ func (c *Client) reconnect(window time.Duration, why error) {
 
 // redial connects to the manager again and authenticates: a new link, not yet in use.
 func (c *Client) redial(ctx context.Context) (*link, error) {
-	conn, err := dial(ctx, c.addr, c.opts.TLS)
+	conn, err := c.dialFailover(ctx) // client_failover.go
 	if err != nil {
 		return nil, err
 	}
 	l, err := c.handshake(ctx, conn)
 	if err != nil {
 		conn.Close()
+		c.failoverNext() // the next attempt tries another manager, if there are others
 		return nil, err
 	}
 	return l, nil
@@ -265,6 +268,9 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 		c.mu.Unlock()
 		conn.Close()
 		return status, nil
+	case wire.ResumeAdopted:
+		c.keepAdopted(l) // client_failover.go
+		return status, nil
 	default:
 		conn.Close()
 		c.opts.logAt(slog.LevelWarn, "mgr: resume refused", slog.String(LogPeer, c.addr.String()), slog.String(LogErr, msg))
@@ -308,6 +314,9 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 	}
 	c.mu.Unlock()
 	c.lastRecv.Store(time.Now().UnixNano())
+	// In the order they were first sent, near enough: a call pipelined on a create goes
+	// after it (client_pipe.go).
+	slices.SortFunc(again, func(a, b *Call) int { return cmp.Compare(a.id, b.id) })
 	for _, call := range again {
 		_ = l.w.WriteFrameBuffered(call.frame)
 	}
@@ -335,7 +344,7 @@ func (c *Client) restarted() {
 	err := callError(ErrManagerRestarted, "the manager at %s restarted while the call was in flight", c.addr)
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.handshakeTimeout())
 	defer cancel()
-	l, derr := c.redial(ctx)
+	l, derr := c.adoptedOrRedial(ctx) // client_failover.go
 	if derr != nil {
 		c.releaseRead()
 		c.fail(fmt.Errorf("%w: the manager at %s restarted, and a new session failed: %v", ErrConnLost, c.addr, derr))
@@ -345,6 +354,7 @@ func (c *Client) restarted() {
 	c.idBase.Store(c.nextID.Load()) // the new session's IDs start above every earlier one
 	pending := c.pending
 	c.pending = map[uint64]*Call{}
+	c.unawaited = 0
 	for _, ab := range c.abandoned {
 		c.admit.release(ab.slot)
 	}
@@ -363,7 +373,7 @@ func (c *Client) restarted() {
 	for _, call := range pending {
 		c.admit.release(call.slot)
 		call.err = err
-		call.done <- struct{}{}
+		call.complete()
 	}
 	c.releaseRead()
 	if herr := c.hello(ctx); herr != nil {

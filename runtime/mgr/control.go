@@ -38,7 +38,7 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		sess.lmu.Unlock()
 		return nil
 
-	case wire.CtlCreate:
+	case wire.CtlCreate, wire.CtlCreatePipe:
 		typeID := args.String()
 		if err := args.Err(); err != nil {
 			return err
@@ -222,6 +222,18 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		for range n {
 			ids = append(ids, args.Uint64())
 		}
+		// Then the pipelined creates whose results the client releases (pipeline.go).
+		var pipes []uint64
+		if args.Err() == nil && args.Remaining() > 0 {
+			m := args.Uint64()
+			if args.Err() == nil && m > uint64(args.Remaining()) {
+				return fmt.Errorf("%w: %d pipelined releases in %d bytes", ErrDecode, m, args.Remaining())
+			}
+			pipes = make([]uint64, 0, m)
+			for range m {
+				pipes = append(pipes, args.Uint64())
+			}
+		}
 		if err := args.Done(); err != nil {
 			return err
 		}
@@ -234,6 +246,9 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 			}
 		}
 		s.mu.Unlock()
+		if len(pipes) > 0 {
+			failed += sess.releasePromises(pipes)
+		}
 		res.Uint64(uint64(failed))
 		return nil
 	}
@@ -315,7 +330,7 @@ func controlName(method uint64) string {
 		wire.CtlCreate: "Create", wire.CtlRelease: "Release", wire.CtlToken: "Token",
 		wire.CtlAttach: "Attach", wire.CtlLookup: "Lookup", wire.CtlInfo: "Info",
 		wire.CtlShutdown: "Shutdown", wire.CtlHello: "Hello", wire.CtlRevoke: "Revoke",
-		wire.CtlReleaseN: "Release", wire.CtlMethods: "Methods",
+		wire.CtlReleaseN: "Release", wire.CtlMethods: "Methods", wire.CtlCreatePipe: "Create",
 	}
 	if method < uint64(len(names)) {
 		return "manager." + names[method]

@@ -51,6 +51,8 @@ func (sess *session) runCall(j callJob) {
 			j.obj.mu.Unlock() // taken for an inline call by the reader (TryLock)
 		}
 		failed = callError(ErrShutdown, "the manager is shutting down")
+	} else if j.pre != nil {
+		failed = j.pre // a call pipelined on a create that failed (pipeline.go)
 	} else {
 		dec := Decoder{buf: *j.args, env: sess, meta: j.meta}
 		if j.objID == wire.ControlObject {
@@ -91,6 +93,9 @@ func (sess *session) runCall(j callJob) {
 		sess.dropRefs(enc.refs)
 		enc.refs = nil
 		frame = errorFrame(enc.buf[:replyReserve], j.reqID, err, limit)
+	}
+	if j.promise != nil {
+		sess.keep(j.promise, enc.refs, err) // before the reply: calls pipelined on it may run
 	}
 	*res = enc.buf // keep the grown buffer for the pool
 	reading := j.rd != nil && j.rd.endInline()

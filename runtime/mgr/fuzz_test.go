@@ -461,7 +461,7 @@ func fuzzStream(data []byte) []byte {
 		n = min(n, len(data))
 		p := data[:n]
 		data = data[n:]
-		if len(p) > 0 && p[0] == wire.KindCall {
+		if len(p) > 0 && (p[0] == wire.KindCall || p[0] == wire.KindCallMeta) { // the same header up to the method
 			d := mgr.NewDecoder(p[1:])
 			d.Uint64()
 			obj, method := d.Uint64(), d.Uint64()
@@ -562,6 +562,7 @@ func FuzzServerFrames(f *testing.F) {
 	f.Add(fuzzChunks(callPayload(1, 2, mPanic, 0, nil), callPayload(1, 2, 77, 0, nil), callPayload(1, 1<<60, 0, 0, nil)))
 	f.Add(fuzzChunks(callPayload(1, 0, wire.CtlCreate, 0, str("no.such.Type")), []byte{}, []byte{42}))
 	f.Add(fuzzChunks([]byte{wire.KindCall, 0x80}, []byte{wire.KindCancel}, []byte{wire.KindReply, 1}))
+	f.Add(fuzzChunks([]byte{wire.KindCallMeta, 1, 1, 0, 0, 3, 'a', 'b'}, []byte{wire.KindCallMeta, 2, 1, 0, 0, 0x7f}))
 	f.Add(append([]byte{0xFF}, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3))
 	f.Add(append([]byte{0xFF}, 0, 0, 0, 1, wire.KindPing, 0, 0))
 

@@ -20,6 +20,9 @@ type SessionInfo struct {
 	Program string
 	// Refs is how many references the session holds.
 	Refs int
+	// Pipelined is how many pipelined creates (Client.CreatePipelined) the manager keeps
+	// the outcome of for the session: one per proxy made that way and not yet released.
+	Pipelined int
 }
 
 // ObjectInfo describes one object in the table.
@@ -35,6 +38,8 @@ type ObjectInfo struct {
 	Holders []Holder
 	// Tokens counts hand-overs not yet attached.
 	Tokens int
+	// State is the object's live state, when its type describes one (StateReporter).
+	State *ObjectState `json:",omitempty"`
 }
 
 // Holder is a session's share of an object's references.
@@ -64,8 +69,15 @@ type infoPage struct {
 // what was added or removed in between.
 func (s *Server) infoPage(sessAfter, objAfter uint64, budget int) infoPage {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var p infoPage
+	p, values, used := s.infoPageLocked(sessAfter, objAfter, budget)
+	s.mu.RUnlock()
+	s.addStates(&p, values, used, budget) // state.go: types' code runs outside s.mu
+	return p
+}
+
+// infoPageLocked is infoPage without the objects' states: the page, the objects' values
+// (for their states) and the bytes used. s.mu is held.
+func (s *Server) infoPageLocked(sessAfter, objAfter uint64, budget int) (p infoPage, values []any, used int) {
 	sids := make([]uint64, 0, len(s.sessions))
 	for id := range s.sessions {
 		if id > sessAfter {
@@ -73,7 +85,6 @@ func (s *Server) infoPage(sessAfter, objAfter uint64, budget int) infoPage {
 		}
 	}
 	slices.Sort(sids)
-	used := 0
 	for i, id := range sids {
 		sess := s.sessions[id]
 		size := 48 + len(sess.remote) + len(sess.program)
@@ -86,11 +97,11 @@ func (s *Server) infoPage(sessAfter, objAfter uint64, budget int) infoPage {
 		for _, c := range sess.refs {
 			n += c
 		}
-		p.Sessions = append(p.Sessions, SessionInfo{ID: sess.id, Remote: sess.remote, PID: sess.pid, Program: sess.program, Refs: n})
+		p.Sessions = append(p.Sessions, SessionInfo{ID: sess.id, Remote: sess.remote, PID: sess.pid, Program: sess.program, Refs: n, Pipelined: int(sess.npromises.Load())})
 	}
 	if p.MoreSessions {
 		p.MoreObjects = true // the objects come once the sessions are done
-		return p
+		return p, nil, used
 	}
 	maxHolders := max(1, (budget-256)/24) // one object's entry must fit a page too
 	i := 0
@@ -112,8 +123,9 @@ func (s *Server) infoPage(sessAfter, objAfter uint64, budget int) infoPage {
 			oi.Holders = oi.Holders[:maxHolders] // Refs still counts them all
 		}
 		p.Objects = append(p.Objects, oi)
+		values = append(values, obj.value)
 	}
-	return p
+	return p, values, used
 }
 
 // objectsAfter yields the objects with IDs above after, in ID order. IDs are handed out

@@ -23,7 +23,9 @@ func BenchmarkDispatchInterceptors(b *testing.B) {
 			res.Int64(*n)
 			return nil
 		}}}}
-	noop := func(ctx context.Context, info *CallInfo, invoke func(context.Context) error) error { return invoke(ctx) }
+	noop := func(ctx context.Context, info *CallInfo, invoke func(context.Context) error) error {
+		return invoke(ctx)
+	}
 	for _, bc := range []struct {
 		name string
 		ics  []Interceptor

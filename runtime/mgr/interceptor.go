@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/mgr-go/mgr/internal/wire"
 )
 
 // Interceptors.
@@ -65,8 +63,11 @@ func (s *Server) Intercept(interceptors ...Interceptor) {
 
 // chain runs invoke behind interceptors, the first outermost.
 func chain(ctx context.Context, info *CallInfo, interceptors []Interceptor, invoke func(context.Context) error) error {
-	if len(interceptors) == 0 {
+	switch len(interceptors) {
+	case 0:
 		return invoke(ctx)
+	case 1: // the usual case: no closure for the rest of the chain
+		return interceptors[0](ctx, info, invoke)
 	}
 	return interceptors[0](ctx, info, func(ctx context.Context) error {
 		return chain(ctx, info, interceptors[1:], invoke)
@@ -87,7 +88,7 @@ func (s *Server) interceptedCall(ctx context.Context, obj *object, objID uint64,
 // when there are some). Meta set by an interceptor goes in front of the arguments, and
 // the call is sent as a CallMeta frame.
 func (c *Call) doIntercepted(ctx context.Context, cl *Client) error {
-	info := &CallInfo{TypeID: c.h.typeID, Object: c.h.id, Session: cl.sessionID.Load()}
+	info := &CallInfo{TypeID: c.h.typeID, Object: c.h.objID(), Session: cl.sessionID.Load()}
 	info.Method = c.methodName()
 	invoked := false
 	err := chain(ctx, info, cl.opts.ClientInterceptors, func(ctx context.Context) error {
@@ -136,7 +137,7 @@ func (c *Call) methodName() string {
 // methods on a client that has some.
 func (c *Call) intercepts() (*Client, bool) {
 	cl := c.conn
-	return cl, cl != nil && len(cl.opts.ClientInterceptors) > 0 && c.h.id != wire.ControlObject
+	return cl, cl != nil && len(cl.opts.ClientInterceptors) > 0 && !c.h.isControl()
 }
 
 // slowCallInterceptor logs calls that take longer than limit (Options.SlowCall) at Warn.

@@ -28,6 +28,7 @@ type Manager struct {
 	once    sync.Once
 	shut    atomic.Bool // Shutdown was called
 	err     error
+	page    string // a child's live page address (Options.PageAddress), or ""
 }
 
 // Client returns this process's session with the manager.
@@ -107,6 +108,13 @@ func StartInProcess(opts Options) (*Manager, error) {
 	}
 	opts.Address = ListenerAddress(ln)
 	go srv.Serve(ln)
+	if opts.Python.Network != "" {
+		if _, err := srv.listenPython(opts.Python); err != nil {
+			srv.Shutdown(context.Background())
+			cleanup()
+			return nil, err
+		}
+	}
 	c, err := Connect(context.Background(), opts)
 	if err != nil {
 		srv.Shutdown(context.Background())
@@ -142,6 +150,12 @@ func listenAndInit(opts Options, initArg *encodedValue) (*Server, net.Listener, 
 	if err != nil {
 		return nil, nil, err
 	}
+	if opts.PageAddress != "" {
+		if err := srv.servePage(opts.PageAddress); err != nil { // page.go
+			ln.Close()
+			return nil, nil, err
+		}
+	}
 	return srv, ln, nil
 }
 
@@ -163,6 +177,14 @@ func ServeForever(ctx context.Context, opts Options) error {
 	opts.logAt(slog.LevelInfo, "mgr: manager serving", slog.String("address", ListenerAddress(ln).String()))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if opts.Python.Network != "" {
+		addr, err := srv.listenPython(opts.Python)
+		if err != nil {
+			srv.Shutdown(context.Background())
+			return err
+		}
+		opts.logAt(slog.LevelInfo, "mgr: serving CPython clients", slog.String("address", addr.String()))
+	}
 	select {
 	case <-ctx.Done():
 		return srv.Shutdown(context.Background())
@@ -262,6 +284,11 @@ func Start(ctx context.Context, opts Options) (*Manager, error) {
 		Initializer: opts.Initializer,
 		InitArg:     initArg,
 		SlowCall:    opts.SlowCall,
+		CallStats:   opts.CallStats,
+	}
+	if cfg.PageAddress, err = childPageAddress(opts.PageAddress); err != nil { // page.go
+		cleanup()
+		return nil, err
 	}
 	if opts.Codec != nil {
 		cfg.Codec = opts.Codec.Name()
@@ -292,7 +319,7 @@ func Start(ctx context.Context, opts Options) (*Manager, error) {
 		cleanup()
 		return nil, err
 	}
-	m := &Manager{addr: opts.Address, key: opts.AuthKey, client: c, child: child, cleanup: cleanup, drain: opts.drainTimeout()}
+	m := &Manager{addr: opts.Address, key: opts.AuthKey, client: c, child: child, cleanup: cleanup, drain: opts.drainTimeout(), page: cfg.PageAddress}
 	go m.watchChild()
 	return m, nil
 }

@@ -16,6 +16,10 @@ type Options struct {
 	AuthKey []byte
 	// Address to listen on or connect to. Empty means a fresh private Unix socket.
 	Address Address
+	// Python, if set, is a second address where the manager serves CPython's
+	// multiprocessing clients (Server.ServePython), on the same objects; StartInProcess
+	// and ServeForever honour it.
+	Python Address
 	// Codec for values the generated code does not spell out; nil means BinaryCodec.
 	Codec Codec
 	// MaxFrame bounds every frame's payload; 0 means 16 MiB, and more than 2 GiB - 1 (what
@@ -50,6 +54,14 @@ type Options struct {
 	// Unix socket), end the session at once whatever the window. The manager's and the
 	// client's windows are each their own side's.
 	ResumeWindow time.Duration
+	// Failover lists other managers that serve the same objects (managers sharing a
+	// Backend, such as runtime/etcd's). When the connection breaks and Address does not
+	// answer, the client redials these in turn; one that shares the session's store
+	// adopts the session: the client goes on with a new session there (as after a
+	// restart: calls in flight fail with ErrManagerRestarted, proxies made before are
+	// stale, look objects up again), and what the old session held in the store — its
+	// locks, its queue claims — is the new session's.
+	Failover []Address
 	// OnState, if set, is told when a client's connection changes state, in order:
 	// Disconnected (with why), Resumed, Restarted (the manager restarted: earlier proxies
 	// are stale), Connected, Closed (with Client.Err). It is called from the client's own
@@ -85,6 +97,15 @@ type Options struct {
 	// first outermost. A child-process manager (Start) cannot be handed funcs: add its
 	// interceptors with Server.Intercept from its Initializer (Start refuses this field).
 	ServerInterceptors []Interceptor
+	// PageAddress, if set, serves the manager's live page (Server.Handler) on this
+	// loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT; port 0 picks one,
+	// see Server.PageAddr and Manager.PageURL), and turns CallStats on. Access needs
+	// the page token (PageToken).
+	PageAddress string
+	// CallStats makes the manager count calls and their durations per method
+	// (Server.MethodStats, the live page's rates and latencies): a clock reading and an
+	// atomic add or two per call.
+	CallStats bool
 	// Logf receives the same records as Logger, each formatted as one line (its message
 	// and key=value attributes), when Logger is nil.
 	//

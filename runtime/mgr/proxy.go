@@ -23,6 +23,9 @@ type Handle struct {
 	// sess is the client's session the reference belongs to (Client.sessGen): after a
 	// manager restart the client has another, and the reference names nothing.
 	sess uint64
+	// pipe is set for a Handle made by CreatePipelined: the create's outcome, which
+	// gives the object's ID once answered; id stays 0 (client_pipe.go).
+	pipe *pipeRes
 }
 
 // handleOwner is what a Handle calls through: a connection to a manager (client side) or
@@ -35,8 +38,15 @@ type handleOwner interface {
 	describe() string
 }
 
-// ID returns the object's ID in its manager.
-func (h *Handle) ID() uint64 { return h.id }
+// ID returns the object's ID in its manager. For a Handle made by CreatePipelined it
+// waits for the create's reply (Ready), and is 0 if the create failed.
+func (h *Handle) ID() uint64 {
+	if h.pipe != nil {
+		_ = h.Ready(context.Background())
+		return h.objID()
+	}
+	return h.id
+}
 
 // TypeID returns the object's registered type.
 func (h *Handle) TypeID() string { return h.typeID }
@@ -61,8 +71,8 @@ func (p *ProxyBase) mgrBase() *ProxyBase { return p }
 // Handle returns the proxy's reference.
 func (p *ProxyBase) Handle() *Handle { return p.h }
 
-// ObjectID returns the referent's ID in its manager.
-func (p *ProxyBase) ObjectID() uint64 { return p.h.id }
+// ObjectID returns the referent's ID in its manager (see Handle.ID).
+func (p *ProxyBase) ObjectID() uint64 { return p.h.ID() }
 
 // Close drops the proxy's reference (Python's decref when a proxy is collected). The
 // object is removed when no reference is left. Close is idempotent; calls through a
@@ -84,7 +94,7 @@ func (p *ProxyBase) Close(ctx context.Context) error {
 // hand-over cannot race with this proxy's Close. A token attaches once.
 func (p *ProxyBase) Token(ctx context.Context) (Token, error) {
 	if p.h.released.Load() {
-		return Token{}, fmt.Errorf("%w: %s#%d", ErrReleased, p.h.typeID, p.h.id)
+		return Token{}, fmt.Errorf("%w: %s#%d", ErrReleased, p.h.typeID, p.h.objID())
 	}
 	return p.h.owner.token(ctx, p.h)
 }
@@ -94,7 +104,10 @@ func (p *ProxyBase) String() string {
 	if p == nil || p.h == nil {
 		return "<nil proxy>"
 	}
-	return fmt.Sprintf("<%s proxy #%d at %s>", p.h.typeID, p.h.id, p.h.owner.describe())
+	if pr := p.h.pipe; pr != nil && p.h.objID() == 0 {
+		return fmt.Sprintf("<%s proxy, created by request %d, at %s>", p.h.typeID, pr.reqID, p.h.owner.describe())
+	}
+	return fmt.Sprintf("<%s proxy #%d at %s>", p.h.typeID, p.h.objID(), p.h.owner.describe())
 }
 
 // Begin starts a call of method (an index into the type's dispatch table) and returns it

@@ -364,7 +364,7 @@ func (s *Server) inlineControl(method uint64, args []byte) bool {
 	if method == wire.CtlLookup {
 		return s.backend.get() == nil // a backend may ask its store (backend.go)
 	}
-	if method != wire.CtlCreate {
+	if method != wire.CtlCreate && method != wire.CtlCreatePipe {
 		return true
 	}
 	d := Decoder{buf: args}
@@ -381,10 +381,11 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 	}
 	d := Decoder{buf: frame, off: 1}
 	switch frame[0] {
-	case wire.KindCall, wire.KindCallMeta:
+	case wire.KindCall, wire.KindCallMeta, wire.KindCallPipe, wire.KindCallPipeMeta:
 		reqID, objID, method, timeout := d.Uint64(), d.Uint64(), d.Uint64(), d.Uint64()
 		var meta []byte
-		if frame[0] == wire.KindCallMeta {
+		pipe := frame[0] == wire.KindCallPipe || frame[0] == wire.KindCallPipeMeta
+		if frame[0] == wire.KindCallMeta || frame[0] == wire.KindCallPipeMeta {
 			meta = d.ByteSlice() // a copy
 		}
 		if d.err != nil {
@@ -394,14 +395,40 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 			return err == nil, err // a call sent again after a resume, which arrived the first time too
 		}
 		j := callJob{sess: sess, reqID: reqID, objID: objID, method: method, slot: len(frame), meta: meta}
+		// A call pipelined on a create (pipeline.go): objID names the create's request.
+		var wait *promise
+		if pipe {
+			j.objID = 0
+			switch p := sess.promiseOf(objID); {
+			case p == nil:
+				j.pre = errNoPromise(objID)
+			default:
+				select {
+				case <-p.done:
+					sess.pipeTarget(&j, p)
+				default:
+					wait = p // runs in a goroutine of its own once the create ends
+				}
+			}
+		} else if isPipeCreate(objID, method) {
+			p, err := sess.newPromise(reqID)
+			if err != nil {
+				return false, err
+			}
+			j.promise = p
+		}
 		// The slot first: waiting for one while holding an object's lock (TryLock below)
 		// would lock the object for every session.
 		if !sess.acquire(j.slot) {
 			return false, errors.New("session ended")
 		}
 		var inline, takesCtx bool
-		if objID != wire.ControlObject {
-			j.obj = s.lookup(objID)
+		if j.pre != nil || wait != nil {
+			// Nothing to run inline: a failure, or a wait.
+		} else if pipe || objID != wire.ControlObject {
+			if !pipe {
+				j.obj = s.lookup(objID)
+			} // else pipeTarget looked it up
 			if j.obj != nil && method < uint64(len(j.obj.desc.Methods)) {
 				m := &j.obj.desc.Methods[method]
 				inline, takesCtx = m.Inline && j.obj.desc.quick(method), m.TakesContext
@@ -433,6 +460,10 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 			sess.cancelCall(reqID) // its Cancel came first (after a resume)
 		}
 		s.inflight.Add(1)
+		if wait != nil {
+			go sess.runAfter(j, wait) // pipeline.go
+			return true, nil
+		}
 		if !inline {
 			s.goCall(j) // workers.go
 			return true, nil

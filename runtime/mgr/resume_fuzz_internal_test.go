@@ -29,6 +29,14 @@ func FuzzResumeHandshake(f *testing.F) {
 	}
 	closedID, closedToken, epoch := closed.SessionID(), closed.rtoken, closed.epoch
 	closed.Close()
+	// The manager ends the session when it reads the Bye: wait for that, or a resume
+	// with its token could still find it (and rightly resume it).
+	for deadline := time.Now().Add(10 * time.Second); m.Server().NumSessions() > 1; {
+		if time.Now().After(deadline) {
+			f.Fatal("the closed session did not end")
+		}
+		time.Sleep(time.Millisecond)
+	}
 
 	resume := func(id uint64, token []byte, epoch, received uint64, pending ...uint64) []byte {
 		e := Encoder{}

@@ -21,6 +21,7 @@ import (
 // Start, StartInProcess or ServeForever instead, which do this for them.
 type Server struct {
 	opts  Options
+	obs   *observer // call statistics and the live page (page.go), or nil
 	cdc   Codec
 	epoch uint64 // random per run: a client resuming a session learns the manager restarted
 	// internal is the manager's own session (ID 0): it holds the references of proxies
@@ -38,6 +39,7 @@ type Server struct {
 	nextObj   uint64
 	nextSess  uint64
 	listeners map[net.Listener]struct{}
+	py        *pyState // the CPython front-end's state, made on first use (python_refs.go)
 
 	handshakes chan struct{} // bounds concurrent unauthenticated connections
 	bufs       sync.Pool     // *[]byte for arguments and replies
@@ -67,6 +69,7 @@ type object struct {
 	// pins counts manager-internal calls whose results name the object but have not been
 	// decoded yet (Server.call); each keeps it too.
 	pins int
+	py   *PyType // how CPython clients see it, once one has (python_dispatch.go)
 }
 
 type handoff struct {
@@ -84,8 +87,10 @@ func NewServer(opts Options) (*Server, error) {
 	if len(opts.AuthKey) == 0 {
 		return nil, errors.New("mgr: a manager needs an AuthKey (an empty key would let anyone in)")
 	}
-	opts = withSlowCall(opts) // interceptor.go
+	opts = withSlowCall(opts)       // interceptor.go
+	opts, obs := withObserver(opts) // page.go
 	s := &Server{
+		obs:        obs,
 		opts:       opts,
 		cdc:        opts.codec(),
 		objects:    map[uint64]*object{},

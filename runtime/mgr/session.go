@@ -48,6 +48,8 @@ type session struct {
 	calls      map[uint64]*callRec    // calls a Cancel can reach (calls.go)
 	reserved   map[uint64]reservation // outcomes the client has not taken yet (calls.go)
 	gone       bool                   // the session ended: no more reservations; guarded by cmu
+	promises   map[uint64]*promise    // pipelined creates, by request ID (pipeline.go)
+	npromises  atomic.Int64           // len(promises), for Info without cmu
 
 	// peerMax is the largest frame the client reads (it says in Hello); replies are
 	// checked against it and the manager's own limit.

@@ -77,6 +77,11 @@ func TestCallsAndErrors(t *testing.T) {
 	if _, err := p.Get(ctx); !errors.Is(err, mgr.ErrReleased) {
 		t.Fatalf("call after Release: %v, want ErrReleased", err)
 	}
+	// Close does not wait for the manager: its release goes with the client's next call,
+	// which the manager reads after it.
+	if _, err := m.Client().Info(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if n := m.Server().NumObjects(); n != 0 {
 		t.Fatalf("objects after release = %d, want 0", n)
 	}

@@ -12,8 +12,13 @@ import (
 // of this constant in the message. Regenerate with the matching mgrgen to fix it.
 const SupportPackageIsVersion1 = true
 
+// SupportPackageIsVersion2 is referenced by code generated for version 2 of the
+// contract, which adds CreateTPipelined (Client.CreatePipelined). Version 1 code still
+// compiles.
+const SupportPackageIsVersion2 = true
+
 // GeneratorVersion is the version of the generated-code contract this runtime speaks.
-const GeneratorVersion = 1
+const GeneratorVersion = 2
 
 // TypeDesc describes an exposed type to the runtime: how to construct it and how to call
 // its exposed methods. mgrgen writes one per exposed type; hand-written ones follow the

@@ -211,7 +211,7 @@ func (c *Client) workerArg(ctx context.Context, a any) (wa workerArg, made bool,
 			return workerArg{}, false, errors.New("proxy with no reference (a zero value?)")
 		}
 		if h.owner != handleOwner(c) {
-			return workerArg{}, false, fmt.Errorf("proxy %s#%d belongs to another manager connection (%s)", h.typeID, h.id, h.owner.describe())
+			return workerArg{}, false, fmt.Errorf("proxy %s#%d belongs to another manager connection (%s)", h.typeID, h.objID(), h.owner.describe())
 		}
 		tok, err := v.mgrBase().Token(ctx)
 		if err != nil {

@@ -27,6 +27,10 @@ type callJob struct {
 	slot                 int
 	rd                   *sessionReader // the reader running the call inline, or nil
 	meta                 []byte         // the call's metadata (CallMeta frames), or nil
+	// A pipelined create keeps its outcome in promise; a call pipelined on a create that
+	// failed, or on none, fails with pre without running anything (pipeline.go).
+	promise *promise
+	pre     error
 }
 
 // workerIdle is how long a worker waits for another call before it exits.

@@ -12,7 +12,7 @@ import (
 // A compile error here means the mgr runtime does not support the version of generated
 // code this file holds: use the mgrgen of the same release as the runtime, and
 // regenerate.
-const _ = mgr.SupportPackageIsVersion1
+const _ = mgr.SupportPackageIsVersion2
 
 // _mgrgenRerunGoGenerate_Pool lists the methods of Pool this file was generated for. If
 // the assertion below fails to compile, those methods changed: re-run go generate.
@@ -43,6 +43,22 @@ type PoolProxy struct {
 // returns a proxy to it.
 func CreatePool(ctx context.Context, c *mgr.Client, size int, maxTasksPerChild int) (*PoolProxy, error) {
 	h, err := c.Create(ctx, PoolTypeID, func(e *mgr.Encoder) {
+		e.Int64(int64(size))
+		e.Int64(int64(maxTasksPerChild))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &PoolProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreatePoolPipelined is CreatePool without waiting for the manager: it returns the
+// proxy at once, and calls through it go out at once too, run once the Pool exists
+// (create and first call cost one round trip). An error of NewPool comes back from
+// those calls (errors.Is works) and from the proxy's Handle().Ready; the error here is
+// only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreatePoolPipelined(ctx context.Context, c *mgr.Client, size int, maxTasksPerChild int) (*PoolProxy, error) {
+	h, err := c.CreatePipelined(ctx, PoolTypeID, func(e *mgr.Encoder) {
 		e.Int64(int64(size))
 		e.Int64(int64(maxTasksPerChild))
 	})

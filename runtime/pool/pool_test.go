@@ -388,6 +388,10 @@ func TestCloseAndTerminate(t *testing.T) {
 	for _, pid := range pids {
 		waitGone(t, pid)
 	}
+	// Releases do not wait for the manager: they go with the client's next call.
+	if _, err := m.Client().Info(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if n := m.Server().NumObjects(); n != 0 {
 		t.Fatalf("%d objects left in the manager after Close", n)
 	}

@@ -12,7 +12,7 @@ import (
 // A compile error here means the mgr runtime does not support the version of generated
 // code this file holds: use the mgrgen of the same release as the runtime, and
 // regenerate.
-const _ = mgr.SupportPackageIsVersion1
+const _ = mgr.SupportPackageIsVersion2
 
 // _mgrgenRerunGoGenerate_Block lists the methods of Block this file was generated for.
 // If the assertion below fails to compile, those methods changed: re-run go generate.
@@ -36,6 +36,21 @@ type BlockProxy struct {
 // returns a proxy to it.
 func CreateBlock(ctx context.Context, c *mgr.Client, size int) (*BlockProxy, error) {
 	h, err := c.Create(ctx, BlockTypeID, func(e *mgr.Encoder) {
+		e.Int64(int64(size))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &BlockProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateBlockPipelined is CreateBlock without waiting for the manager: it returns the
+// proxy at once, and calls through it go out at once too, run once the Block exists
+// (create and first call cost one round trip). An error of NewBlock comes back from
+// those calls (errors.Is works) and from the proxy's Handle().Ready; the error here is
+// only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateBlockPipelined(ctx context.Context, c *mgr.Client, size int) (*BlockProxy, error) {
+	h, err := c.CreatePipelined(ctx, BlockTypeID, func(e *mgr.Encoder) {
 		e.Int64(int64(size))
 	})
 	if err != nil {

@@ -36,6 +36,8 @@ type condLock interface {
 type condWaiter struct {
 	ch       chan struct{}
 	notified bool
+	session  uint64    // for MgrState
+	since    time.Time // for MgrState
 }
 
 // NewCondition returns a Condition over lock or rlock (a shared Lock or RLock proxy
@@ -100,7 +102,7 @@ func (c *Condition) wait(ctx context.Context, dl time.Time) (bool, error) {
 	}
 	// Join the waiters before releasing the lock, so a Notify right after the release
 	// cannot be missed.
-	w := &condWaiter{ch: make(chan struct{})}
+	w := &condWaiter{ch: make(chan struct{}), session: caller.ID(), since: time.Now()}
 	c.mu.Lock()
 	c.waiters = append(c.waiters, w)
 	c.mu.Unlock()

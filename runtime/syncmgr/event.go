@@ -13,6 +13,8 @@ type Event struct {
 	mu  sync.Mutex
 	set bool
 	ch  chan struct{} // closed while set; a fresh one after Clear
+	// waiting counts the calls waiting for the flag, for MgrState.
+	waiting int
 }
 
 // NewEvent returns a cleared Event.
@@ -60,8 +62,13 @@ func (e *Event) WaitTimeout(ctx context.Context, timeout time.Duration) (bool, e
 func (e *Event) wait(ctx context.Context, dl time.Time) (bool, error) {
 	e.mu.Lock()
 	ch := e.ch
+	e.waiting++
 	e.mu.Unlock()
-	switch err := wait(ctx, ch, dl); err {
+	err := wait(ctx, ch, dl)
+	e.mu.Lock()
+	e.waiting--
+	e.mu.Unlock()
+	switch err {
 	case nil:
 		return true, nil
 	case errTimedOut:

@@ -91,7 +91,8 @@ type RLock struct {
 	grant     uint64
 	cancel    func() // stops the owner's session-end callback
 	waiters   []*rlockWaiter
-	abandoned bool // the next acquirer is told
+	abandoned bool      // the next acquirer is told
+	since     time.Time // when the owner took it, for MgrState
 }
 
 // rlockWaiter is an acquirer queued on an RLock. The grant is complete when ready
@@ -103,6 +104,7 @@ type rlockWaiter struct {
 	ready     chan struct{} // closed when granted
 	grant     uint64        // the lock's grant number for this waiter; 0 until granted
 	abandoned bool
+	since     time.Time // for MgrState
 }
 
 // NewRLock returns an unlocked RLock.
@@ -180,7 +182,7 @@ func (r *RLock) acquire(ctx context.Context, c mgr.Caller, block bool, dl time.T
 		r.mu.Unlock()
 		return false, nil
 	}
-	w := &rlockWaiter{caller: c, n: n, ready: make(chan struct{})}
+	w := &rlockWaiter{caller: c, n: n, ready: make(chan struct{}), since: time.Now()}
 	r.waiters = append(r.waiters, w)
 	r.mu.Unlock()
 
@@ -246,7 +248,7 @@ func rlockAbandoned(ab bool) error {
 func (r *RLock) lockLocked(c mgr.Caller, n int) uint64 {
 	id := c.ID()
 	r.grant++
-	r.locked, r.owner, r.count = true, id, n
+	r.locked, r.owner, r.count, r.since = true, id, n, time.Now()
 	r.cancel = onSessionEnd(c, func() { r.sessionEnded(c, id) })
 	return r.grant
 }
@@ -272,10 +274,14 @@ func (r *RLock) unlockLocked(abandoned bool) {
 
 func (r *RLock) sessionEnded(c mgr.Caller, id uint64) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	n := 0
 	if r.locked && r.owner == id {
-		c.Logger().Warn("syncmgr: rlock abandoned: its owner's session ended holding it", slog.Int("count", r.count))
+		n = r.count
 		r.unlockLocked(true)
+	}
+	r.mu.Unlock()
+	if n > 0 { // outside the lock: the logger is the user's code
+		c.Logger().Warn("syncmgr: rlock abandoned: its owner's session ended holding it", slog.Int("count", n))
 	}
 }
 

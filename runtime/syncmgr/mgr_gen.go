@@ -14,7 +14,7 @@ import (
 // A compile error here means the mgr runtime does not support the version of generated
 // code this file holds: use the mgrgen of the same release as the runtime, and
 // regenerate.
-const _ = mgr.SupportPackageIsVersion1
+const _ = mgr.SupportPackageIsVersion2
 
 // _mgrgenRerunGoGenerate_Array lists the methods of Array this file was generated for.
 // If the assertion below fails to compile, those methods changed: re-run go generate.
@@ -48,6 +48,21 @@ type ArrayProxy[T any] struct {
 // returns a proxy to it.
 func CreateArray[T any](ctx context.Context, c *mgr.Client, items []T) (*ArrayProxy[T], error) {
 	h, err := c.Create(ctx, ArrayTypeID[T](), func(e *mgr.Encoder) {
+		e.Value(&items)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ArrayProxy[T]{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateArrayPipelined is CreateArray without waiting for the manager: it returns the
+// proxy at once, and calls through it go out at once too, run once the Array exists
+// (create and first call cost one round trip). An error of NewArray comes back from
+// those calls (errors.Is works) and from the proxy's Handle().Ready; the error here is
+// only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateArrayPipelined[T any](ctx context.Context, c *mgr.Client, items []T) (*ArrayProxy[T], error) {
+	h, err := c.CreatePipelined(ctx, ArrayTypeID[T](), func(e *mgr.Encoder) {
 		e.Value(&items)
 	})
 	if err != nil {
@@ -365,6 +380,21 @@ func CreateBarrier(ctx context.Context, c *mgr.Client, parties int) (*BarrierPro
 	return &BarrierProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
+// CreateBarrierPipelined is CreateBarrier without waiting for the manager: it returns
+// the proxy at once, and calls through it go out at once too, run once the Barrier
+// exists (create and first call cost one round trip). An error of NewBarrier comes back
+// from those calls (errors.Is works) and from the proxy's Handle().Ready; the error
+// here is only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateBarrierPipelined(ctx context.Context, c *mgr.Client, parties int) (*BarrierProxy, error) {
+	h, err := c.CreatePipelined(ctx, BarrierTypeID, func(e *mgr.Encoder) {
+		e.Int64(int64(parties))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &BarrierProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
 // AttachBarrier returns a proxy to the Barrier tok names: the way to hand a Barrier
 // from one process to another (see mgr.ProxyBase.Token). It fails, releasing the
 // reference, when that object is not a Barrier.
@@ -525,6 +555,22 @@ func CreateBoundedSemaphore(ctx context.Context, c *mgr.Client, value int) (*Bou
 	return &BoundedSemaphoreProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
+// CreateBoundedSemaphorePipelined is CreateBoundedSemaphore without waiting for the
+// manager: it returns the proxy at once, and calls through it go out at once too, run
+// once the BoundedSemaphore exists (create and first call cost one round trip). An
+// error of NewBoundedSemaphore comes back from those calls (errors.Is works) and from
+// the proxy's Handle().Ready; the error here is only for what fails in this process
+// (see mgr.Client.CreatePipelined).
+func CreateBoundedSemaphorePipelined(ctx context.Context, c *mgr.Client, value int) (*BoundedSemaphoreProxy, error) {
+	h, err := c.CreatePipelined(ctx, BoundedSemaphoreTypeID, func(e *mgr.Encoder) {
+		e.Int64(int64(value))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &BoundedSemaphoreProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
 // AttachBoundedSemaphore returns a proxy to the BoundedSemaphore tok names: the way to
 // hand a BoundedSemaphore from one process to another (see mgr.ProxyBase.Token). It
 // fails, releasing the reference, when that object is not a BoundedSemaphore.
@@ -652,6 +698,23 @@ type ConditionProxy struct {
 // NewCondition, and returns a proxy to it.
 func CreateCondition(ctx context.Context, c *mgr.Client, lock *LockProxy, rlock *RLockProxy) (*ConditionProxy, error) {
 	h, err := c.Create(ctx, ConditionTypeID, func(e *mgr.Encoder) {
+		e.Ref(mgr.HandleOf(lock))
+		e.Ref(mgr.HandleOf(rlock))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ConditionProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateConditionPipelined is CreateCondition without waiting for the manager: it
+// returns the proxy at once, and calls through it go out at once too, run once the
+// Condition exists (create and first call cost one round trip). An error of
+// NewCondition comes back from those calls (errors.Is works) and from the proxy's
+// Handle().Ready; the error here is only for what fails in this process (see
+// mgr.Client.CreatePipelined).
+func CreateConditionPipelined(ctx context.Context, c *mgr.Client, lock *LockProxy, rlock *RLockProxy) (*ConditionProxy, error) {
+	h, err := c.CreatePipelined(ctx, ConditionTypeID, func(e *mgr.Encoder) {
 		e.Ref(mgr.HandleOf(lock))
 		e.Ref(mgr.HandleOf(rlock))
 	})
@@ -869,6 +932,19 @@ type DictProxy[K comparable, V any] struct {
 // returns a proxy to it.
 func CreateDict[K comparable, V any](ctx context.Context, c *mgr.Client) (*DictProxy[K, V], error) {
 	h, err := c.Create(ctx, DictTypeID[K, V](), nil)
+	if err != nil {
+		return nil, err
+	}
+	return &DictProxy[K, V]{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateDictPipelined is CreateDict without waiting for the manager: it returns the
+// proxy at once, and calls through it go out at once too, run once the Dict exists
+// (create and first call cost one round trip). An error of NewDict comes back from
+// those calls (errors.Is works) and from the proxy's Handle().Ready; the error here is
+// only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateDictPipelined[K comparable, V any](ctx context.Context, c *mgr.Client) (*DictProxy[K, V], error) {
+	h, err := c.CreatePipelined(ctx, DictTypeID[K, V](), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1658,6 +1734,19 @@ func CreateEvent(ctx context.Context, c *mgr.Client) (*EventProxy, error) {
 	return &EventProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
+// CreateEventPipelined is CreateEvent without waiting for the manager: it returns the
+// proxy at once, and calls through it go out at once too, run once the Event exists
+// (create and first call cost one round trip). An error of NewEvent comes back from
+// those calls (errors.Is works) and from the proxy's Handle().Ready; the error here is
+// only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateEventPipelined(ctx context.Context, c *mgr.Client) (*EventProxy, error) {
+	h, err := c.CreatePipelined(ctx, EventTypeID, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &EventProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
 // AttachEvent returns a proxy to the Event tok names: the way to hand an Event from one
 // process to another (see mgr.ProxyBase.Token). It fails, releasing the reference, when
 // that object is not an Event.
@@ -1794,6 +1883,21 @@ type ListProxy[T any] struct {
 // returns a proxy to it.
 func CreateList[T any](ctx context.Context, c *mgr.Client, items []T) (*ListProxy[T], error) {
 	h, err := c.Create(ctx, ListTypeID[T](), func(e *mgr.Encoder) {
+		e.Value(&items)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ListProxy[T]{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateListPipelined is CreateList without waiting for the manager: it returns the
+// proxy at once, and calls through it go out at once too, run once the List exists
+// (create and first call cost one round trip). An error of NewList comes back from
+// those calls (errors.Is works) and from the proxy's Handle().Ready; the error here is
+// only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateListPipelined[T any](ctx context.Context, c *mgr.Client, items []T) (*ListProxy[T], error) {
+	h, err := c.CreatePipelined(ctx, ListTypeID[T](), func(e *mgr.Encoder) {
 		e.Value(&items)
 	})
 	if err != nil {
@@ -2480,6 +2584,19 @@ func CreateLock(ctx context.Context, c *mgr.Client) (*LockProxy, error) {
 	return &LockProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
+// CreateLockPipelined is CreateLock without waiting for the manager: it returns the
+// proxy at once, and calls through it go out at once too, run once the Lock exists
+// (create and first call cost one round trip). An error of NewLock comes back from
+// those calls (errors.Is works) and from the proxy's Handle().Ready; the error here is
+// only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateLockPipelined(ctx context.Context, c *mgr.Client) (*LockProxy, error) {
+	h, err := c.CreatePipelined(ctx, LockTypeID, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &LockProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
 // AttachLock returns a proxy to the Lock tok names: the way to hand a Lock from one
 // process to another (see mgr.ProxyBase.Token). It fails, releasing the reference, when
 // that object is not a Lock.
@@ -2607,6 +2724,20 @@ type NamespaceProxy struct {
 // NewNamespace, and returns a proxy to it.
 func CreateNamespace(ctx context.Context, c *mgr.Client) (*NamespaceProxy, error) {
 	h, err := c.Create(ctx, NamespaceTypeID, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &NamespaceProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateNamespacePipelined is CreateNamespace without waiting for the manager: it
+// returns the proxy at once, and calls through it go out at once too, run once the
+// Namespace exists (create and first call cost one round trip). An error of
+// NewNamespace comes back from those calls (errors.Is works) and from the proxy's
+// Handle().Ready; the error here is only for what fails in this process (see
+// mgr.Client.CreatePipelined).
+func CreateNamespacePipelined(ctx context.Context, c *mgr.Client) (*NamespaceProxy, error) {
+	h, err := c.CreatePipelined(ctx, NamespaceTypeID, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2749,6 +2880,21 @@ type QueueProxy[T any] struct {
 // returns a proxy to it.
 func CreateQueue[T any](ctx context.Context, c *mgr.Client, maxsize int) (*QueueProxy[T], error) {
 	h, err := c.Create(ctx, QueueTypeID[T](), func(e *mgr.Encoder) {
+		e.Int64(int64(maxsize))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &QueueProxy[T]{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateQueuePipelined is CreateQueue without waiting for the manager: it returns the
+// proxy at once, and calls through it go out at once too, run once the Queue exists
+// (create and first call cost one round trip). An error of NewQueue comes back from
+// those calls (errors.Is works) and from the proxy's Handle().Ready; the error here is
+// only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateQueuePipelined[T any](ctx context.Context, c *mgr.Client, maxsize int) (*QueueProxy[T], error) {
+	h, err := c.CreatePipelined(ctx, QueueTypeID[T](), func(e *mgr.Encoder) {
 		e.Int64(int64(maxsize))
 	})
 	if err != nil {
@@ -3245,6 +3391,19 @@ func CreateRLock(ctx context.Context, c *mgr.Client) (*RLockProxy, error) {
 	return &RLockProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
+// CreateRLockPipelined is CreateRLock without waiting for the manager: it returns the
+// proxy at once, and calls through it go out at once too, run once the RLock exists
+// (create and first call cost one round trip). An error of NewRLock comes back from
+// those calls (errors.Is works) and from the proxy's Handle().Ready; the error here is
+// only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateRLockPipelined(ctx context.Context, c *mgr.Client) (*RLockProxy, error) {
+	h, err := c.CreatePipelined(ctx, RLockTypeID, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &RLockProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
 // AttachRLock returns a proxy to the RLock tok names: the way to hand a RLock from one
 // process to another (see mgr.ProxyBase.Token). It fails, releasing the reference, when
 // that object is not a RLock.
@@ -3382,6 +3541,22 @@ type SemaphoreProxy struct {
 // NewSemaphore, and returns a proxy to it.
 func CreateSemaphore(ctx context.Context, c *mgr.Client, value int) (*SemaphoreProxy, error) {
 	h, err := c.Create(ctx, SemaphoreTypeID, func(e *mgr.Encoder) {
+		e.Int64(int64(value))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &SemaphoreProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateSemaphorePipelined is CreateSemaphore without waiting for the manager: it
+// returns the proxy at once, and calls through it go out at once too, run once the
+// Semaphore exists (create and first call cost one round trip). An error of
+// NewSemaphore comes back from those calls (errors.Is works) and from the proxy's
+// Handle().Ready; the error here is only for what fails in this process (see
+// mgr.Client.CreatePipelined).
+func CreateSemaphorePipelined(ctx context.Context, c *mgr.Client, value int) (*SemaphoreProxy, error) {
+	h, err := c.CreatePipelined(ctx, SemaphoreTypeID, func(e *mgr.Encoder) {
 		e.Int64(int64(value))
 	})
 	if err != nil {
@@ -3529,6 +3704,21 @@ type SetProxy[T comparable] struct {
 // a proxy to it.
 func CreateSet[T comparable](ctx context.Context, c *mgr.Client, items []T) (*SetProxy[T], error) {
 	h, err := c.Create(ctx, SetTypeID[T](), func(e *mgr.Encoder) {
+		e.Value(&items)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &SetProxy[T]{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateSetPipelined is CreateSet without waiting for the manager: it returns the proxy
+// at once, and calls through it go out at once too, run once the Set exists (create and
+// first call cost one round trip). An error of NewSet comes back from those calls
+// (errors.Is works) and from the proxy's Handle().Ready; the error here is only for
+// what fails in this process (see mgr.Client.CreatePipelined).
+func CreateSetPipelined[T comparable](ctx context.Context, c *mgr.Client, items []T) (*SetProxy[T], error) {
+	h, err := c.CreatePipelined(ctx, SetTypeID[T](), func(e *mgr.Encoder) {
 		e.Value(&items)
 	})
 	if err != nil {
@@ -4171,6 +4361,21 @@ type ValueProxy[T any] struct {
 // returns a proxy to it.
 func CreateValue[T any](ctx context.Context, c *mgr.Client, v T) (*ValueProxy[T], error) {
 	h, err := c.Create(ctx, ValueTypeID[T](), func(e *mgr.Encoder) {
+		e.Value(&v)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ValueProxy[T]{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateValuePipelined is CreateValue without waiting for the manager: it returns the
+// proxy at once, and calls through it go out at once too, run once the Value exists
+// (create and first call cost one round trip). An error of NewValue comes back from
+// those calls (errors.Is works) and from the proxy's Handle().Ready; the error here is
+// only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateValuePipelined[T any](ctx context.Context, c *mgr.Client, v T) (*ValueProxy[T], error) {
+	h, err := c.CreatePipelined(ctx, ValueTypeID[T](), func(e *mgr.Encoder) {
 		e.Value(&v)
 	})
 	if err != nil {

@@ -34,7 +34,8 @@ type permits struct {
 // by a later grant.
 type holding struct {
 	grants []uint64
-	cancel func() // stops the session-end callback
+	cancel func()    // stops the session-end callback
+	since  time.Time // when the session took its first permit, for MgrState
 }
 
 type permitWaiter struct {
@@ -42,6 +43,7 @@ type permitWaiter struct {
 	ready     chan struct{} // closed when granted
 	grant     uint64        // the grant's number; 0 while not granted
 	abandoned bool
+	since     time.Time // for MgrState
 }
 
 func newPermits(value, max int, what string) *permits {
@@ -68,7 +70,7 @@ func (p *permits) acquire(ctx context.Context, c mgr.Caller, block bool, dl time
 		p.mu.Unlock()
 		return false, nil
 	}
-	w := &permitWaiter{caller: c, ready: make(chan struct{})}
+	w := &permitWaiter{caller: c, ready: make(chan struct{}), since: time.Now()}
 	p.waiters = append(p.waiters, w)
 	p.mu.Unlock()
 
@@ -151,7 +153,7 @@ func (p *permits) grantLocked(c mgr.Caller) uint64 {
 	h := p.held[c.ID()]
 	if h == nil {
 		id := c.ID()
-		h = &holding{}
+		h = &holding{since: time.Now()}
 		h.cancel = onSessionEnd(c, func() { p.sessionEnded(c, id) })
 		p.held[id] = h
 	}
@@ -237,16 +239,18 @@ func (p *permits) release(c mgr.Caller, overErr error) error {
 // sessionEnded returns every permit the ended session id held, marked abandoned.
 func (p *permits) sessionEnded(c mgr.Caller, id uint64) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	h := p.held[id]
 	if h == nil {
+		p.mu.Unlock()
 		return
 	}
-	c.Logger().Warn("syncmgr: "+p.what+" abandoned: its holder's session ended holding it", slog.Int("permits", len(h.grants)))
 	delete(p.held, id)
 	for range h.grants {
 		p.freeLocked(true)
 	}
+	p.mu.Unlock()
+	// Outside the lock: the logger is the user's code.
+	c.Logger().Warn("syncmgr: "+p.what+" abandoned: its holder's session ended holding it", slog.Int("permits", len(h.grants)))
 }
 
 func (p *permits) value() int {

@@ -12,7 +12,7 @@ import (
 // A compile error here means the mgr runtime does not support the version of generated
 // code this file holds: use the mgrgen of the same release as the runtime, and
 // regenerate.
-const _ = mgr.SupportPackageIsVersion1
+const _ = mgr.SupportPackageIsVersion2
 
 // _mgrgenRerunGoGenerate_Counter lists the methods of Counter this file was generated
 // for. If the assertion below fails to compile, those methods changed: re-run go
@@ -39,6 +39,21 @@ type CounterProxy struct {
 // and returns a proxy to it.
 func CreateCounter(ctx context.Context, c *mgr.Client, start int) (*CounterProxy, error) {
 	h, err := c.Create(ctx, CounterTypeID, func(e *mgr.Encoder) {
+		e.Int64(int64(start))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &CounterProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateCounterPipelined is CreateCounter without waiting for the manager: it returns
+// the proxy at once, and calls through it go out at once too, run once the Counter
+// exists (create and first call cost one round trip). An error of NewCounter comes back
+// from those calls (errors.Is works) and from the proxy's Handle().Ready; the error
+// here is only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateCounterPipelined(ctx context.Context, c *mgr.Client, start int) (*CounterProxy, error) {
+	h, err := c.CreatePipelined(ctx, CounterTypeID, func(e *mgr.Encoder) {
 		e.Int64(int64(start))
 	})
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 // A compile error here means the mgr runtime does not support the version of generated
 // code this file holds: use the mgrgen of the same release as the runtime, and
 // regenerate.
-const _ = mgr.SupportPackageIsVersion1
+const _ = mgr.SupportPackageIsVersion2
 
 // _mgrgenRerunGoGenerate_Cell lists the methods of Cell this file was generated for. If
 // the assertion below fails to compile, those methods changed: re-run go generate.
@@ -43,6 +43,21 @@ type CellProxy[T any] struct {
 // returns a proxy to it.
 func CreateCell[T any](ctx context.Context, c *mgr.Client, v T) (*CellProxy[T], error) {
 	h, err := c.Create(ctx, CellTypeID[T](), func(e *mgr.Encoder) {
+		e.Value(&v)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &CellProxy[T]{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateCellPipelined is CreateCell without waiting for the manager: it returns the
+// proxy at once, and calls through it go out at once too, run once the Cell exists
+// (create and first call cost one round trip). An error of NewCell comes back from
+// those calls (errors.Is works) and from the proxy's Handle().Ready; the error here is
+// only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateCellPipelined[T any](ctx context.Context, c *mgr.Client, v T) (*CellProxy[T], error) {
+	h, err := c.CreatePipelined(ctx, CellTypeID[T](), func(e *mgr.Encoder) {
 		e.Value(&v)
 	})
 	if err != nil {
@@ -177,6 +192,22 @@ type RectProxy struct {
 // returns a proxy to it.
 func CreateRect(ctx context.Context, c *mgr.Client, width float64, height float64) (*RectProxy, error) {
 	h, err := c.Create(ctx, RectTypeID, func(e *mgr.Encoder) {
+		e.Float64(width)
+		e.Float64(height)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &RectProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateRectPipelined is CreateRect without waiting for the manager: it returns the
+// proxy at once, and calls through it go out at once too, run once the Rect exists
+// (create and first call cost one round trip). An error of NewRect comes back from
+// those calls (errors.Is works) and from the proxy's Handle().Ready; the error here is
+// only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateRectPipelined(ctx context.Context, c *mgr.Client, width float64, height float64) (*RectProxy, error) {
+	h, err := c.CreatePipelined(ctx, RectTypeID, func(e *mgr.Encoder) {
 		e.Float64(width)
 		e.Float64(height)
 	})

@@ -31,6 +31,11 @@ func (s *Store) Get(k string) (string, bool) { v, ok := s.m[k]; return v, ok }
 // Debug is hidden.
 func (s *Store) Debug() string { return "" }
 
+// MgrState describes the store to the manager (mgr.StateReporter): never exposed.
+func (s *Store) MgrState() mgr.ObjectState {
+	return mgr.ObjectState{Fields: []mgr.StateField{{Name: "keys", Value: len(s.m)}}}
+}
+
 // Iter is only ever returned by other methods: no creator.
 //
 //mgr:expose nocreate

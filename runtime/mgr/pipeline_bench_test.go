@@ -1,0 +1,49 @@
+package mgr_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/mgr-go/mgr/runtime/mgr"
+)
+
+// createCounterPipelined is createCounter without the wait, as generated
+// CreateTPipelined functions do it.
+func createCounterPipelined(ctx context.Context, c *mgr.Client, start int64) (*counterProxy, error) {
+	h, err := c.CreatePipelined(ctx, counterTypeID, func(e *mgr.Encoder) { e.Int64(start) })
+	if err != nil {
+		return nil, err
+	}
+	return &counterProxy{mgr.MakeProxyBase(h)}, nil
+}
+
+// BenchmarkCreateCallRelease is mgrbench's create + Add + release row: pipelined, and with
+// the create waited for. Compare with BenchmarkRoundTrip/seq from the same run.
+func BenchmarkCreateCallRelease(b *testing.B) {
+	ctx := context.Background()
+	m, err := mgr.Start(ctx, mgr.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Shutdown(ctx)
+	for _, bc := range []struct {
+		name   string
+		create func(context.Context, *mgr.Client, int64) (*counterProxy, error)
+	}{{"pipelined", createCounterPipelined}, {"waited", createCounter}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := bc.create(ctx, m.Client(), 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := p.Add(ctx, 1); err != nil {
+					b.Fatal(err)
+				}
+				if err := p.Close(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

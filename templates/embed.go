@@ -1,0 +1,12 @@
+// Package templates holds the sources of outputs that are not Go — the live page of a
+// manager (page/), written as html/template and plain JavaScript — embedded so that the
+// runtime serves them without files on disk. It is data only: it imports nothing but
+// embed.
+package templates
+
+import "embed"
+
+// FS holds page/: index.html.tmpl (an html/template) and page.js, page.css.
+//
+//go:embed page
+var FS embed.FS
