@@ -24,9 +24,10 @@ type Config struct {
 	Quick bool
 	// JSON writes one JSON object instead of the table.
 	JSON bool
-	// Only lists sections to run (seq, rpc, mgr, sync, micro, pool, shm, cpython, pyfront, scale,
-	// the names of Sections, and sweep); empty runs all but sweep (which runs with Plot). seq holds the floor and the sequential net/rpc and mgr rows, interleaved.
-	// Rows whose anchors were not run show no ratio.
+	// Only lists sections to run (seq, rpc, mgr, sync, micro, pool, shm, cpython,
+	// pyfront, scale, the names of Sections, and sweep); empty runs all but sweep (which
+	// runs with Plot). seq holds the floor and the sequential net/rpc and mgr rows,
+	// interleaved. Rows whose anchors were not run show no ratio.
 	Only []string
 	// CPUProfile, if set, is a file the manager child writes a CPU profile of the mgr
 	// rows to.
