@@ -32,6 +32,12 @@ type directive struct {
 
 	renames []rename
 
+	// python is the Python typeid CPython clients create the type by (python=); pyNames
+	// override the snake_case Python names of methods (pyname=Method:py_name).
+	python    string
+	pythonPos token.Pos
+	pyNames   []rename
+
 	concurrent    bool
 	concurrentPos token.Pos
 	serialized    bool // one method at a time, chosen explicitly (the default without concurrent)
@@ -81,6 +87,12 @@ var options = map[string]option{
 	"rename": {value: true, set: func(d *directive, val string, pos token.Pos, s *errorSink) {
 		d.renames = renameList(val, pos, s)
 	}},
+	"python": {value: true, set: func(d *directive, val string, pos token.Pos, s *errorSink) {
+		d.python, d.pythonPos = val, pos
+	}},
+	"pyname": {value: true, set: func(d *directive, val string, pos token.Pos, s *errorSink) {
+		d.pyNames = pairList("pyname", val, pos, s)
+	}},
 	"concurrent": {set: func(d *directive, _ string, pos token.Pos, _ *errorSink) {
 		d.concurrent, d.concurrentPos = true, pos
 	}},
@@ -93,7 +105,7 @@ var options = map[string]option{
 }
 
 // optionList is the hint printed after an unknown option.
-const optionList = "typeid=NAME, constructor=Func, nocreate, methods=A,B, hide=A,B, rename=A:B, concurrent, serialized, inline"
+const optionList = "typeid=NAME, constructor=Func, nocreate, methods=A,B, hide=A,B, rename=A:B, python=TYPEID, pyname=A:a, concurrent, serialized, inline"
 
 // nameList splits "A,B" into names with their positions.
 func nameList(val string, pos token.Pos, s *errorSink) []nameAt {
@@ -113,6 +125,11 @@ func nameList(val string, pos token.Pos, s *errorSink) []nameAt {
 
 // renameList splits "A:B,C:D" into pairs with their positions.
 func renameList(val string, pos token.Pos, s *errorSink) []rename {
+	return pairList("rename", val, pos, s)
+}
+
+// pairList splits the value of option opt, "A:B,C:D", into pairs with their positions.
+func pairList(opt, val string, pos token.Pos, s *errorSink) []rename {
 	var out []rename
 	off := 0
 	for part := range strings.SplitSeq(val, ",") {
@@ -120,7 +137,7 @@ func renameList(val string, pos token.Pos, s *errorSink) []rename {
 		off += len(part) + 1
 		from, to, ok := strings.Cut(part, ":")
 		if !ok || !token.IsIdentifier(from) || !token.IsIdentifier(to) {
-			s.errorf(p, "rename=%s: want Method:ProxyMethod", part)
+			s.errorf(p, "%s=%s: want %s", opt, part, map[string]string{"rename": "Method:ProxyMethod", "pyname": "Method:python_name"}[opt])
 			continue
 		}
 		out = append(out, rename{nameAt{from, p}, nameAt{to, p + token.Pos(len(from)+1)}})

@@ -20,7 +20,7 @@
 //
 // Options follow on the same line, separated by spaces:
 //
-//		//mgr:expose typeid=NAME constructor=Func nocreate methods=A,B hide=C,D rename=E:F concurrent serialized inline
+//		//mgr:expose typeid=NAME constructor=Func nocreate methods=A,B hide=C,D rename=E:F python=TYPEID pyname=E:e concurrent serialized inline
 //
 //	  - typeid=NAME: the name of the type in managers and on the wire (default
 //	    "<import path>.<Type>"). Both ends must agree on it; set it to keep the name stable
@@ -37,6 +37,13 @@
 //	  - hide=C,D: expose the exported methods declared on the type except these.
 //	  - rename=E:F: the proxy method for E is called F. Needed when a method is called like
 //	    a method every proxy has (Close, Token, ObjectID, String, Handle, Begin, BeginMethod).
+//	  - python=TYPEID: serve the type to CPython's multiprocessing clients too, as Python
+//	    typeid TYPEID: the generated init registers its Python face (mgr.MustPyType), with
+//	    each method under its snake_case name and its arguments converted to the Go
+//	    parameter types. Every exposed method must take and return only Go's integer and
+//	    float types, string, bool and []byte; the constructor must take no parameters; a
+//	    generic type cannot say it (use mgr.NewPyType on an instantiation).
+//	  - pyname=E:e: the Python name of method E is e rather than its snake_case name.
 //	  - concurrent: the manager may run several methods of one object at once. Without it
 //	    the runtime runs one method of an object at a time (TypeDesc.Serialized), which is
 //	    right for plain structs; types that lock for themselves, and every type with a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"go/types"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -42,6 +43,22 @@ func emit(m *pkgModel) ([]byte, error) {
 	for _, t := range m.types {
 		if !t.generic() {
 			inits = append(inits, jen.Qual(runtimePath, "Register").Call(e.typeDesc(t)))
+		}
+	}
+	for _, t := range m.types {
+		if t.python != "" {
+			// mgr.RegisterPython(mgr.MustPyType("Counter", CounterTypeID, map[string]string{...}))
+			names := jen.Nil()
+			if len(t.pyNames) > 0 {
+				keys := slices.Sorted(maps.Keys(t.pyNames))
+				names = jen.Map(jen.String()).String().Values(jen.DictFunc(func(d jen.Dict) {
+					for _, k := range keys {
+						d[jen.Lit(k)] = jen.Lit(t.pyNames[k])
+					}
+				}))
+			}
+			inits = append(inits, jen.Qual(runtimePath, "RegisterPython").Call(
+				jen.Qual(runtimePath, "MustPyType").Call(jen.Lit(t.python), jen.Id(t.name+"TypeID"), names)))
 		}
 	}
 	for _, name := range m.sentinels {

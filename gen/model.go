@@ -34,8 +34,14 @@ type exposedType struct {
 	noCreate     bool // no creator; TypeDesc.New is nil
 
 	concurrent bool
-	inline     bool      // methods taking a context run inline too (mgr.Blocking)
-	methods    []*method // sorted by name; index = dispatch index
+	inline     bool // methods taking a context run inline too (mgr.Blocking)
+
+	// python is the Python typeid (python=): the type is registered for CPython clients
+	// with mgr.MustPyType; pyNames maps Go method names to their Python names where
+	// pyname= overrides the snake_case default.
+	python  string
+	pyNames map[string]string
+	methods []*method // sorted by name; index = dispatch index
 
 	// getValue is the proxy's GetValue (Python's _getvalue()), the last entry of the
 	// dispatch table after methods; nil when the type does not get one (see getValue).

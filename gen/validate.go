@@ -107,6 +107,7 @@ func (b *builder) build() *pkgModel {
 		if !t.noCreate {
 			b.constructor(t, d)
 		}
+		b.python(t, d) // python.go
 		b.nameCollisions(t)
 	}
 	b.typeIDCollisions(m.types, b.dirs)

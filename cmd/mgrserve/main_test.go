@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,7 +17,7 @@ import (
 
 // TestMgrserve builds mgrserve, serves Go clients on a Unix socket and CPython clients
 // over TCP, and checks that a Python client's item on the shared queue reaches a Go
-// client; SIGTERM stops it cleanly.
+// client; a CPython shutdown request stops it.
 func TestMgrserve(t *testing.T) {
 	pys := pythons.ForTest(t)
 	dir := t.TempDir()
@@ -76,8 +75,13 @@ func TestMgrserve(t *testing.T) {
 		}
 	}
 	client.Close()
-	cmd.Process.Signal(syscall.SIGTERM)
+	// A CPython client's shutdown stops it, as it stops CPython's own manager.
+	c := pys[0].Command(filepath.Join("testdata", "shutdown.py"), pyAddr)
+	c.Env = append(c.Env, "MGR_AUTHKEY="+keyHex)
+	if out, err := c.CombinedOutput(); err != nil || !strings.Contains(string(out), "OK") {
+		t.Fatalf("python shutdown: %v\n%s", err, out)
+	}
 	if err := cmd.Wait(); err != nil {
-		t.Errorf("mgrserve after SIGTERM: %v", err)
+		t.Errorf("mgrserve after a shutdown request: %v", err)
 	}
 }

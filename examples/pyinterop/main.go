@@ -12,9 +12,10 @@
 //	m = M(('127.0.0.1', 50000), authkey=bytes.fromhex(KEY)); m.connect()
 //	c = m.Counter(); c.increment(); print(c.get_value(), m.get_pair().get_x())
 //
-// The Python names are the Go methods' in snake_case (mgr.NewPyType); arguments are
-// converted to the Go parameter types, and a value of the wrong type is a TypeError in
-// Python, with nothing changed.
+// The types say so in their annotations (//mgr:expose python=Counter, see types.go):
+// mgrgen registers them for CPython clients, with the Go methods' snake_case names
+// (pyname= overrides one); arguments are converted to the Go parameter types, and a
+// value of the wrong type is a TypeError in Python, with nothing changed.
 package main
 
 import (
@@ -52,12 +53,6 @@ func run() error {
 		return errors.New("MGR_AUTHKEY must hold the key, in hex")
 	}
 
-	counter, err := mgr.NewPyType("Counter", CounterTypeID, nil)
-	if err != nil {
-		return err
-	}
-	mgr.RegisterPython(counter)
-
 	srv, err := mgr.NewServer(mgr.Options{AuthKey: key})
 	if err != nil {
 		return err
@@ -65,11 +60,8 @@ func run() error {
 	if err := srv.AddNamed("pair", PairTypeID, &Pair{X: 5, Y: 6}); err != nil {
 		return err
 	}
-	pair, err := mgr.NewPyType("get_pair", PairTypeID, nil)
-	if err != nil {
-		return err
-	}
-	if err := srv.SharePython("get_pair", "pair", pair); err != nil {
+	// Python's create("get_pair") gives this Pair (register('get_pair', callable=lambda: pair)).
+	if err := srv.SharePython("get_pair", "pair", nil); err != nil {
 		return err
 	}
 

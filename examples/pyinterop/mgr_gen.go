@@ -12,15 +12,15 @@ import (
 // A compile error here means the mgr runtime does not support the version of generated
 // code this file holds: use the mgrgen of the same release as the runtime, and
 // regenerate.
-const _ = mgr.SupportPackageIsVersion1
+const _ = mgr.SupportPackageIsVersion2
 
 // _mgrgenRerunGoGenerate_Counter lists the methods of Counter this file was generated
 // for. If the assertion below fails to compile, those methods changed: re-run go
 // generate.
 type _mgrgenRerunGoGenerate_Counter interface {
 	Decrement() int
-	GetValue() int
 	Increment() int
+	Value() int
 }
 
 var _ _mgrgenRerunGoGenerate_Counter = (*Counter)(nil)
@@ -38,6 +38,19 @@ type CounterProxy struct {
 // new(Counter), and returns a proxy to it.
 func CreateCounter(ctx context.Context, c *mgr.Client) (*CounterProxy, error) {
 	h, err := c.Create(ctx, CounterTypeID, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &CounterProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
+}
+
+// CreateCounterPipelined is CreateCounter without waiting for the manager: it returns
+// the proxy at once, and calls through it go out at once too, run once the Counter
+// exists (create and first call cost one round trip). An error of new(Counter) comes
+// back from those calls (errors.Is works) and from the proxy's Handle().Ready; the
+// error here is only for what fails in this process (see mgr.Client.CreatePipelined).
+func CreateCounterPipelined(ctx context.Context, c *mgr.Client) (*CounterProxy, error) {
+	h, err := c.CreatePipelined(ctx, CounterTypeID, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -86,10 +99,10 @@ func (p *CounterProxy) Decrement(ctx context.Context) (int, error) {
 	return r0, c.End()
 }
 
-// GetValue calls Counter.GetValue in the manager.
+// Increment calls Counter.Increment in the manager.
 //
-// GetValue returns the current value.
-func (p *CounterProxy) GetValue(ctx context.Context) (int, error) {
+// Increment adds one and returns the new value.
+func (p *CounterProxy) Increment(ctx context.Context) (int, error) {
 	var r0 int
 	c := p.Begin(1)
 	res, err := c.Do(ctx)
@@ -100,10 +113,10 @@ func (p *CounterProxy) GetValue(ctx context.Context) (int, error) {
 	return r0, c.End()
 }
 
-// Increment calls Counter.Increment in the manager.
+// Value calls Counter.Value in the manager.
 //
-// Increment adds one and returns the new value.
-func (p *CounterProxy) Increment(ctx context.Context) (int, error) {
+// Value returns the current value.
+func (p *CounterProxy) Value(ctx context.Context) (int, error) {
 	var r0 int
 	c := p.Begin(2)
 	res, err := c.Do(ctx)
@@ -202,20 +215,6 @@ func init() {
 			},
 			// 1
 			{
-				Name:   "GetValue",
-				Sig:    "func() int",
-				Inline: true,
-				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
-					if err := args.Done(); err != nil {
-						return err
-					}
-					r0 := obj.(*Counter).GetValue()
-					res.Int64(int64(r0))
-					return nil
-				},
-			},
-			// 2
-			{
 				Name:   "Increment",
 				Sig:    "func() int",
 				Inline: true,
@@ -224,6 +223,20 @@ func init() {
 						return err
 					}
 					r0 := obj.(*Counter).Increment()
+					res.Int64(int64(r0))
+					return nil
+				},
+			},
+			// 2
+			{
+				Name:   "Value",
+				Sig:    "func() int",
+				Inline: true,
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					if err := args.Done(); err != nil {
+						return err
+					}
+					r0 := obj.(*Counter).Value()
 					res.Int64(int64(r0))
 					return nil
 				},
@@ -251,4 +264,6 @@ func init() {
 		},
 		Serialized: true,
 	})
+	mgr.RegisterPython(mgr.MustPyType("Counter", CounterTypeID, map[string]string{"Value": "get_value"}))
+	mgr.RegisterPython(mgr.MustPyType("get_pair", PairTypeID, nil))
 }

@@ -4,11 +4,11 @@ import "sync"
 
 //go:generate go tool mgrgen
 
-// Counter is seed 002's shared counter, served to CPython clients as typeid Counter:
-// Python calls increment(), decrement() and get_value() — the snake_case names of the
-// Go methods.
+// Counter is seed 002's shared counter, served to CPython clients as typeid Counter
+// (python=Counter): Python calls increment() and decrement() — the snake_case names of
+// the Go methods — and get_value(), which pyname= gives Value.
 //
-//mgr:expose
+//mgr:expose python=Counter pyname=Value:get_value
 type Counter struct {
 	mu    sync.Mutex
 	value int
@@ -30,17 +30,18 @@ func (c *Counter) Decrement() int {
 	return c.value
 }
 
-// GetValue returns the current value.
-func (c *Counter) GetValue() int {
+// Value returns the current value.
+func (c *Counter) Value() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.value
 }
 
 // Pair is seed 004's one shared pair, served to CPython clients as typeid get_pair with
-// only get_x exposed (register('get_pair', callable=lambda: pair, exposed=['get_x'])).
+// only get_x exposed (register('get_pair', callable=lambda: pair, exposed=['get_x'])):
+// nocreate, so Python cannot make one; main shares the one Pair under that typeid.
 //
-//mgr:expose methods=GetX nocreate
+//mgr:expose methods=GetX nocreate python=get_pair
 type Pair struct {
 	X, Y int
 }

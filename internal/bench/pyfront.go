@@ -26,6 +26,7 @@ var pyfrontScript []byte
 type pyfrontOut struct {
 	Seq    pySeq   `json:"seq"`
 	Procs4 float64 `json:"procs4"`
+	CCRTCP float64 `json:"ccr_tcp_ms"`
 }
 
 var pyfrontKeys = []struct{ key, label, unit string }{
@@ -33,6 +34,8 @@ var pyfrontKeys = []struct{ key, label, unit string }{
 	{"pyfront.py.seq.p50", "CPython client → CPython manager: sequential get p50", "µs"},
 	{"pyfront.go.procs4", "4 CPython client processes → Go manager", "calls/s"},
 	{"pyfront.py.procs4", "4 CPython client processes → CPython manager", "calls/s"},
+	{"pyfront.go.ccr.tcp", "CPython client → Go manager: create + call + release over TCP, p50", "ms"},
+	{"pyfront.py.ccr.tcp", "CPython client → CPython manager: create + call + release over TCP, p50", "ms"},
 }
 
 func init() {
@@ -72,6 +75,11 @@ func runPyFront(ctx context.Context, cfg *Config, r *Report) error {
 		return err
 	}
 	go srv.ServePython(ln)
+	tcp, err := mgr.Listen(mgr.Address{Network: "tcp", Addr: "127.0.0.1:0"}, nil)
+	if err != nil {
+		return err
+	}
+	go srv.ServePython(tcp)
 
 	run := func(args ...string) (pyfrontOut, error) {
 		args = append([]string{script}, args...)
@@ -91,7 +99,7 @@ func runPyFront(ctx context.Context, cfg *Config, r *Report) error {
 		}
 		return o, json.Unmarshal(stdout.Bytes(), &o)
 	}
-	goOut, err := run("--address", sock, "--key", hex.EncodeToString(key))
+	goOut, err := run("--address", sock, "--tcp", tcp.Addr().String(), "--key", hex.EncodeToString(key))
 	if err != nil {
 		for _, k := range pyfrontKeys {
 			r.mark("pyfront", k.key, k.label, k.unit, "error")
@@ -109,5 +117,7 @@ func runPyFront(ctx context.Context, cfg *Config, r *Report) error {
 	r.set("pyfront", "pyfront.py.seq.p50", pyfrontKeys[1].label, pyOut.Seq.P50, "µs")
 	r.set("pyfront", "pyfront.go.procs4", pyfrontKeys[2].label, goOut.Procs4, "calls/s", "pyfront.py.procs4")
 	r.set("pyfront", "pyfront.py.procs4", pyfrontKeys[3].label, pyOut.Procs4, "calls/s")
+	r.set("pyfront", "pyfront.go.ccr.tcp", pyfrontKeys[4].label, goOut.CCRTCP, "ms", "pyfront.py.ccr.tcp")
+	r.set("pyfront", "pyfront.py.ccr.tcp", pyfrontKeys[5].label, pyOut.CCRTCP, "ms")
 	return nil
 }

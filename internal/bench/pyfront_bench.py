@@ -8,6 +8,8 @@ method. Prints one JSON object:
 
   seq     ValueProxy.get(), one client, sequential: p50/p99 µs, calls/s
   procs4  4 client processes calling get() on one shared Value for a window: calls/s
+  ccr_tcp create a dict proxy + one call + release over TCP (four authenticated
+          connections: create, incref, decref, decref): p50 ms
 """
 import argparse
 import json
@@ -64,9 +66,22 @@ def procs(v, nprocs, duration):
     return total / elapsed
 
 
+def ccr(m, n):
+    lat = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        d = m.dict()
+        d["a"] = 1
+        del d
+        lat.append(time.perf_counter() - t0)
+    lat.sort()
+    return pct(lat, 0.5) * 1e3
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--address")
+    ap.add_argument("--tcp")
     ap.add_argument("--key")
     ap.add_argument("--cpython", action="store_true")
     ap.add_argument("--quick", action="store_true")
@@ -85,6 +100,15 @@ def main():
     del v
     if a.cpython:
         m.shutdown()
+        t = SyncManager(address=("127.0.0.1", 0), authkey=key)
+        t.start()
+    else:
+        host, port = a.tcp.rsplit(":", 1)
+        t = SyncManager(address=(host, int(port)), authkey=bytes.fromhex(a.key))
+        t.connect()
+    out["ccr_tcp_ms"] = ccr(t, 5 if a.quick else 11)
+    if a.cpython:
+        t.shutdown()
     print(json.dumps(out))
 
 

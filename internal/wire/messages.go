@@ -3,6 +3,7 @@ package wire
 // Message kinds: the first byte of every frame after the handshake.
 //
 //	Call     kind reqID objectID method timeoutNanos args...   client → manager
+//	CallMeta kind reqID objectID method timeoutNanos meta args...  client → manager
 //	Reply    kind reqID nrefs refID... result...               manager → client
 //	Error    kind reqID message sentinel stack                 manager → client
 //	Cancel   kind reqID                                        client → manager

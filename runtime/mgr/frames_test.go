@@ -70,6 +70,7 @@ func TestHostileFramesAreRejectedWhileOthersWork(t *testing.T) {
 		{"negative", binary.BigEndian.AppendUint32(nil, 0xfffffff0), "negative length"},
 		{"unknown kind", []byte{0, 0, 0, 3, 99, 1, 2}, "unknown message kind 99"},
 		{"truncated call header", []byte{0, 0, 0, 2, wire.KindCall, 0x80}, "call header"},
+		{"call metadata past the frame", []byte{0, 0, 0, 7, wire.KindCallMeta, 1, 1, 0, 0, 9, 'a'}, "call header"},
 		{"empty frame", []byte{0, 0, 0, 0}, "empty frame"},
 	}
 	for _, tc := range cases {

@@ -63,8 +63,11 @@ func (s *Server) Intercept(interceptors ...Interceptor) {
 
 // chain runs invoke behind interceptors, the first outermost.
 func chain(ctx context.Context, info *CallInfo, interceptors []Interceptor, invoke func(context.Context) error) error {
-	if len(interceptors) == 0 {
+	switch len(interceptors) {
+	case 0:
 		return invoke(ctx)
+	case 1: // the usual case: no closure for the rest of the chain
+		return interceptors[0](ctx, info, invoke)
 	}
 	return interceptors[0](ctx, info, func(ctx context.Context) error {
 		return chain(ctx, info, interceptors[1:], invoke)

@@ -42,6 +42,9 @@ func NewPyType(typeID, goTypeID string, names map[string]string) (*PyType, error
 	var skipped []string
 	for i := range desc.Methods {
 		m := &desc.Methods[i]
+		if strings.HasPrefix(m.Name, "_") {
+			continue // the runtime's own entries (_getvalue: Python has #GETVALUE)
+		}
 		pyName, renamed := names[m.Name]
 		if !renamed {
 			pyName = SnakeCase(m.Name)
@@ -61,6 +64,16 @@ func NewPyType(typeID, goTypeID string, names map[string]string) (*PyType, error
 		return t, fmt.Errorf("mgr: NewPyType %s: methods left out (their types have no Python form): %s", typeID, strings.Join(skipped, "; "))
 	}
 	return t, nil
+}
+
+// MustPyType is NewPyType for generated code (mgrgen's python= option), which has
+// checked at generation time that every method converts; it panics on an error.
+func MustPyType(typeID, goTypeID string, names map[string]string) *PyType {
+	t, err := NewPyType(typeID, goTypeID, names)
+	if err != nil {
+		panic(err)
+	}
+	return t
 }
 
 // SnakeCase gives a Go method name its Python spelling: GetValue → get_value,

@@ -21,6 +21,7 @@ type pyConn struct {
 	srv    *Server
 	conn   net.Conn
 	raw    *stashConn // what c reads from (python_watch.go)
+	w      watcher
 	c      *pywire.Conn
 	holder *pyHolder
 	addr   any // the manager's address as CPython tokens carry it
@@ -44,6 +45,10 @@ func (s *Server) servePyConn(conn net.Conn) {
 	c.SetWriter(&stallWriter{conn: conn, timeout: s.opts.lease()})
 	pc := &pyConn{srv: s, conn: conn, raw: raw, c: c, holder: s.pyHolderFor(conn), addr: pyTokenAddress(conn.LocalAddr())}
 	defer conn.Close()
+	// The manager's shutdown ends CPython connections too (after its drain, when it
+	// cancels every call), as a Go session is ended.
+	stop := context.AfterFunc(s.callsCtx, func() { conn.Close() })
+	defer stop()
 	quickAck(conn)
 	frame, err := c.ReadFrame()
 	if err != nil {
@@ -110,6 +115,7 @@ func (pc *pyConn) serveCalls() {
 	s := pc.srv
 	ctx, cancel := context.WithCancel(withCaller(s.callsCtx, s.pyCaller()))
 	defer cancel()
+	pc.w.cancel = cancel
 	for {
 		f, err := pc.c.ReadFrame()
 		if err != nil {

@@ -19,6 +19,9 @@ type pyRequest struct {
 }
 
 func decodePyRequest(frame []byte) (pyRequest, error) {
+	if req, ok := fastPyRequest(frame); ok { // python_fastreq.go
+		return req, nil
+	}
 	v, err := pickle.Decode(frame)
 	if err != nil {
 		return pyRequest{}, fmt.Errorf("bad request: %w", err)

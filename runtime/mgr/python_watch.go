@@ -41,40 +41,56 @@ func (c *stashConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
-// watched runs fn with a context that ends if the client closes the connection while fn
-// runs for longer than watchAfter.
+// watcher is a connection's watching state: one timer, reused from call to call.
+type watcher struct {
+	mu       sync.Mutex
+	busy     bool          // a call runs
+	watching chan struct{} // a watcher goroutine runs; closed when it has ended
+	timer    *time.Timer
+	cancel   context.CancelFunc // ends the connection's calls
+}
+
+// watched runs fn, watching the connection if fn runs for longer than watchAfter: a
+// client that has gone ends the context of the connection's calls.
 func (pc *pyConn) watched(ctx context.Context, fn func(ctx context.Context) pyReply) pyReply {
 	if pc.c.Buffered() > 0 {
 		return fn(ctx) // the client has said more already: it is there
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu       sync.Mutex
-		finished bool
-		watching chan struct{}
-	)
-	t := time.AfterFunc(watchAfter, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if finished {
-			return
-		}
-		watching = make(chan struct{})
-		go pc.watch(cancel, watching)
-	})
+	w := &pc.w
+	w.mu.Lock()
+	w.busy = true
+	w.mu.Unlock()
+	if w.timer == nil {
+		w.timer = time.AfterFunc(watchAfter, pc.startWatch)
+	} else {
+		w.timer.Reset(watchAfter)
+	}
 	r := fn(ctx)
-	t.Stop()
-	mu.Lock()
-	finished = true
-	w := watching
-	mu.Unlock()
-	if w != nil {
+	w.timer.Stop()
+	w.mu.Lock()
+	w.busy = false
+	done := w.watching
+	w.watching = nil
+	w.mu.Unlock()
+	if done != nil {
 		pc.conn.SetReadDeadline(time.Now()) // ends the watcher's read
-		<-w
+		<-done
 		pc.conn.SetReadDeadline(time.Time{})
 	}
 	return r
+}
+
+// startWatch starts a watcher for the call running, if one runs. A timer of an earlier
+// call that fires late starts it early for the next: no harm.
+func (pc *pyConn) startWatch() {
+	w := &pc.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.busy || w.watching != nil {
+		return
+	}
+	w.watching = make(chan struct{})
+	go pc.watch(w.cancel, w.watching)
 }
 
 // watch reads the connection until the call ends (its read deadline passes): end of

@@ -274,10 +274,14 @@ func (r *RLock) unlockLocked(abandoned bool) {
 
 func (r *RLock) sessionEnded(c mgr.Caller, id uint64) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	n := 0
 	if r.locked && r.owner == id {
-		c.Logger().Warn("syncmgr: rlock abandoned: its owner's session ended holding it", slog.Int("count", r.count))
+		n = r.count
 		r.unlockLocked(true)
+	}
+	r.mu.Unlock()
+	if n > 0 { // outside the lock: the logger is the user's code
+		c.Logger().Warn("syncmgr: rlock abandoned: its owner's session ended holding it", slog.Int("count", n))
 	}
 }
 

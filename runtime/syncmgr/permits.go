@@ -239,16 +239,18 @@ func (p *permits) release(c mgr.Caller, overErr error) error {
 // sessionEnded returns every permit the ended session id held, marked abandoned.
 func (p *permits) sessionEnded(c mgr.Caller, id uint64) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	h := p.held[id]
 	if h == nil {
+		p.mu.Unlock()
 		return
 	}
-	c.Logger().Warn("syncmgr: "+p.what+" abandoned: its holder's session ended holding it", slog.Int("permits", len(h.grants)))
 	delete(p.held, id)
 	for range h.grants {
 		p.freeLocked(true)
 	}
+	p.mu.Unlock()
+	// Outside the lock: the logger is the user's code.
+	c.Logger().Warn("syncmgr: "+p.what+" abandoned: its holder's session ended holding it", slog.Int("permits", len(h.grants)))
 }
 
 func (p *permits) value() int {

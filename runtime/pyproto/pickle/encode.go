@@ -386,6 +386,8 @@ func (e *encoder) value(v any, depth int) error {
 		e.buf = append(e.buf, opMark)
 		e.buf = append(e.buf, x.enc...)
 		e.buf = append(e.buf, opFrozenset)
+	case TupleOf:
+		return e.tuple(x, depth)
 	case []any:
 		if len(x) == 0 {
 			return e.list(nil, x, depth)

@@ -164,6 +164,15 @@ func TestSharedLists(t *testing.T) {
 	}
 }
 
+func TestTupleOf(t *testing.T) {
+	v := []any{1, "x", []any{2}, dictOf("k", 3)}
+	// Both read back as the same tuple (TupleOf memoizes the list and dict, MakeTuple's
+	// canonical body does not).
+	if a, b := mustDecode(t, mustEncode(t, TupleOf(v))), mustDecode(t, mustEncode(t, MustTuple(v...))); a != b {
+		t.Errorf("TupleOf gives %v, MustTuple %v", a, b)
+	}
+}
+
 func TestRecursiveDict(t *testing.T) {
 	d := NewDict()
 	d.Set("me", d)
@@ -286,6 +295,9 @@ func TestStrictGlobals(t *testing.T) {
 	}
 	if m, n := o.Global(); m != "os" || n != "system" {
 		t.Errorf("Global() = %s.%s", m, n)
+	}
+	if a, ok := o.Args(); !ok || len(a) != 1 || a[0] != "ls" {
+		t.Errorf("Args() = %v, %v", a, ok)
 	}
 	// Written back unchanged (never run).
 	if got := mustDecode(t, mustEncode(t, []any{o})).([]any)[0]; got != o {

@@ -5,52 +5,23 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math/big"
-	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/mgr-go/mgr/internal/pythons"
 )
 
-// pythons returns the CPython interpreters to test against: every pyenv 3.11–3.13, else
-// python3; the test skips when there is none.
-func pythons(t *testing.T) []string {
+// runPython runs testdata/roundtrip.py under one interpreter.
+func runPython(t *testing.T, py pythons.Python, stdin []byte, args ...string) []byte {
 	t.Helper()
-	var out []string
-	if b, err := exec.Command("pyenv", "versions", "--bare").Output(); err == nil {
-		for _, v := range strings.Fields(string(b)) {
-			for _, minor := range []string{"3.11", "3.12", "3.13"} {
-				if v == minor || strings.HasPrefix(v, minor+".") {
-					out = append(out, v)
-				}
-			}
-		}
-	}
-	if len(out) == 0 {
-		if _, err := exec.LookPath("python3"); err == nil {
-			out = append(out, "")
-		}
-	}
-	if len(out) == 0 {
-		t.Skip("no CPython 3.11–3.13 found (pyenv versions --bare, python3): golden round trips need one")
-	}
-	return out
-}
-
-// runPython runs testdata/roundtrip.py under one interpreter ("" = python3 as found).
-func runPython(t *testing.T, version string, stdin []byte, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command("python3", append([]string{"testdata/roundtrip.py"}, args...)...)
-	cmd.Env = os.Environ()
-	if version != "" {
-		cmd.Env = append(cmd.Env, "PYENV_VERSION="+version)
-	}
+	cmd := py.Command(append([]string{"testdata/roundtrip.py"}, args...)...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("python %s roundtrip.py %v: %v\n%s", version, args, err, stderr.Bytes())
+		t.Fatalf("python %s roundtrip.py %v: %v\n%s", py.Version, args, err, stderr.Bytes())
 	}
 	return out
 }
@@ -146,10 +117,10 @@ func goValues() map[string]any {
 // CPython check it reads back equal values — Opaque ones (dataclasses, a tree with parent
 // links, a list subclass, a function) included; Go's own values too.
 func TestPythonRoundTrip(t *testing.T) {
-	for _, ver := range pythons(t) {
-		t.Run("python"+ver, func(t *testing.T) {
+	for _, py := range pythons.ForTest(t) {
+		t.Run("python"+py.Version, func(t *testing.T) {
 			var dump map[string]map[string]string
-			if err := json.Unmarshal(runPython(t, ver, nil, "dump"), &dump); err != nil {
+			if err := json.Unmarshal(runPython(t, py, nil, "dump"), &dump); err != nil {
 				t.Fatal(err)
 			}
 			want := wantDecoded()
@@ -184,7 +155,7 @@ func TestPythonRoundTrip(t *testing.T) {
 			}
 			in, _ := json.Marshal(back)
 			var res map[string]string
-			if err := json.Unmarshal(runPython(t, ver, in, "check"), &res); err != nil {
+			if err := json.Unmarshal(runPython(t, py, in, "check"), &res); err != nil {
 				t.Fatal(err)
 			}
 			var names []string

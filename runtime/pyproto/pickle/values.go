@@ -96,6 +96,12 @@ func (t Tuple) String() string {
 	return "(" + strings.Join(parts, ", ") + ")"
 }
 
+// TupleOf encodes as a tuple of its elements, each encoded once: the way to build a
+// message such as ('#RETURN', value) or a call's arguments, which need not be
+// comparable (MakeTuple encodes its elements into the canonical body first, then Encode
+// copies that). Decode never returns it.
+type TupleOf []any
+
 // FrozenSet is a Python frozenset. Like Tuple it is comparable: it holds the canonical
 // encoding of its members in a canonical (sorted) order. Members decodes them.
 type FrozenSet struct {
@@ -325,6 +331,26 @@ func (o Opaque) Global() (module, name string) {
 			return "", ""
 		}
 	}
+}
+
+// Args returns the arguments the value's class or callable is called with (REDUCE or
+// NEWOBJ), decoded, when the value is such a call: for an exception of a class outside
+// the allow-list, its args.
+func (o Opaque) Args() ([]any, bool) {
+	v, err := decodeNode(o.pkl)
+	if err != nil {
+		return nil, false
+	}
+	n, ok := v.(*objNode)
+	if !ok {
+		return nil, false
+	}
+	t, ok := n.args.(Tuple)
+	if !ok {
+		return nil, false
+	}
+	e, err := t.Elems()
+	return e, err == nil
 }
 
 // String names the value's class.

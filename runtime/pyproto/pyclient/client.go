@@ -110,8 +110,10 @@ func Dial(ctx context.Context, network, address string, authkey []byte, opts *Op
 
 // conn is one authenticated connection.
 type conn struct {
-	nc net.Conn
-	w  *wire.Conn
+	nc       net.Conn
+	w        *wire.Conn
+	deadline time.Time // the one last set on nc
+	spent    bool      // a cancellation touched it: close, never reuse
 }
 
 func (c *Client) dial(ctx context.Context) (*conn, error) {
@@ -138,10 +140,21 @@ func (c *Client) withCtx(ctx context.Context, cn *conn, f func() error) error {
 		return err
 	}
 	dl, _ := ctx.Deadline()
-	cn.nc.SetDeadline(dl)
+	if dl != cn.deadline {
+		cn.nc.SetDeadline(dl)
+		cn.deadline = dl
+	}
+	if ctx.Done() == nil {
+		// context.Background and the like: nothing can cancel f.
+		return f()
+	}
 	stop := context.AfterFunc(ctx, func() { cn.nc.SetDeadline(time.Unix(1, 0)) })
 	err := f()
-	stop()
+	if !stop() {
+		// The AfterFunc ran or is running: its deadline may land at any moment, so
+		// the connection is not reused even if f got its reply in time.
+		cn.spent = true
+	}
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
@@ -156,15 +169,11 @@ func (c *Client) withCtx(ctx context.Context, cn *conn, f func() error) error {
 
 // request encodes (ident, name, args, kwds).
 func request(ident any, name string, args []any, kwds map[string]any) ([]byte, error) {
-	a, err := pickle.MakeTuple(args...)
-	if err != nil {
-		return nil, err
-	}
 	var kw any = pickle.NewDict()
 	if len(kwds) > 0 {
 		kw = kwds
 	}
-	return pickle.Encode(pickle.MustTuple(ident, name, a, kw))
+	return pickle.Encode(pickle.TupleOf{ident, name, pickle.TupleOf(args), kw})
 }
 
 // roundTrip sends one request and reads one reply on cn.
@@ -205,10 +214,17 @@ func (c *Client) result(kind string, payload any) (any, error) {
 	case "#RETURN":
 		return payload, nil
 	case "#ERROR":
-		if exc, ok := payload.(*pickle.Exception); ok {
-			return nil, &PythonError{Exc: exc}
+		switch x := payload.(type) {
+		case *pickle.Exception:
+			return nil, &PythonError{Exc: x}
+		case pickle.Opaque:
+			// An exception of a class outside pickle's allow-list (the program's own)
+			// arrives opaque: its class and args are still readable.
+			if mod, name := x.Global(); mod != "" {
+				args, _ := x.Args()
+				return nil, &PythonError{Exc: &pickle.Exception{Module: mod, Name: name, Args: args}, Opaque: x}
+			}
 		}
-		// An exception of a class outside pickle's allow-list arrives opaque.
 		return nil, &RemoteError{Kind: "#ERROR", Traceback: fmt.Sprint(payload)}
 	case "#TRACEBACK", "#UNSERIALIZABLE":
 		s, _ := payload.(string)
@@ -321,7 +337,7 @@ func (c *Client) get(ctx context.Context) (*conn, error) {
 
 func (c *Client) put(cn *conn) {
 	c.mu.Lock()
-	if !c.closed && len(c.idle) < c.opts.MaxIdle {
+	if !c.closed && !cn.spent && len(c.idle) < c.opts.MaxIdle {
 		c.idle = append(c.idle, cn)
 		cn = nil
 	}

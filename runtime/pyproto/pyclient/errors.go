@@ -22,6 +22,10 @@ var (
 // would catch it with: errors.Is(err, pyclient.KeyError), errors.Is(err, pyclient.LookupError).
 type PythonError struct {
 	Exc *pickle.Exception
+	// Opaque is the exception as pickled when its class is the program's own (not
+	// interpreted by runtime/pyproto/pickle); Exc then holds its class and args, and
+	// errors.Is matches the class itself and Exception.
+	Opaque pickle.Opaque
 }
 
 func (e *PythonError) Error() string { return "python: " + e.Exc.Error() }

@@ -31,7 +31,7 @@ type server struct {
 
 // startServer starts a CPython manager (get_server().serve_forever()) and waits for it
 // to print the address it serves.
-func startServer(t *testing.T, py pythons.Python, network string) *server {
+func startServer(t testing.TB, py pythons.Python, network string) *server {
 	t.Helper()
 	addr := "127.0.0.1"
 	if network == "unix" {
@@ -142,6 +142,10 @@ func testManager(t *testing.T, py pythons.Python, network string) {
 	if v := call(t, d, "__len__"); v != int64(2) {
 		t.Errorf("len(d) = %v", v)
 	}
+	// A dict view travels as builtins.list(...) (the manager's ForkingPickler reducer).
+	if v, ok := call(t, d, "keys").([]any); !ok || len(v) != 2 || v[0] != "a" {
+		t.Errorf("d.keys() = %#v", v)
+	}
 
 	// list: IndexError, pop.
 	l := create(t, c, "list", []any{1, 2})
@@ -242,6 +246,12 @@ func testManager(t *testing.T, py pythons.Python, network string) {
 	_, err = box.Call(ctx, "fail")
 	if !errors.Is(err, ValueError) || !errors.As(err, &pe) || len(pe.Exc.Args) != 2 || pe.Exc.Args[1] != int64(42) {
 		t.Errorf("fail(): %v", err)
+	}
+	// An exception class of the program's own: opaque, but its class and args read.
+	_, err = box.Call(ctx, "fail_custom")
+	if !errors.Is(err, &Class{"values", "CustomError"}) || !errors.Is(err, Exception) || errors.Is(err, ValueError) ||
+		!errors.As(err, &pe) || len(pe.Exc.Args) != 2 || pe.Exc.Args[0] != "mine" || pe.Opaque == (pickle.Opaque{}) {
+		t.Errorf("fail_custom(): %#v", err)
 	}
 	var re *RemoteError
 	if _, err := box.Call(ctx, "nope"); !errors.As(err, &re) || re.Kind != "#TRACEBACK" || !strings.Contains(re.Traceback, "nope") {

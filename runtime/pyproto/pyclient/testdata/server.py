@@ -14,7 +14,7 @@ from multiprocessing.managers import SyncManager
 
 # The classes client.py sends: the server unpickles what clients put in its queues, so
 # it must know them (a Go manager would not need to).
-from values import Point, Key  # noqa: F401  (testdata/values.py)
+from values import Point, Key, CustomError  # noqa: F401  (testdata/values.py)
 
 
 class Box:
@@ -33,6 +33,9 @@ class Box:
     def fail(self):
         raise ValueError('boom', 42)
 
+    def fail_custom(self):
+        raise CustomError('mine', 7)
+
     def __repr__(self):
         return 'Box(%r)' % (self.value,)
 
@@ -41,7 +44,7 @@ class Manager(SyncManager):
     pass
 
 
-BOX_METHODS = ('get', 'set', 'make_box', 'fail')
+BOX_METHODS = ('get', 'set', 'make_box', 'fail', 'fail_custom')
 Manager.register('Box', Box, exposed=BOX_METHODS, method_to_typeid={'make_box': 'BoxResult'})
 # A method's result is registered under a typeid without callable (as SyncManager's
 # 'Iterator'): with one, the server would wrap the result in a new Box.

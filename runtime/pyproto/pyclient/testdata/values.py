@@ -16,3 +16,7 @@ class Key:
 
 def sample():
     return [Point(1, 'x'), {'k': Point(2, (3, Point(4)))}, {Key(1, 'a'): 'v'}, (Key(2, 'b'),)]
+
+
+class CustomError(Exception):
+    """An exception class of the program's own (opaque to the Go client)."""

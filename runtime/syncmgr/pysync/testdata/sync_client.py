@@ -27,12 +27,12 @@ def child(name, d, l, q, lock, rlock, ev, ns, v, a, cond, bar):
     d[name] = mp.current_process().name
     l.append(name)
     q.put((name, 1))
-    with lock:
+    with lock:  # read-modify-writes of shared values need the lock, as in CPython
         v.value += 1
+        a[0] = a[0] + 1
     assert rlock.acquire() and rlock.acquire()
     rlock.release(); rlock.release()
     ns.__setattr__(name, True)
-    a[0] = a[0] + 1
     ev.wait(10)
     assert ev.is_set()
     with cond:
@@ -224,8 +224,17 @@ def main():
     for method in ('fork', 'spawn'):
         check_children(m, method)
 
-    # An object of an earlier run or a typo: a clean error.
-    raises(Exception, m._create, 'NoSuchType')
+    # The manager's own operations: number_of_objects, debug_info, get_methods (an
+    # AutoProxy made without its exposed list asks for it).
+    from multiprocessing.managers import AutoProxy, RemoteError
+    assert m._number_of_objects() > 0
+    assert 'refcount=' in m._debug_info()
+    q2 = m.Queue()
+    auto = AutoProxy(q2._token, 'pickle', authkey=key)
+    auto.put(1)
+    assert q2.get() == 1 and 'put' in auto._exposed_
+    raises(RemoteError, q2._callmethod, 'no_such_method')
+    raises(RemoteError, m._create, 'NoSuchType')
     print('OK', flush=True)
 
 
