@@ -174,3 +174,28 @@ func TestRepeatedLongKeyBounded(t *testing.T) {
 		t.Errorf("records: %v", err)
 	}
 }
+
+// TestSharedPartsCopiedExactly: memo-free bodies copy a shared part's bytes; the tuple
+// must be the one spelling everything out gives (equal, ==), at any depth.
+func TestSharedPartsCopiedExactly(t *testing.T) {
+	var shared, spelled func(d int) any
+	shared = func(d int) any {
+		if d == 0 {
+			return []any{"leaf", int64(d)}
+		}
+		x := shared(d - 1)
+		return []any{x, dictOf("k", x), x}
+	}
+	spelled = func(d int) any {
+		if d == 0 {
+			return []any{"leaf", int64(d)}
+		}
+		return []any{spelled(d - 1), dictOf("k", spelled(d-1)), spelled(d - 1)}
+	}
+	for d := range 6 {
+		a, b := MustTuple(shared(d), 1), MustTuple(spelled(d), 1)
+		if a != b {
+			t.Fatalf("depth %d: shared %q, spelled out %q", d, a.enc, b.enc)
+		}
+	}
+}
