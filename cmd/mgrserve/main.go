@@ -50,10 +50,18 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "mgrserve:", err)
-		os.Exit(2)
+	os.Exit(exitCode(run(os.Args[1:])))
+}
+
+// exitCode reports err on stderr and gives the exit status: 0 for success and for -h
+// (the usage, which the flag package has printed, is what was asked for), 2 otherwise.
+func exitCode(err error) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
 	}
+	fmt.Fprintln(os.Stderr, "mgrserve:", err)
+	return 2
 }
 
 func run(args []string) error {
