@@ -17,8 +17,10 @@
 //	-share NAME=TYPEID,...
 //		Make shared objects both sides reach: a Python client registers get_NAME
 //		(BaseManager.register('get_NAME')) and calls it; a Go client looks NAME up
-//		(syncmgr.LookupQueue[any](ctx, client, "NAME")). TYPEID is a Python typeid
-//		(Queue, dict, list, ...). Default: queue=Queue,dict=dict.
+//		(syncmgr.LookupQueue[any](ctx, client, "NAME"); a dict is a Dict[any, any], and
+//		the Go client imports github.com/mgr-go/mgr/runtime/syncmgr/pysync so that it
+//		can read what Python stored). TYPEID is a Python typeid (Queue, dict, list, ...).
+//		Default: queue=Queue,dict=dict.
 //
 // At least one of -addr and -python is needed. The authentication key is MGR_AUTHKEY,
 // in hex; when it is unset, mgrserve makes one up and prints it. mgrserve prints where
