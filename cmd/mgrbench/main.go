@@ -7,7 +7,7 @@
 // mgrbench is a module of its own (go-redis and grpc are its dependencies, not mgr's):
 // from the repository's root, run it with go run -C cmd/mgrbench . [flags].
 //
-//	mgrbench [-quick] [-json] [-plot DIR] [-only seq,rpc,mgr,sync,micro,pool,shm,cpython,scale,grpc,redis,sweep] [-cpuprofile manager.pprof]
+//	mgrbench [-quick] [-json] [-plot DIR] [-only seq,rpc,mgr,sync,micro,pool,shm,cpython,pyfront,scale,grpc,redis,sweep] [-cpuprofile manager.pprof]
 package main
 
 import (

@@ -1,6 +1,7 @@
 package etcd
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -96,6 +97,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	b := &Backend{cli: cli, cfg: cfg, prefix: cfg.prefix(), types: map[string]*kind{}}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.leases.init(b)
+	go b.collect() // gc.go
 	return b, nil
 }
 
@@ -149,7 +151,7 @@ func (b *Backend) kind(typeID string) *kind {
 	}
 	if k != nil && k.desc.New == nil {
 		k.desc.New = func(ctx context.Context, args *mgr.Decoder) (any, error) {
-			return b.newObject(ctx, k, args.Rest())
+			return b.newObject(ctx, k, bytes.Clone(args.TakeRest()))
 		}
 	}
 	b.types[typeID] = k
@@ -236,16 +238,22 @@ func (b *Backend) newObject(ctx context.Context, k *kind, args []byte) (any, err
 		return nil, storeErr(ctx, "mint an object ID", err)
 	}
 	key := b.prefix + "/o/c/" + strconv.FormatInt(r.Header.Revision, 10)
+	// The anchor ties the object to this manager's lease: if the manager dies, the
+	// anchor expires with it, and whichever manager sees that deletes the object (gc.go).
+	ml, err := b.leases.of(ctx, mgr.Caller{})
+	if err != nil {
+		return nil, err
+	}
+	ops := []clientv3.Op{clientv3.OpPut(key+anchorSuffix, "", clientv3.WithLease(ml.id))}
 	if k.init != nil {
-		ops, err := k.init(key, args)
+		init, err := k.init(key, args)
 		if err != nil {
 			return nil, err
 		}
-		if len(ops) > 0 {
-			if _, err := b.cli.Txn(octx).Then(ops...).Commit(); err != nil {
-				return nil, storeErr(ctx, "create", err)
-			}
-		}
+		ops = append(ops, init...)
+	}
+	if _, err := b.cli.Txn(octx).Then(ops...).Commit(); err != nil {
+		return nil, storeErr(ctx, "create", err)
 	}
 	return k.open(key), nil
 }

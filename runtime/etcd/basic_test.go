@@ -559,3 +559,47 @@ func l1Proxy(t *testing.T, ctx context.Context, c *mgr.Client) *syncmgr.LockProx
 	}
 	return l
 }
+
+// Many items claimed by other sessions at the head of the queue: a getter on another
+// manager (which has not seen the claims) skips them and gets the first unclaimed item;
+// a bounded queue refuses a PutNowait when full.
+func TestQueueSkipsClaims(t *testing.T) {
+	ec := startEtcd(t, 1)
+	ctx := testCtx(t, 30*time.Second)
+	a1 := inProcManager(t, ec.endpoints, "claims", 3*time.Second)
+	a2 := inProcManager(t, ec.endpoints, "claims", 3*time.Second)
+	c0 := connect(t, a1)
+	q0, _ := syncmgr.LookupQueue[int](ctx, c0, "q")
+	items := make([]int, 20)
+	for i := range items {
+		items[i] = i
+	}
+	if err := q0.PutMany(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 12 { // twelve sessions hold one claim each
+		q, _ := syncmgr.LookupQueue[int](ctx, connect(t, a1), "q")
+		if x, err := q.GetNowait(ctx); x != i || err != nil {
+			t.Fatalf("GetNowait = %d, %v; want %d", x, err, i)
+		}
+	}
+	q2, _ := syncmgr.LookupQueue[int](ctx, connect(t, a2), "q")
+	if x, err := q2.GetNowait(ctx); x != 12 || err != nil {
+		t.Fatalf("GetNowait past twelve claims = %d, %v; want 12", x, err)
+	}
+	if n, err := q2.Qsize(ctx); n != 7 || err != nil {
+		t.Fatalf("Qsize = %d, %v; want 7", n, err)
+	}
+	bq, err := syncmgr.CreateQueue[int](ctx, c0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bq.Put(ctx, 1)
+	bq.Put(ctx, 2)
+	if err := bq.PutNowait(ctx, 3); !errors.Is(err, syncmgr.ErrFull) {
+		t.Fatalf("PutNowait on a full queue: %v, want ErrFull", err)
+	}
+	if full, _ := bq.Full(ctx); !full {
+		t.Fatal("Full = false")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/mgr-go/mgr/runtime/etcd"
 	"github.com/mgr-go/mgr/runtime/mgr"
 	"github.com/mgr-go/mgr/runtime/syncmgr"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 func addrList(addrs []mgr.Address) string {
@@ -37,8 +38,8 @@ func TestWorkersSurviveManagerKill(t *testing.T) {
 	ec := startEtcd(t, 1)
 	const ttl = 3 * time.Second
 	mps, addrs := startManagers(t, ec.endpoints, "workers", ttl, 3)
-	ctx := testCtx(t, 5*time.Minute)
-	c := connect(t, addrs[2]) // the test's own session: on a manager that survives
+	ctx := testCtx(t, 5*time.Minute+time.Duration(n)*30*time.Millisecond) // the lock serialises the items
+	c := connect(t, addrs[2])                                             // the test's own session: on a manager that survives
 	q, err := syncmgr.LookupQueue[int](ctx, c, "q")
 	if err != nil {
 		t.Fatal(err)
@@ -333,5 +334,58 @@ func TestFailoverKeepsLock(t *testing.T) {
 	}
 	if err := lo.Acquire(ctx); err != nil {
 		t.Fatalf("Acquire after a clean release by the adopted session: %v (want no ErrAbandoned)", err)
+	}
+}
+
+// A created object whose manager dies is collected by the others once the manager's
+// lease expires; a live manager's created objects stay.
+func TestCreatedObjectsOfADeadManagerAreCollected(t *testing.T) {
+	ec := startEtcd(t, 1)
+	const ttl = 2 * time.Second
+	mps, addrs := startManagers(t, ec.endpoints, "gc", ttl, 2)
+	ctx := testCtx(t, 60*time.Second)
+	c0, c1 := connect(t, addrs[0]), connect(t, addrs[1])
+	d0, err := syncmgr.CreateDict[string, int](ctx, c0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d0.Set(ctx, "a", 1)
+	d1, err := syncmgr.CreateDict[string, int](ctx, c1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1.Set(ctx, "b", 2)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: ec.endpoints, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	objects := func() map[string]bool {
+		r, err := cli.Get(ctx, "gc/o/c/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]bool{}
+		for _, kv := range r.Kvs {
+			k := strings.TrimPrefix(string(kv.Key), "gc/o/c/")
+			m[k[:strings.IndexByte(k, '/')]] = true
+		}
+		return m
+	}
+	if n := len(objects()); n != 2 {
+		t.Fatalf("%d created objects in etcd, want 2", n)
+	}
+	mps[0].cmd.Process.Kill()
+	killed := time.Now()
+	for backoff := 10 * time.Millisecond; len(objects()) != 1; backoff = min(2*backoff, 200*time.Millisecond) {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the dead manager's object was never collected: %v", objects())
+		case <-time.After(backoff):
+		}
+	}
+	t.Logf("collected %v after the kill (TTL %v)", time.Since(killed).Round(time.Millisecond), ttl)
+	if x, ok, err := d1.Get(ctx, "b"); x != 2 || !ok || err != nil {
+		t.Fatalf("the live manager's object: %d, %v, %v", x, ok, err)
 	}
 }

@@ -13,9 +13,12 @@
 // name (mgr.Backend.Lookup). A created object (CreateDict, ...) gets a cluster-wide ID —
 // the revision of a write to <prefix>/ids, unique and increasing across managers — and
 // lives under <prefix>/o/c/<id>; it is deleted when the manager that made it drops its
-// last reference. (Handing a created object's token to a client of another manager is
-// not supported yet: tokens are still the minting manager's; share objects across
-// managers by name.)
+// last reference. Its <id>/anchor key is attached to that manager's own lease: if the
+// manager dies, the anchor expires with it and whichever manager notices (they all
+// watch, and sweep at start) deletes the object, in a transaction conditional on the
+// anchor's absence — no leak, and deleting twice is harmless (gc.go). (Handing a
+// created object's token to a client of another manager is not supported yet: tokens
+// are still the minting manager's; share objects across managers by name.)
 //
 // Sessions and leases. Each client session that holds something in etcd has an etcd
 // lease, granted by its manager at first need and kept alive by it. A clean close, a

@@ -191,6 +191,9 @@ type queueObj struct {
 
 	mu       sync.Mutex
 	sessions map[uint64]*queueSession // the claims this manager's sessions got
+	meta     meta                     // the counters this manager wrote last
+	metaRev  int64                    // the revision that wrote them; 0: unknown
+	claims   int64                    // claims seen at the last Get, to size the next read
 }
 
 // queueSession is what one session got from the queue and has not acknowledged.
@@ -249,6 +252,9 @@ func (q *queueObj) putTxn(ctx context.Context, items [][]byte, block bool, dl ti
 		wctx, c = context.WithDeadline(ctx, dl)
 		defer c()
 	}
+	if q.putUnbounded(ctx, items) {
+		return nil
+	}
 	for {
 		octx, cancel := q.b.op(ctx)
 		r, err := q.b.cli.Txn(octx).Then(
@@ -292,9 +298,45 @@ func (q *queueObj) putTxn(ctx context.Context, items [][]byte, block bool, dl ti
 			return storeErr(ctx, "Queue.Put", err)
 		}
 		if t.Succeeded {
+			q.cacheMeta(m, t.Header.Revision)
 			return nil
 		}
 	}
+}
+
+// cacheMeta remembers the counters as of the revision that wrote them.
+func (q *queueObj) cacheMeta(m meta, rev int64) {
+	q.mu.Lock()
+	q.meta, q.metaRev = m, rev
+	q.mu.Unlock()
+}
+
+// putUnbounded appends items to a queue known to be unbounded in one round trip, if the
+// counters this manager wrote last are still current; it reports whether it did (if not,
+// the caller reads them and goes the long way).
+func (q *queueObj) putUnbounded(ctx context.Context, items [][]byte) bool {
+	q.mu.Lock()
+	m, rev := q.meta, q.metaRev
+	q.mu.Unlock()
+	if rev == 0 || m.max > 0 {
+		return false
+	}
+	ops := make([]clientv3.Op, 0, len(items)+1)
+	for _, it := range items {
+		ops = append(ops, clientv3.OpPut(q.itemKey(itemNumber(m.tail)), string(it)))
+		m.tail++
+		m.unfinished++
+	}
+	ops = append(ops, clientv3.OpPut(q.metaKey(), m.String()))
+	octx, cancel := q.b.op(ctx)
+	defer cancel()
+	t, err := q.b.cli.Txn(octx).If(clientv3.Compare(clientv3.ModRevision(q.metaKey()), "=", rev)).Then(ops...).Commit()
+	if err != nil || !t.Succeeded {
+		q.cacheMeta(meta{}, 0)
+		return false
+	}
+	q.cacheMeta(m, t.Header.Revision)
+	return true
 }
 
 // waitErr turns the end of a wait into the call's error: the call's own deadline (a
@@ -405,17 +447,24 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 	lease := strconv.FormatInt(int64(sl.id), 16)
 	acks := q.takeAcks(qs)
 	for {
+		// Claims and the oldest items, at one revision, in one round trip: enough items
+		// to find an unclaimed one if the claims are about what they were last time.
+		q.mu.Lock()
+		limit := q.claims + int64(len(acks)) + 8
+		q.mu.Unlock()
 		octx, cancel := q.b.op(ctx)
-		r, err := q.b.cli.Get(octx, q.key+claimSegment, clientv3.WithPrefix(), clientv3.WithKeysOnly())
-		var items *clientv3.GetResponse
-		if err == nil {
-			items, err = q.b.cli.Get(octx, q.key+"/i/", clientv3.WithPrefix(), clientv3.WithLimit(r.Count+1+int64(len(acks))))
-		}
+		tr, err := q.b.cli.Txn(octx).Then(
+			clientv3.OpGet(q.key+claimSegment, clientv3.WithPrefix(), clientv3.WithKeysOnly()),
+			clientv3.OpGet(q.key+"/i/", clientv3.WithPrefix(), clientv3.WithLimit(limit))).Commit()
 		cancel()
 		if err != nil {
 			q.giveBackAcks(qs, acks)
 			return nil, q.waitErr(ctx, wctx, "Queue.Get", err, syncmgr.ErrEmpty)
 		}
+		r, items := tr.Responses[0].GetResponseRange(), tr.Responses[1].GetResponseRange()
+		q.mu.Lock()
+		q.claims = r.Count
+		q.mu.Unlock()
 		claimed := make(map[string]bool, len(r.Kvs)+len(acks))
 		for _, kv := range r.Kvs {
 			claimed[lastPart(kv.Key)] = true
@@ -432,6 +481,12 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 				break
 			}
 		}
+		if num == "" && items.Count > int64(len(items.Kvs)) {
+			q.mu.Lock()
+			q.claims = items.Count // read them all next time
+			q.mu.Unlock()
+			continue
+		}
 		if num == "" {
 			if len(acks) > 0 { // acknowledge now rather than hold them over a wait
 				octx, cancel := q.b.op(ctx)
@@ -447,7 +502,7 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 				return nil, fmt.Errorf("%w: Queue.GetNowait", syncmgr.ErrEmpty)
 			}
 			mgr.Blocking(ctx)
-			if err := q.waitChange(wctx, items.Header.Revision); err != nil {
+			if err := q.waitChange(wctx, tr.Header.Revision); err != nil {
 				return nil, q.waitErr(ctx, wctx, "Queue.Get", err, syncmgr.ErrEmpty)
 			}
 			continue
@@ -532,6 +587,7 @@ func (q *queueObj) taskDone(ctx context.Context) error {
 			return storeErr(ctx, "Queue.TaskDone", err)
 		}
 		if t.Succeeded {
+			q.cacheMeta(m, t.Header.Revision)
 			return nil
 		}
 	}

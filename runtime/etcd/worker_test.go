@@ -45,7 +45,7 @@ func runWorker() int {
 	}
 	w := &worker{id: atoiEnv("MGRETCD_ID"), n: atoiEnv("MGRETCD_N")}
 	start := atoiEnv("MGRETCD_START")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute+time.Duration(w.n)*30*time.Millisecond)
 	defer cancel()
 	failovers, adoptions, processed := 0, 0, 0
 	for {

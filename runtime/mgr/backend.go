@@ -204,3 +204,11 @@ func (s *Server) adoptSession(conn net.Conn, r *wire.Reader, epoch, id uint64, t
 	newSessionReader(sess, r, sess.gen).run()
 	return true
 }
+
+// TakeRest returns the bytes d has not read yet and reads them: a backend's constructor
+// keeps a type's arguments as they are, to decode them where the object is made.
+func (d *Decoder) TakeRest() []byte {
+	b := d.Rest()
+	d.off = len(d.buf)
+	return b
+}

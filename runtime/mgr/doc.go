@@ -65,4 +65,16 @@
 // *Address is a flag.Value and HexKey makes one for an authkey. Named objects a
 // manager's initializer registered with Server.AddNamed are reached with the generated
 // LookupX functions.
+//
+// # CPython clients
+//
+// A manager also speaks CPython's own manager protocol, on listeners of its own
+// (Server.ServePython, Manager.ListenPython, Options.Python): unmodified
+// multiprocessing clients (BaseManager(address, authkey).connect()) use the same object
+// table as Go clients. It is a second front-end on one core: python_listen.go and
+// python_conn.go take connections, python_dispatch.go turns CPython's requests into calls
+// on the table, python_refs.go holds CPython's references (by client process on a Unix
+// socket, so a killed client's objects go), and python_types.go and python_bridge.go give
+// Go types their Python faces (RegisterPython, NewPyType, mgrgen's python= option). The
+// SyncManager typeids are in runtime/syncmgr/pysync.
 package mgr

@@ -482,7 +482,7 @@ func countCalls(stream []byte) int {
 		if l < 0 || l > len(stream)-wire.HeaderSize {
 			break
 		}
-		if l > 0 && stream[wire.HeaderSize] == wire.KindCall {
+		if k := stream[wire.HeaderSize]; l > 0 && (k == wire.KindCall || k == wire.KindCallPipe) {
 			n++
 		}
 		stream = stream[wire.HeaderSize+l:]
@@ -563,6 +563,17 @@ func FuzzServerFrames(f *testing.F) {
 	f.Add(fuzzChunks(callPayload(1, 0, wire.CtlCreate, 0, str("no.such.Type")), []byte{}, []byte{42}))
 	f.Add(fuzzChunks([]byte{wire.KindCall, 0x80}, []byte{wire.KindCancel}, []byte{wire.KindReply, 1}))
 	f.Add(fuzzChunks([]byte{wire.KindCallMeta, 1, 1, 0, 0, 3, 'a', 'b'}, []byte{wire.KindCallMeta, 2, 1, 0, 0, 0x7f}))
+	// Pipelining: a create, calls on its result (one naming no create), a release of it.
+	pcreate := callPayload(1, 0, wire.CtlCreatePipe, 0, func(e *mgr.Encoder) { e.String(counterTypeID); e.Int64(3) })
+	pipeCall := func(reqID, of, method uint64, args func(*mgr.Encoder)) []byte {
+		p := callPayload(reqID, of, method, 0, args)
+		p[0] = wire.KindCallPipe
+		return p
+	}
+	f.Add(fuzzChunks(pcreate, pipeCall(2, 1, mAdd, func(e *mgr.Encoder) { e.Int64(1) }), pipeCall(3, 9, mGet, nil),
+		callPayload(4, 0, wire.CtlReleaseN, 0, func(e *mgr.Encoder) { e.Uint64(0); e.Uint64(1); e.Uint64(1) }), pipeCall(5, 1, mGet, nil)))
+	f.Add(fuzzChunks(callPayload(1, 0, wire.CtlCreatePipe, 0, str("no.such.Type")), pipeCall(2, 1, mAdd, nil),
+		[]byte{wire.KindCallPipeMeta, 3, 1, 0, 0, 0}, pipeCall(4, 1, mBlock, nil), []byte{wire.KindCancel, 4}))
 	f.Add(append([]byte{0xFF}, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3))
 	f.Add(append([]byte{0xFF}, 0, 0, 0, 1, wire.KindPing, 0, 0))
 

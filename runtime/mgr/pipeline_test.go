@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -655,4 +656,62 @@ func TestPipelinedAcrossRestart(t *testing.T) {
 			t.Fatalf("the session holds %+v", s)
 		}
 	}
+}
+
+// The dynamic API pipelines too: Client.CreatePipelined, then a call by name
+// (BeginMethod), sent before the create's reply.
+func TestPipelinedDynamicCall(t *testing.T) {
+	ctx := testCtx(t)
+	m := startChildManager(t)
+	c := m.Client()
+	h, err := c.CreatePipelined(ctx, pipedTypeID, func(e *mgr.Encoder) {
+		e.Int64(modeOK)
+		e.String("")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mgr.MakeProxyBase(h)
+	call, err := p.BeginMethod("Add")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call.Args.Int64(7)
+	res, err := call.Do(ctx)
+	if err != nil {
+		t.Fatalf("Add by name: %v", err)
+	}
+	if n := res.Int64(); n != 7 {
+		t.Fatalf("Add by name = %d, want 7", n)
+	}
+	if err := call.End(); err != nil {
+		t.Fatal(err)
+	}
+	p.Close(ctx)
+	if got := holdingsOf(t, ctx, c); got.pipedObjects != 0 || got.pipelined != 0 || got.refs != 0 {
+		t.Fatalf("the manager holds %+v after Close", got)
+	}
+}
+
+// A pipelined proxy dropped without Close is released by its GC cleanup like any other:
+// the object and the kept create go.
+func TestPipelinedProxyCollected(t *testing.T) {
+	ctx := testCtx(t)
+	m := startChildManager(t)
+	c := m.Client()
+	before := holdingsOf(t, ctx, c)
+	func() {
+		p, err := createPiped(ctx, c, modeOK, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := p.Add(ctx, 1); err != nil || n != 1 {
+			t.Fatalf("Add = %d, %v", n, err)
+		}
+	}()
+	// holdingsOf's call carries the releases the cleanups queued.
+	waitUntil(t, "the collected proxy's release", 20*time.Second, func() bool {
+		runtime.GC()
+		return holdingsOf(t, ctx, c) == before
+	})
 }

@@ -90,13 +90,26 @@ func (s *Server) sweepPython() {
 			return
 		case <-t.C:
 		}
+		// /proc is read outside the table's lock, which calls need.
+		s.mu.RLock()
+		holders := make([]*pyHolder, 0, len(s.py.byPID))
+		for _, h := range s.py.byPID {
+			holders = append(holders, h)
+		}
+		s.mu.RUnlock()
+		var dead []*pyHolder
+		for _, h := range holders {
+			if !h.alive() {
+				dead = append(dead, h)
+			}
+		}
 		s.mu.Lock()
 		py := s.py
-		for pid, h := range py.byPID {
-			if !h.alive() {
-				delete(py.byPID, pid)
-				s.endPyHolderLocked(h)
+		for _, h := range dead {
+			if py.byPID[h.pid] == h {
+				delete(py.byPID, h.pid)
 			}
+			s.endPyHolderLocked(h)
 		}
 		if len(py.byPID) == 0 {
 			py.sweeping = false

@@ -27,12 +27,12 @@ def child(name, d, l, q, lock, rlock, ev, ns, v, a, cond, bar):
     d[name] = mp.current_process().name
     l.append(name)
     q.put((name, 1))
-    with lock:
+    with lock:  # read-modify-writes of shared values need the lock, as in CPython
         v.value += 1
+        a[0] = a[0] + 1
     assert rlock.acquire() and rlock.acquire()
     rlock.release(); rlock.release()
     ns.__setattr__(name, True)
-    a[0] = a[0] + 1
     ev.wait(10)
     assert ev.is_set()
     with cond:
