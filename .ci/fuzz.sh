@@ -22,3 +22,5 @@ run ./runtime/mgr FuzzServerFrames 3000x
 run ./runtime/mgr FuzzResumeHandshake 3000x
 run ./runtime/syncmgr FuzzSyncServerFrames 3000x
 run ./runtime/pyproto/pickle FuzzDecode 30000x
+run ./runtime/pyproto/wire FuzzHandshake 30000x
+run ./runtime/mgr FuzzPyRequest 30000x

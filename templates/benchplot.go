@@ -1,7 +1,7 @@
-// Package templates holds text/template sources for mgr's non-Go outputs, embedded so
-// that the packages producing those outputs (which cannot embed files of a parent
-// directory) can use them.
 package templates
+
+// mgrbench's charts: internal/bench cannot embed files of a parent directory, so the
+// skeleton lives here.
 
 import _ "embed"
 

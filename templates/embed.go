@@ -1,6 +1,7 @@
 // Package templates holds the sources of outputs that are not Go — the live page of a
-// manager (page/), written as html/template and plain JavaScript — embedded so that the
-// runtime serves them without files on disk. It is data only: it imports nothing but
+// manager (page/), written as html/template and plain JavaScript, and the SVG skeleton of
+// mgrbench's charts (benchplot.svg.tmpl, a text/template) — embedded so that the
+// runtime and the benchmark use them without files on disk. It is data only: it imports nothing but
 // embed.
 package templates
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/mgr-go/mgr/runtime/mgr"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -18,8 +19,9 @@ var (
 	// ErrUnsupported: the method exists on the type but the etcd backend does not
 	// implement it yet.
 	ErrUnsupported = errors.New("etcd: method not supported by the etcd backend")
-	// ErrLeaseLost: the session's etcd lease expired while the session lived (etcd was
-	// unreachable for longer than the TTL): what it held (locks, queue claims) is gone.
+	// ErrLeaseLost: the session's etcd lease expired while the session lived (etcd, or the
+	// manager, could not renew it within the TTL): what it held (locks, queue claims) is
+	// gone, as if it had died; its next call gets a new lease.
 	ErrLeaseLost = errors.New("etcd: the session's lease expired")
 )
 
@@ -37,6 +39,11 @@ func storeErr(ctx context.Context, op string, err error) error {
 	}
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return err
+	}
+	if errors.Is(err, rpctypes.ErrLeaseNotFound) || errors.Is(err, rpctypes.ErrGRPCLeaseNotFound) {
+		// The session's lease expired (its manager could not renew it in time): what it
+		// held is gone; the session's next call gets a new lease.
+		return fmt.Errorf("%w: %s: %v", ErrLeaseLost, op, err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%w: %s: %v", ErrUnavailable, op, err)

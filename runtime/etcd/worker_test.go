@@ -47,7 +47,7 @@ func runWorker() int {
 	start := atoiEnv("MGRETCD_START")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute+time.Duration(w.n)*30*time.Millisecond)
 	defer cancel()
-	failovers, adoptions, processed := 0, 0, 0
+	failovers, adoptions, lost, processed := 0, 0, 0, 0
 	for {
 		// Its manager first, the others as failover: a manager that dies is replaced by
 		// another, which adopts the session (the client keeps its locks).
@@ -64,6 +64,10 @@ func runWorker() int {
 		}
 		for {
 			_, err = w.runCounted(ctx, c, &processed)
+			if errors.Is(err, etcd.ErrLeaseLost) || errors.Is(err, etcd.ErrUnavailable) {
+				lost++ // the session's lease expired (an overloaded manager), or etcd was slow
+				continue
+			}
 			if !errors.Is(err, mgr.ErrManagerRestarted) {
 				break
 			}
@@ -71,7 +75,7 @@ func runWorker() int {
 		}
 		c.Close()
 		if err == nil {
-			fmt.Printf("worker %d: processed %d, sessions adopted %d, reconnects %d\n", w.id, processed, adoptions, failovers)
+			fmt.Printf("worker %d: processed %d, sessions adopted %d, reconnects %d, leases lost %d\n", w.id, processed, adoptions, failovers, lost)
 			return 0
 		}
 		if !reconnectable(err) {

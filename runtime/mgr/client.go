@@ -441,6 +441,11 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 	return nil
 }
 
+// staleHandle is the error of a call through a proxy of an earlier session's manager.
+func (c *Client) staleHandle(call *Call) error {
+	return callError(ErrManagerRestarted, "%s#%d: the manager at %s has restarted since this proxy was made; its object is gone (look named objects up again)", call.h.typeID, call.h.objID(), c.addr)
+}
+
 // send sends call, pending a reply. Deferred leaves its frame buffered, to go with the
 // next frame written or at the next idle tick (client_pipe.go).
 func (c *Client) send(ctx context.Context, call *Call, deferred bool) error {
@@ -460,6 +465,22 @@ func (c *Client) send(ctx context.Context, call *Call, deferred bool) error {
 	if n := len(call.Args.buf) - wire.HeaderSize; n > c.opts.maxFrame() {
 		return fmt.Errorf("%w: arguments of %s take %d bytes, limit %d", ErrFrameTooLarge, call.describe(), n, c.opts.maxFrame())
 	}
+	// The manager's index of the method, learnt once per type and session (client_bind.go)
+	// with a control call of its own. Before taking room among the calls in flight: that
+	// control call needs room too, which this call, holding the whole allowance, would
+	// never leave it.
+	method := uint64(call.method)
+	ctl := call.h.isControl()
+	if !ctl && call.h.sess != c.sessGen.Load() {
+		return c.staleHandle(call)
+	}
+	if !ctl {
+		m, err := c.remoteMethod(ctx, call)
+		if err != nil {
+			return err
+		}
+		method = m
+	}
 	// Room for the call among those in flight. The reserved header space counts in full,
 	// so the client's count is never below the manager's.
 	call.slot = len(call.Args.buf)
@@ -478,26 +499,12 @@ func (c *Client) send(ctx context.Context, call *Call, deferred bool) error {
 		}
 		timeout = uint64(left)
 	}
-	method := uint64(call.method)
-	ctl := call.h.isControl()
-	if !ctl && call.h.sess != c.sessGen.Load() {
-		c.admit.release(call.slot)
-		return callError(ErrManagerRestarted, "%s#%d: the manager at %s has restarted since this proxy was made; its object is gone (look named objects up again)", call.h.typeID, call.h.objID(), c.addr)
-	}
 	// A proxy whose create has not been answered yet names it by its request ID
 	// (client_pipe.go).
 	kind, objID, err := call.h.target()
 	if err != nil {
 		c.admit.release(call.slot)
 		return fmt.Errorf("%s: %w", call.describe(), err)
-	}
-	if !ctl {
-		m, err := c.remoteMethod(ctx, call) // client_bind.go
-		if err != nil {
-			c.admit.release(call.slot)
-			return err
-		}
-		method = m
 	}
 	call.id = c.nextID.Add(1)
 
@@ -534,7 +541,7 @@ func (c *Client) send(ctx context.Context, call *Call, deferred bool) error {
 		// The manager restarted while this call was being made (restarted holds mu).
 		c.mu.Unlock()
 		c.admit.release(call.slot)
-		return callError(ErrManagerRestarted, "%s#%d: the manager at %s has restarted since this proxy was made; its object is gone (look named objects up again)", call.h.typeID, call.h.objID(), c.addr)
+		return c.staleHandle(call)
 	}
 	c.pending[call.id] = call
 	if call.onDone != nil {

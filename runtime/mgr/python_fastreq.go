@@ -43,7 +43,7 @@ var requestTails = [][]byte{
 
 func fastPyRequest(frame []byte) (pyRequest, bool) {
 	var req pyRequest
-	if len(frame) < pickleFrameStart+1 || frame[0] != opProto || frame[2] != opFrame ||
+	if len(frame) < pickleFrameStart+1 || frame[0] != opProto || (frame[1] != 4 && frame[1] != 5) || frame[2] != opFrame ||
 		binary.LittleEndian.Uint64(frame[3:pickleFrameStart]) != uint64(len(frame)-pickleFrameStart) ||
 		frame[pickleFrameStart] != opMark {
 		return req, false
@@ -65,6 +65,9 @@ func fastPyRequest(frame []byte) (pyRequest, bool) {
 		}
 		return s, true
 	}
+	if p >= len(frame) {
+		return req, false
+	}
 	if frame[p] == opNone {
 		p++
 	} else {
@@ -80,7 +83,7 @@ func fastPyRequest(frame []byte) (pyRequest, bool) {
 	prefix := frame[prefixStart:p]
 	var args []byte
 	for _, tail := range requestTails {
-		if bytes.HasSuffix(frame, tail) {
+		if bytes.HasSuffix(frame, tail) && len(frame)-len(tail) >= p {
 			args = frame[p : len(frame)-len(tail)]
 			break
 		}

@@ -22,6 +22,11 @@ func decodePyRequest(frame []byte) (pyRequest, error) {
 	if req, ok := fastPyRequest(frame); ok { // python_fastreq.go
 		return req, nil
 	}
+	return decodePyRequestGeneral(frame)
+}
+
+// decodePyRequestGeneral decodes any request with the general pickle decoder.
+func decodePyRequestGeneral(frame []byte) (pyRequest, error) {
 	v, err := pickle.Decode(frame)
 	if err != nil {
 		return pyRequest{}, fmt.Errorf("bad request: %w", err)

@@ -98,7 +98,8 @@ func TestCPythonClientKilled(t *testing.T) {
 
 // TestPythonProducerGoConsumer shares one Queue between a Go client and CPython
 // producers: the Go side names it, Python reaches it as typeid get_jobs, and the Go
-// consumer reads every item as the values package pickle documents.
+// consumer reads every item as the values package pickle documents; then a Go producer
+// and a Python consumer, and a Dict both write.
 func TestPythonProducerGoConsumer(t *testing.T) {
 	for _, py := range pythons.ForTest(t) {
 		t.Run(py.Version, func(t *testing.T) {
@@ -147,9 +148,33 @@ func TestPythonProducerGoConsumer(t *testing.T) {
 			if err := cmd.Wait(); err != nil {
 				t.Fatalf("python: %v\n%s", err, &out)
 			}
-			// And the other way: what Go puts, Python code could get (the named queue lives on).
-			if err := q.Put(ctx, "from Go"); err != nil {
+			// And the other way: what Go puts and stores, Python reads as Python values.
+			if err := srv.AddNamed("table", syncmgr.DictTypeID[any, any](), syncmgr.NewDict[any, any]()); err != nil {
 				t.Fatal(err)
+			}
+			if err := srv.SharePython("get_table", "table", nil); err != nil {
+				t.Fatal(err)
+			}
+			table, err := syncmgr.LookupDict[any, any](ctx, m.Client(), "table")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := table.Set(ctx, "answer", 42); err != nil {
+				t.Fatal(err)
+			}
+			if err := table.Set(ctx, "name", "gopher"); err != nil {
+				t.Fatal(err)
+			}
+			if err := q.Put(ctx, []any{7, "from Go", []byte{0, 1}, 2.5, true, nil, []any{1, 2}}); err != nil {
+				t.Fatal(err)
+			}
+			cmd = py.Command(filepath.Join("testdata", "consumer.py"), sock, hex.EncodeToString(key))
+			if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "OK") {
+				t.Fatalf("python consumer: %v\n%s", err, out)
+			}
+			// A tuple has no Go codec form: the Go client is told so, by name.
+			if _, _, err := table.Get(ctx, "from python"); err == nil || !strings.Contains(err.Error(), "pickle.Tuple") {
+				t.Errorf("reading a Python tuple from Go: %v, want an error naming pickle.Tuple", err)
 			}
 		})
 	}

@@ -240,7 +240,7 @@ func manager() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	cfg := etcd.Config{Endpoints: strings.Split(os.Getenv("CLUSTER_ETCD"), ","), Prefix: os.Getenv("CLUSTER_PREFIX"), TTL: 3 * time.Second}
+	cfg := etcd.Config{Endpoints: strings.Split(os.Getenv("CLUSTER_ETCD"), ","), Prefix: os.Getenv("CLUSTER_PREFIX"), TTL: 10 * time.Second}
 	err = etcd.Serve(context.Background(), mgr.Options{Address: addr, AuthKey: authKey}, cfg, func(ctx context.Context, b *etcd.Backend) error {
 		if err := b.Declare(ctx, "items", syncmgr.QueueTypeID[int](), func(e *mgr.Encoder) { e.Int64(0) }); err != nil {
 			return err

@@ -66,6 +66,11 @@ func worker() int {
 			fmt.Printf("worker %d: done, %d counted, session adopted %d times\n", id, w.seq, adopted)
 			return 0
 		}
+		if errors.Is(err, etcd.ErrLeaseLost) || errors.Is(err, etcd.ErrUnavailable) {
+			// The session's lease expired (its manager could not renew it in time) or etcd
+			// was slow: what it held is gone, as after a crash; resolve and go on.
+			continue
+		}
 		if !errors.Is(err, mgr.ErrManagerRestarted) {
 			fmt.Fprintf(os.Stderr, "worker %d: %v\n", id, err)
 			return 1
