@@ -22,13 +22,17 @@ __all__ = ['CounterProxy', 'PairProxy', 'PyinteropManager']
 
 class CounterProxy(BaseProxy):
     """Counter is seed 002's shared counter, served to CPython clients as typeid Counter
-    (python=Counter): Python calls increment() and decrement() — the snake_case names of
-    the Go methods — and get_value(), which pyname= gives Value.
+    (python=Counter): Python calls increment(), decrement() and add(delta) — the snake_case
+    names of the Go methods — and get_value(), which pyname= gives Value.
 
     PyinteropManager.Counter() returns one (Python typeid Counter).
     """
 
-    _exposed_ = ('decrement', 'get_value', 'increment')
+    _exposed_ = ('add', 'decrement', 'get_value', 'increment')
+
+    def add(self, delta: int) -> int:
+        """Add adds delta (a Python int) and returns the new value."""
+        return self._callmethod('add', (delta,))
 
     def decrement(self) -> int:
         """Decrement subtracts one and returns the new value."""
