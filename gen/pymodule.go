@@ -128,10 +128,7 @@ func emitPython(m *pkgModel) ([]byte, error) {
 
 // pyMethodOf is the typed Python proxy method of Go method gm.
 func pyMethodOf(t *exposedType, gm *method) pyMethod {
-	name, ok := t.pyNames[gm.name]
-	if !ok {
-		name = mgr.SnakeCase(gm.name) // the runtime's default, so both sides agree
-	}
+	name := t.pyName(gm)
 	pm := pyMethod{Name: name, Doc: strings.TrimSpace(gm.doc)}
 	if pm.Doc == "" {
 		pm.Doc = fmt.Sprintf("%s calls the Go method %s.%s.", name, t.name, gm.name)
@@ -140,8 +137,11 @@ func pyMethodOf(t *exposedType, gm *method) pyMethod {
 	var args []string
 	for i, v := range gm.params {
 		n := v.name
-		if n == "" || n == "_" || pyKeywords[n] || used[n] {
+		switch {
+		case n == "" || n == "_":
 			n = "arg" + strconv.Itoa(i)
+		case pyKeywords[n]:
+			n += "_" // PEP 8's way: from becomes from_
 		}
 		for used[n] {
 			n += "_"
@@ -167,6 +167,15 @@ func pyMethodOf(t *exposedType, gm *method) pyMethod {
 		pm.Doc += "\n\nA Go error is raised as an exception."
 	}
 	return pm
+}
+
+// pyName is the Python name of method m of a python= type: pyname='s, or the runtime's
+// snake_case default (mgr.SnakeCase itself, so that generator and runtime agree).
+func (t *exposedType) pyName(m *method) string {
+	if name, ok := t.pyNames[m.name]; ok {
+		return name
+	}
+	return mgr.SnakeCase(m.name)
 }
 
 // pyHint is the Python annotation of a Go type python.go accepted (pyConvertible).
