@@ -14,7 +14,10 @@ type Limits struct {
 	MaxString    int // one str, bytes, bytearray or int body (default: MaxSize)
 	MaxContainer int // items in one container, and values on the stack (default 1<<22)
 	// MaxExpand bounds the bytes of canonical encodings built while decoding (tuple,
-	// frozenset and opaque bodies); default 4×input + 1 MiB.
+	// frozenset and opaque bodies); default 4×input + 64 MiB. A tuple's body spells out
+	// what it holds, so a message sharing one value many times through the memo (a reply
+	// holding one config dict a thousand times) expands; the default lets such ordinary
+	// messages through and still stops "billion laughs" after 64 MiB of work.
 	MaxExpand int
 }
 
@@ -62,7 +65,7 @@ func newBudget(l Limits, input int) *budget {
 	l = l.withDefaults()
 	left := l.MaxExpand
 	if left <= 0 {
-		left = 4*input + 1<<20
+		left = 4*input + 64<<20
 	}
 	return &budget{lim: l, left: left, hashLeft: 16*input + 64<<20}
 }
