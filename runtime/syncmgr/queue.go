@@ -105,6 +105,12 @@ func (q *Queue[T]) put(ctx context.Context, v T, block bool, dl time.Time) error
 			return err
 		}
 	}
+	// A Put cannot be undone once its item is in (another caller may have taken it):
+	// the item goes in only if the caller will hear so (mgr.Commit).
+	if err := mgr.Commit(ctx); err != nil {
+		q.mu.Unlock()
+		return err
+	}
 	q.pushLocked(v)
 	q.mu.Unlock()
 	return nil
