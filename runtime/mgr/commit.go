@@ -14,9 +14,11 @@ import "context"
 // loses the truth about it: the client gives up on a cancelled call once the manager
 // has acknowledged the Cancel and the grace has passed (Options.CancelGrace; a loaded
 // manager can read the Cancel after the grace), and a reply that comes after that is
-// dropped, its Undo run — a Put has none. Call Commit while holding the lock that makes
-// the step atomic (so nothing changes between the check and the step), right before
-// it. Outside a manager call it reports ctx.Err().
+// dropped, its Undo run — a Put has none. Call it right before the step, and not under
+// a lock other sessions' calls take (it takes this call's session lock, which a Cancel
+// holds while it writes its acknowledgement); after it the method may still fail or
+// wait (with its ctx, which a Cancel still ends): whatever it replies, its caller
+// hears. Outside a manager call it reports ctx.Err().
 func Commit(ctx context.Context) error {
 	r, ok := ctx.Value(callRecKey{}).(*callRec)
 	if !ok {
