@@ -23,6 +23,10 @@ import (
 //     undo) or Reject when its caller had given up (the manager runs it).
 //   - The client gives up on a cancelled call only after its CancelAck (and
 //     Options.CancelGrace). A session that ends with outcomes reserved gets them undone.
+//   - A method about to do what no undo can take back (a Queue.Put) asks Commit first:
+//     it refuses once the Cancel was acknowledged, and otherwise marks the call
+//     finishing, so a later Cancel gets no acknowledgement and the client waits for the
+//     reply.
 //
 // A call that has no ctx of its own (an inline call of a method without a
 // context.Context) is not in session.calls while its reader runs it: the reader reads the
@@ -40,7 +44,7 @@ type callRec struct {
 
 	// Guarded by the session's cmu.
 	cancelled bool // a Cancel named the call while it ran, and was acknowledged
-	finishing bool // the reply is being written: a Cancel now has nothing to do
+	finishing bool // the reply is being written, or the method committed (Commit): a Cancel now has nothing to do
 	blocked   bool // the method waits (Blocking): Shutdown ends it at once
 	stopped   bool // Shutdown ended it
 }

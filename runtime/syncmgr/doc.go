@@ -37,6 +37,9 @@
 // call returns the item or grant (its reply was already on its way), or the manager
 // undoes it — the item goes back to the front of the queue, the permit is returned —
 // once the client says the caller gave up (mgr.Undo; the README's "How a call travels").
+// A Put that returns its ctx's error did not put its item in, so putting it again
+// duplicates nothing: the manager puts it only while the caller will hear so
+// (mgr.Commit).
 //
 // # Generic types
 //

@@ -84,26 +84,44 @@ func (q *Queue[T]) unpopLocked(v T) {
 }
 
 // put waits for room until ctx ends or dl passes (block=false: not at all).
+//
+// A Put cannot be undone once its item is in (another caller may take it at once), so
+// the item goes in only while its caller will hear so: put commits the call
+// (mgr.Commit) once it finds room, and puts nothing if the call was cancelled. Commit is
+// not asked under q.mu (it takes the session's lock, which a Cancel holds while it
+// writes), so the room is looked at again after it.
 func (q *Queue[T]) put(ctx context.Context, v T, block bool, dl time.Time) error {
+	committed := false
 	q.mu.Lock()
-	for q.fullLocked() {
-		if !block {
+	for {
+		for q.fullLocked() {
+			if !block {
+				q.mu.Unlock()
+				return ErrFull
+			}
+			ch := q.notFull
+			q.putWaiters++
 			q.mu.Unlock()
-			return ErrFull
+			err := wait(ctx, ch, dl)
+			q.mu.Lock()
+			q.putWaiters--
+			if err == errTimedOut {
+				q.mu.Unlock()
+				return ErrFull
+			} else if err != nil {
+				q.mu.Unlock()
+				return err
+			}
 		}
-		ch := q.notFull
-		q.putWaiters++
+		if committed {
+			break
+		}
 		q.mu.Unlock()
-		err := wait(ctx, ch, dl)
-		q.mu.Lock()
-		q.putWaiters--
-		if err == errTimedOut {
-			q.mu.Unlock()
-			return ErrFull
-		} else if err != nil {
-			q.mu.Unlock()
+		if err := mgr.Commit(ctx); err != nil {
 			return err
 		}
+		committed = true
+		q.mu.Lock()
 	}
 	q.pushLocked(v)
 	q.mu.Unlock()
