@@ -24,20 +24,8 @@ func unregisteredNameHint(name string) string {
 	return "call mgr.RegisterValue for it in this process"
 }
 
-// unregisteredValueError explains why a value inside an interface cannot be encoded. A
-// pickle value that is not registered (a tuple, dict, set, big int or class instance a
-// CPython client stored) has no Go-codec form at all, so telling the user to register it
-// would send them the wrong way.
+// unregisteredValueError explains why a value inside an interface cannot be encoded.
+// Python values never get here: they travel as their pickle (codec_opaque.go).
 func unregisteredValueError(t reflect.Type) error {
-	base := t
-	if base.Kind() == reflect.Pointer {
-		base = base.Elem()
-	}
-	if base == reflect.TypeFor[pickle.Bytes]() || base == reflect.TypeFor[pickle.ByteArray]() {
-		return fmt.Errorf("mgr: a value of type %s cannot travel inside an interface: register it with mgr.RegisterValue[%s]() in every process (importing %s does)", t, t, pysyncPkg)
-	}
-	if base.PkgPath() == picklePkg {
-		return fmt.Errorf("mgr: a value of type %s (stored by a CPython client: a tuple, dict, set, int beyond int64 or class instance) has no form a Go client can read; only CPython clients can read it", t)
-	}
 	return fmt.Errorf("mgr: a value of type %s cannot travel inside an interface: register it with mgr.RegisterValue[%s]() in every process", t, t)
 }

@@ -24,7 +24,8 @@ type Codec interface {
 // static type, with type tags only inside interface values. It carries booleans, numbers,
 // strings, byte slices, slices, arrays, maps, structs (exported fields), pointers,
 // time.Time, errors, proxies, and inside interfaces the basic types, []any,
-// map[string]any and types registered with RegisterValue.
+// map[string]any, types registered with RegisterValue, Python values (the pickle
+// package's) and OpaqueValue, which stands for a registered type this process lacks.
 type BinaryCodec struct{}
 
 // Name returns "mgr-binary-1".
@@ -94,7 +95,7 @@ const (
 	tagTime
 	tagSlice // []any
 	tagMap   // map[string]any
-	tagNamed // a type registered with RegisterValue: its name, then the value
+	tagNamed // a type registered with RegisterValue: its name, then the value (read only; see tagNamedSized)
 	tagComplex128
 	tagDuration
 )
@@ -257,6 +258,14 @@ func encodeTagged(e *Encoder, v reflect.Value) {
 		encodeValue(e, inner)
 		return
 	}
+	if t == opaqueValueType {
+		encodeNamedSized(e, inner.Interface().(OpaqueValue).Type, inner) // as it came
+		return
+	}
+	if name, ok := pythonValueName(t); ok {
+		encodeNamedSized(e, name, inner) // as its pickle: every process reads those
+		return
+	}
 	valueTypes.RLock()
 	name, ok := valueTypes.byType[t]
 	valueTypes.RUnlock()
@@ -264,9 +273,7 @@ func encodeTagged(e *Encoder, v reflect.Value) {
 		e.SetErr(unregisteredValueError(t))
 		return
 	}
-	e.buf = append(e.buf, tagNamed)
-	e.String(name)
-	encodeValue(e, inner)
+	encodeNamedSized(e, name, inner)
 }
 
 var fieldCache sync.Map // reflect.Type → []int
@@ -495,7 +502,10 @@ func decodeTagged(d *Decoder, v reflect.Value) {
 	case tagNil:
 		v.SetZero()
 		return
-	case tagNamed:
+	case tagNamedSized:
+		decodeNamedSized(d, v) // codec_opaque.go
+		return
+	case tagNamed: // from a peer built before tagNamedSized
 		name := d.String()
 		if d.err != nil {
 			return

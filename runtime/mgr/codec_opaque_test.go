@@ -1,0 +1,128 @@
+package mgr
+
+import (
+	"bytes"
+	"errors"
+	"math/big"
+	"testing"
+
+	"github.com/mgr-go/mgr/runtime/pyproto/pickle"
+)
+
+// TestPythonValuesTravelInInterfaces: the values a CPython client stores that have no Go
+// form of their own (a tuple, a dict, a set, an int beyond int64, bytes) travel inside
+// an interface as their pickle and come back as the same Python values, in a process
+// that registered none of them.
+func TestPythonValuesTravelInInterfaces(t *testing.T) {
+	d := pickle.NewDict()
+	d.Set("a", int64(1))
+	d.Set(pickle.MustTuple(int64(1), "x"), pickle.Bytes("b"))
+	fs, err := pickle.MakeFrozenSet(int64(3), "y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	big1 := new(big.Int).Lsh(big.NewInt(1), 100)
+	in := []any{pickle.MustTuple(int64(1), "two", 3.0), d, fs, pickle.NewBigInt(big1), pickle.Bytes("raw"),
+		pickle.Set{int64(1): {}}, "plain"}
+	e := NewEncoder(nil)
+	e.Value(&in)
+	if err := e.Err(); err != nil {
+		t.Fatalf("encode: %v", err)
+	}
+	var out []any
+	dec := NewDecoder(e.Bytes())
+	dec.Value(&out)
+	if err := dec.Done(); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	if len(out) != len(in) {
+		t.Fatalf("decoded %d values, want %d", len(out), len(in))
+	}
+	for i := range in {
+		want, err := pickle.Encode(in[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pickle.Encode(out[i])
+		if err != nil {
+			t.Fatalf("value %d came back as %T, which does not pickle: %v", i, out[i], err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("value %d: sent %v (%T), got %v (%T)", i, in[i], in[i], out[i], out[i])
+		}
+	}
+}
+
+// TestOpaqueValueRoundTrip: a named value whose type this process never registered
+// decodes to an OpaqueValue instead of failing the message, and encoding it again writes
+// the very bytes it came in.
+func TestOpaqueValueRoundTrip(t *testing.T) {
+	// What a process that registered example.com/far.Job{ID int; Name string} sends.
+	inner := NewEncoder(nil)
+	inner.Uint64(2)
+	inner.Int64(7)
+	inner.String("seven")
+	sent := OpaqueValue{Type: "example.com/far.Job", Data: inner.Bytes()}
+	e := NewEncoder(nil)
+	msg := []any{"before", sent, int64(9)}
+	e.Value(&msg)
+	if err := e.Err(); err != nil {
+		t.Fatalf("encode: %v", err)
+	}
+	wire := append([]byte(nil), e.Bytes()...)
+	var got []any
+	dec := NewDecoder(wire)
+	dec.Value(&got)
+	if err := dec.Done(); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	o, ok := got[1].(OpaqueValue)
+	if !ok || o.Type != sent.Type || !bytes.Equal(o.Data, sent.Data) || got[0] != "before" || got[2] != int64(9) {
+		t.Fatalf("decoded %#v, want the opaque value between its neighbours", got)
+	}
+	e2 := NewEncoder(nil)
+	e2.Value(&got)
+	if !bytes.Equal(e2.Bytes(), wire) {
+		t.Errorf("re-encoded\n%x\nwant\n%x", e2.Bytes(), wire)
+	}
+}
+
+type opaqueKnown struct {
+	ID   int
+	Name string
+}
+
+func init() { RegisterValue[opaqueKnown]() }
+
+// TestNamedValueLengthChecked: a registered value is still decoded as itself, and one
+// whose length disagrees with its encoding, or runs past the message, is refused as
+// malformed.
+func TestNamedValueLengthChecked(t *testing.T) {
+	e := NewEncoder(nil)
+	v := []any{opaqueKnown{3, "x"}}
+	e.Value(&v)
+	var got []any
+	dec := NewDecoder(e.Bytes())
+	dec.Value(&got)
+	if err := dec.Done(); err != nil || got[0] != (opaqueKnown{3, "x"}) {
+		t.Fatalf("decode = %#v, %v", got, err)
+	}
+	// The length sits just before the value: [len 1][tag][name][length][value].
+	b := append([]byte(nil), e.Bytes()...)
+	inner := NewEncoder(nil)
+	inner.Value(&opaqueKnown{3, "x"})
+	n := len(inner.Bytes())
+	lenAt := len(b) - n - 1
+	if b[lenAt] != byte(n) {
+		t.Fatalf("layout: byte %d is %d, want the length %d", lenAt, b[lenAt], n)
+	}
+	for _, bad := range []byte{byte(n - 1), byte(n + 1), 127} {
+		b[lenAt] = bad
+		var got []any
+		dec := NewDecoder(b)
+		dec.Value(&got)
+		if err := dec.Done(); !errors.Is(err, ErrDecode) {
+			t.Errorf("length %d for a %d-byte value: %v, want ErrDecode", bad, n, err)
+		}
+	}
+}
