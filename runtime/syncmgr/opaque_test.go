@@ -2,6 +2,7 @@ package syncmgr_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -75,6 +76,10 @@ func TestValueTypeOnlyTheManagerKnows(t *testing.T) {
 	}
 	if next, err := in.GetNowait(ctx); err != nil || next != "after it" {
 		t.Fatalf("the item after it: %v, %v", next, err)
+	}
+	// A concrete type that does not fit is refused before any item moves.
+	if _, err := syncmgr.LookupQueue[int](ctx, c, "out"); !errors.Is(err, mgr.ErrWrongType) {
+		t.Fatalf("LookupQueue[int] on a Queue[any]: %v, want ErrWrongType", err)
 	}
 	if err := out.Put(ctx, o); err != nil {
 		t.Fatalf("putting the opaque value back: %v", err)
