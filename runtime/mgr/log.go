@@ -117,7 +117,7 @@ func minLevel(l *slog.Logger) slog.Level {
 // childLogger returns the Logger of a manager child whose parent has one: JSON records on
 // w, one a line, at level and above. slog's JSONHandler serializes its writes.
 func childLogger(w io.Writer, level slog.Level) *slog.Logger {
-	h := slog.NewJSONHandler(newLogPipe(w), &slog.HandlerOptions{Level: level, ReplaceAttr: markDuration})
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: markDuration})
 	return slog.New(h).With(slog.Int("manager_pid", os.Getpid()))
 }
 
