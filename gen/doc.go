@@ -42,8 +42,13 @@
 //	    each method under its snake_case name and its arguments converted to the Go
 //	    parameter types. Every exposed method must take and return only Go's integer and
 //	    float types, string, bool and []byte; the constructor must take no parameters; a
-//	    generic type cannot say it (use mgr.NewPyType on an instantiation).
+//	    generic type cannot say it (use mgr.NewPyType on an instantiation). A package
+//	    with python= types also gets mgr_gen.py (PyOutputName), a typed Python module:
+//	    a BaseManager subclass named after the package registering each typeid with its
+//	    proxy class, a BaseProxy subclass per type whose methods carry type hints and
+//	    docstrings from the Go methods (source: templates/pymodule.py.tmpl).
 //	  - pyname=E:e: the Python name of method E is e rather than its snake_case name.
+//	    No two methods may share a Python name, nor may one be a Python keyword.
 //	  - concurrent: the manager may run several methods of one object at once. Without it
 //	    the runtime runs one method of an object at a time (TypeDesc.Serialized), which is
 //	    right for plain structs; types that lock for themselves, and every type with a

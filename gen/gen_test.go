@@ -46,46 +46,74 @@ func goldenPath(name string) string {
 	return filepath.Join(moduleRoot, "testdata", "golden", name, OutputName+".golden")
 }
 
-// generateOne generates the package at pattern and returns its one output file.
+// generateOne generates the package at pattern and returns its one Go output file.
 func generateOne(t *testing.T, pattern string) File {
+	t.Helper()
+	return generatePackage(t, pattern)[0]
+}
+
+// generatePackage generates the package at pattern and returns its output files: the Go
+// file, then the Python module when the package has one.
+func generatePackage(t *testing.T, pattern string) []File {
 	t.Helper()
 	files, err := Generate(Config{Dir: moduleRoot, Patterns: []string{pattern}})
 	if err != nil {
 		t.Fatalf("Generate(%s): %v", pattern, err)
 	}
-	if len(files) != 1 || files[0].Content == nil {
-		t.Fatalf("Generate(%s) returned %d files, want one with content", pattern, len(files))
+	if len(files) == 0 || len(files) > 2 || files[0].Content == nil || filepath.Base(files[0].Path) != OutputName {
+		t.Fatalf("Generate(%s) returned %d files, want %s with content (and maybe %s)", pattern, len(files), OutputName, PyOutputName)
 	}
-	if files[0].Err != nil {
-		t.Fatalf("Generate(%s): %v", pattern, files[0].Err)
+	for _, f := range files {
+		if f.Err != nil {
+			t.Fatalf("Generate(%s): %v", pattern, f.Err)
+		}
 	}
-	return files[0]
+	return files
 }
 
 // TestGolden compares the output for each package in testdata/golden with its
-// mgr_gen.go.golden; go test -update rewrites the goldens.
+// mgr_gen.go.golden (and mgr_gen.py.golden when it serves types to Python); go test
+// -update rewrites the goldens.
 func TestGolden(t *testing.T) {
 	for _, name := range goldenDirs(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			got := generateOne(t, "./testdata/golden/"+name).Content
-			if !bytes.HasPrefix(got, []byte(Header+"\n")) {
-				t.Errorf("output does not start with %q", Header)
-			}
-			if *update {
-				if err := os.WriteFile(goldenPath(name), got, 0o644); err != nil {
-					t.Fatal(err)
+			files := generatePackage(t, "./testdata/golden/"+name)
+			pyGolden := filepath.Join(moduleRoot, "testdata", "golden", name, PyOutputName+".golden")
+			if len(files) == 1 {
+				if _, err := os.Stat(pyGolden); err == nil {
+					t.Errorf("no %s generated, but %s exists", PyOutputName, pyGolden)
 				}
-				return
 			}
-			want, err := os.ReadFile(goldenPath(name))
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("output differs from %s (-want +got); go test -update accepts it:\n%s", goldenPath(name), diff)
+			for _, f := range files {
+				golden, header := goldenPath(name), Header
+				if filepath.Base(f.Path) == PyOutputName {
+					golden, header = pyGolden, PyHeader
+				}
+				checkGolden(t, golden, header, f.Content)
 			}
 		})
+	}
+}
+
+// checkGolden compares got with the golden file, or with -update writes it.
+func checkGolden(t *testing.T, golden, header string, got []byte) {
+	t.Helper()
+	if !bytes.HasPrefix(got, []byte(header+"\n")) {
+		t.Errorf("output for %s does not start with %q", golden, header)
+	}
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("output differs from %s (-want +got); go test -update accepts it:\n%s", golden, diff)
 	}
 }
 

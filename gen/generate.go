@@ -16,7 +16,8 @@ type Config struct {
 
 // File is the output for one package.
 type File struct {
-	// Path is the absolute path of the package's OutputName file.
+	// Path is the absolute path of the package's OutputName file, or of its
+	// PyOutputName module (which follows it) when the package serves types to Python.
 	Path string
 	// Content is what the file must hold; nil means the package has no exposed types,
 	// so a file left over from an earlier run must be removed.
@@ -54,15 +55,22 @@ func Generate(cfg Config) ([]File, error) {
 		if len(s.errs) > 0 {
 			continue
 		}
-		if m == nil {
-			files = append(files, File{Path: path})
-			continue
-		}
-		content, err := emit(m)
-		if content == nil {
+		py, ok, err := pyFile(dirOf(path), m) // pymodule.go
+		if err != nil {
 			return nil, err
 		}
-		files = append(files, File{Path: path, Content: content, Err: err})
+		if m == nil {
+			files = append(files, File{Path: path})
+		} else {
+			content, err := emit(m)
+			if content == nil {
+				return nil, err
+			}
+			files = append(files, File{Path: path, Content: content, Err: err})
+		}
+		if ok {
+			files = append(files, py)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errs.sort()

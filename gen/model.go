@@ -24,6 +24,7 @@ type exposedType struct {
 	named   *types.Named         // the declared (uninstantiated, for generics) type
 	tparams *types.TypeParamList // nil unless generic
 	typeID  string               // the TypeID, or for a generic type its prefix before "[...]"
+	doc     string               // the type's doc comment text, for the Python proxy class's
 
 	// ctor is the constructor (Python's callable); nil means new(T).
 	ctor         *types.Func

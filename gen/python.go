@@ -44,6 +44,20 @@ func (b *builder) python(t *exposedType, d *directive) {
 		}
 		t.pyNames[r.from.name] = r.to.name
 	}
+	// The generated Python module (pymodule.go) defines a method per name: a keyword
+	// cannot name one, and two Go methods cannot share one.
+	pyNamed := map[string]string{}
+	for _, m := range t.methods {
+		name := t.pyName(m)
+		switch {
+		case pyKeywords[name]:
+			b.errorf(m.fn.Pos(), "python=%s: method %s: its Python name %s is a Python keyword; give it another with pyname=%s:%s_", d.python, m.name, name, m.name, name)
+		case pyNamed[name] != "":
+			b.errorf(m.fn.Pos(), "python=%s: methods %s and %s have the same Python name %s; give one another with pyname=", d.python, pyNamed[name], m.name, name)
+		default:
+			pyNamed[name] = m.name
+		}
+	}
 	for _, m := range t.methods {
 		if m.variadic {
 			b.errorf(m.fn.Pos(), "python=%s: method %s is variadic, which CPython's proxies cannot call", d.python, m.name)

@@ -46,6 +46,17 @@ func declarePackage(p *packages.Package, s *errorSink, u *universe) *builder {
 			if fd, ok := decl.(*ast.FuncDecl); ok && fd.Doc != nil {
 				b.docs[fd.Name.Pos()] = fd.Doc.Text()
 			}
+			if gd, ok := decl.(*ast.GenDecl); ok && gd.Tok == token.TYPE {
+				for _, spec := range gd.Specs {
+					ts := spec.(*ast.TypeSpec)
+					if doc := ts.Doc; doc != nil || !gd.Lparen.IsValid() {
+						if doc == nil {
+							doc = gd.Doc // type T struct{...}: the doc comment belongs to the GenDecl
+						}
+						b.docs[ts.Name.Pos()] = doc.Text()
+					}
+				}
+			}
 		}
 		for spec, d := range exposeDirectives(f, s) {
 			all = append(all, found{spec, d})
@@ -75,6 +86,7 @@ func declarePackage(p *packages.Package, s *errorSink, u *universe) *builder {
 			named:      named,
 			tparams:    named.TypeParams(),
 			typeID:     p.PkgPath + "." + obj.Name(),
+			doc:        b.docs[f.spec.Name.Pos()],
 			concurrent: f.d.concurrent,
 			inline:     f.d.inline,
 			noCreate:   f.d.noCreate,

@@ -113,20 +113,26 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 		return usageError{"no command: want info, watch, call, shutdown or token"}
 	}
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
-	opts, err := cfg.options()
-	if err != nil {
-		return err
-	}
+	// The command is checked before the address and key, so that a typo is reported
+	// as such rather than as a missing MGR_ADDRESS.
 	switch cmd {
 	case "token":
 		if len(rest) != 0 {
 			return usageError{"token takes no arguments"}
 		}
-		fmt.Fprintln(stdout, mgr.PageToken(opts.AuthKey))
+		key, err := cfg.authKey() // the token needs the key only, not a manager
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, mgr.PageToken(key))
 		return nil
 	case "info", "watch", "call", "shutdown":
 	default:
 		return usageError{fmt.Sprintf("unknown command %q: want info, watch, call, shutdown or token", cmd)}
+	}
+	opts, err := cfg.options()
+	if err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -168,23 +174,32 @@ func (cfg *config) options() (mgr.Options, error) {
 	if err := opts.Address.Set(cfg.addr); err != nil {
 		return opts, err
 	}
+	key, err := cfg.authKey()
+	if err != nil {
+		return opts, err
+	}
+	opts.AuthKey = key
+	return opts, nil
+}
+
+// authKey reads the authkey from -authkey-file or the environment.
+func (cfg *config) authKey() ([]byte, error) {
 	keyHex, from := os.Getenv(mgr.EnvAuthKey), "$"+mgr.EnvAuthKey
 	if cfg.keyFile != "" {
 		b, err := os.ReadFile(cfg.keyFile)
 		if err != nil {
-			return opts, err
+			return nil, err
 		}
 		keyHex, from = strings.TrimSpace(string(b)), cfg.keyFile
 	}
 	if keyHex == "" {
-		return opts, fmt.Errorf("no authkey: set %s or -authkey-file", mgr.EnvAuthKey)
+		return nil, fmt.Errorf("no authkey: set %s or -authkey-file", mgr.EnvAuthKey)
 	}
 	key, err := hex.DecodeString(keyHex)
 	if err != nil || len(key) == 0 {
-		return opts, fmt.Errorf("the authkey in %s is not hex", from)
+		return nil, fmt.Errorf("the authkey in %s is not hex", from)
 	}
-	opts.AuthKey = key
-	return opts, nil
+	return key, nil
 }
 
 // info prints the manager's introspection once, or every interval (watch).

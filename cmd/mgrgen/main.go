@@ -8,8 +8,10 @@
 //
 // Packages are go list patterns ("." when none is given, "./..." for a tree). For each
 // package with at least one //mgr:expose struct, mgrgen writes mgr_gen.go beside the
-// package's files; a mgr_gen.go left in a package that no longer exposes anything is
-// removed. Files whose content would not change are not touched.
+// package's files, and mgr_gen.py too when a type is served to Python (python=): a typed
+// BaseManager and proxy classes for CPython clients. A generated file left in a package
+// that no longer needs it is removed. Files whose content would not change are not
+// touched.
 //
 // The flags are:
 //
@@ -93,7 +95,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	version := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: mgrgen [-check] [-tags list] [packages]\n\n")
-		fmt.Fprintf(stderr, "mgrgen writes mgr_gen.go for each package with //mgr:expose structs.\n")
+		fmt.Fprintf(stderr, "mgrgen writes mgr_gen.go for each package with //mgr:expose structs,\n")
+		fmt.Fprintf(stderr, "and mgr_gen.py for each with python= types.\n")
 		fmt.Fprintf(stderr, "See go doc github.com/mgr-go/mgr/cmd/mgrgen.\n\nflags:\n")
 		fs.PrintDefaults()
 	}

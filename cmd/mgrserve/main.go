@@ -17,8 +17,10 @@
 //	-share NAME=TYPEID,...
 //		Make shared objects both sides reach: a Python client registers get_NAME
 //		(BaseManager.register('get_NAME')) and calls it; a Go client looks NAME up
-//		(syncmgr.LookupQueue[any](ctx, client, "NAME")). TYPEID is a Python typeid
-//		(Queue, dict, list, ...). Default: queue=Queue,dict=dict.
+//		(syncmgr.LookupQueue[any](ctx, client, "NAME"); a dict is a Dict[any, any], and
+//		the Go client imports github.com/mgr-go/mgr/runtime/syncmgr/pysync so that it
+//		can read what Python stored). TYPEID is a Python typeid (Queue, dict, list, ...).
+//		Default: queue=Queue,dict=dict.
 //
 // At least one of -addr and -python is needed. The authentication key is MGR_AUTHKEY,
 // in hex; when it is unset, mgrserve makes one up and prints it. mgrserve prints where
@@ -50,10 +52,18 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "mgrserve:", err)
-		os.Exit(2)
+	os.Exit(exitCode(run(os.Args[1:])))
+}
+
+// exitCode reports err on stderr and gives the exit status: 0 for success and for -h
+// (the usage, which the flag package has printed, is what was asked for), 2 otherwise.
+func exitCode(err error) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
 	}
+	fmt.Fprintln(os.Stderr, "mgrserve:", err)
+	return 2
 }
 
 func run(args []string) error {

@@ -85,3 +85,15 @@ func TestMgrserve(t *testing.T) {
 		t.Errorf("mgrserve after a shutdown request: %v", err)
 	}
 }
+
+// TestHelpExitsZero: mgrserve -h prints the usage and exits 0, not "flag: help
+// requested" and 2.
+func TestHelpExitsZero(t *testing.T) {
+	err := run([]string{"-h"})
+	if code := exitCode(err); code != 0 {
+		t.Errorf("mgrserve -h: run returned %v, exit status %d; want 0", err, code)
+	}
+	if code := exitCode(run([]string{"-nosuchflag"})); code != 2 {
+		t.Errorf("mgrserve -nosuchflag: exit status %d; want 2", code)
+	}
+}

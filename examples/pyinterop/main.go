@@ -12,6 +12,13 @@
 //	m = M(('127.0.0.1', 50000), authkey=bytes.fromhex(KEY)); m.connect()
 //	c = m.Counter(); c.increment(); print(c.get_value(), m.get_pair().get_x())
 //
+// or, with the typed module mgrgen writes beside mgr_gen.go (mgr_gen.py: the manager
+// class and proxy classes with type hints, no register calls):
+//
+//	from mgr_gen import PyinteropManager
+//	m = PyinteropManager(('127.0.0.1', 50000), authkey=bytes.fromhex(KEY)); m.connect()
+//	c = m.Counter(); c.add(41); print(c.get_value())
+//
 // The types say so in their annotations (//mgr:expose python=Counter, see types.go):
 // mgrgen registers them for CPython clients, with the Go methods' snake_case names
 // (pyname= overrides one); arguments are converted to the Go parameter types, and a

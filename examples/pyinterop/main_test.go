@@ -13,9 +13,19 @@ import (
 )
 
 // TestPyinterop runs the example as a user would (go build, then the binary on a TCP
-// port) and a real BaseManager client of every CPython found against it.
+// port) and real clients of every CPython found against it: an unmodified BaseManager
+// client (testdata/client.py), and one through the typed module mgrgen generated
+// (mgr_gen.py, testdata/typed_client.py), which must also byte-compile.
 func TestPyinterop(t *testing.T) {
 	pys := pythons.ForTest(t)
+	for _, py := range pys {
+		// py_compile, with the byte code written outside the source tree.
+		c := py.Command("-c", "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)",
+			"mgr_gen.py", filepath.Join(t.TempDir(), "mgr_gen.pyc"))
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("python %s: py_compile mgr_gen.py: %v\n%s", py.Version, err, out)
+		}
+	}
 	bin := filepath.Join(t.TempDir(), "pyinterop")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -39,13 +49,15 @@ func TestPyinterop(t *testing.T) {
 	}
 	addr := strings.TrimSpace(line[i+len("tcp:"):])
 	for _, py := range pys {
-		c := py.Command(filepath.Join("testdata", "client.py"), addr)
-		c.Env = append(c.Env, "MGR_AUTHKEY="+key)
-		out, err := c.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "OK") {
-			t.Fatalf("python %s: %v\n%s", py.Version, err, out)
+		for _, client := range []string{"client.py", "typed_client.py"} {
+			c := py.Command(filepath.Join("testdata", client), addr)
+			c.Env = append(c.Env, "MGR_AUTHKEY="+key, "PYTHONDONTWRITEBYTECODE=1")
+			out, err := c.CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "OK") {
+				t.Fatalf("python %s %s: %v\n%s", py.Version, client, err, out)
+			}
+			t.Logf("python %s %s: %s", py.Version, client, out)
 		}
-		t.Logf("python %s: %s", py.Version, out)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {

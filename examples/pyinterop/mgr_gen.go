@@ -18,6 +18,7 @@ const _ = mgr.SupportPackageIsVersion2
 // for. If the assertion below fails to compile, those methods changed: re-run go
 // generate.
 type _mgrgenRerunGoGenerate_Counter interface {
+	Add(int) int
 	Decrement() int
 	Increment() int
 	Value() int
@@ -85,12 +86,27 @@ func LookupCounter(ctx context.Context, c *mgr.Client, name string) (*CounterPro
 	return &CounterProxy{ProxyBase: mgr.MakeProxyBase(h)}, nil
 }
 
+// Add calls Counter.Add in the manager.
+//
+// Add adds delta (a Python int) and returns the new value.
+func (p *CounterProxy) Add(ctx context.Context, delta int) (int, error) {
+	var r0 int
+	c := p.Begin(0)
+	c.Args.Int64(int64(delta))
+	res, err := c.Do(ctx)
+	if err != nil {
+		return r0, err
+	}
+	r0 = res.Int()
+	return r0, c.End()
+}
+
 // Decrement calls Counter.Decrement in the manager.
 //
 // Decrement subtracts one and returns the new value.
 func (p *CounterProxy) Decrement(ctx context.Context) (int, error) {
 	var r0 int
-	c := p.Begin(0)
+	c := p.Begin(1)
 	res, err := c.Do(ctx)
 	if err != nil {
 		return r0, err
@@ -104,7 +120,7 @@ func (p *CounterProxy) Decrement(ctx context.Context) (int, error) {
 // Increment adds one and returns the new value.
 func (p *CounterProxy) Increment(ctx context.Context) (int, error) {
 	var r0 int
-	c := p.Begin(1)
+	c := p.Begin(2)
 	res, err := c.Do(ctx)
 	if err != nil {
 		return r0, err
@@ -118,7 +134,7 @@ func (p *CounterProxy) Increment(ctx context.Context) (int, error) {
 // Value returns the current value.
 func (p *CounterProxy) Value(ctx context.Context) (int, error) {
 	var r0 int
-	c := p.Begin(2)
+	c := p.Begin(3)
 	res, err := c.Do(ctx)
 	if err != nil {
 		return r0, err
@@ -201,6 +217,21 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
+				Name:   "Add",
+				Sig:    "func(int) int",
+				Inline: true,
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					a0 := args.Int()
+					if err := args.Done(); err != nil {
+						return err
+					}
+					r0 := obj.(*Counter).Add(a0)
+					res.Int64(int64(r0))
+					return nil
+				},
+			},
+			// 1
+			{
 				Name:   "Decrement",
 				Sig:    "func() int",
 				Inline: true,
@@ -213,7 +244,7 @@ func init() {
 					return nil
 				},
 			},
-			// 1
+			// 2
 			{
 				Name:   "Increment",
 				Sig:    "func() int",
@@ -227,7 +258,7 @@ func init() {
 					return nil
 				},
 			},
-			// 2
+			// 3
 			{
 				Name:   "Value",
 				Sig:    "func() int",

@@ -5,8 +5,8 @@ import "sync"
 //go:generate go tool mgrgen
 
 // Counter is seed 002's shared counter, served to CPython clients as typeid Counter
-// (python=Counter): Python calls increment() and decrement() — the snake_case names of
-// the Go methods — and get_value(), which pyname= gives Value.
+// (python=Counter): Python calls increment(), decrement() and add(delta) — the snake_case
+// names of the Go methods — and get_value(), which pyname= gives Value.
 //
 //mgr:expose python=Counter pyname=Value:get_value
 type Counter struct {
@@ -27,6 +27,14 @@ func (c *Counter) Decrement() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.value--
+	return c.value
+}
+
+// Add adds delta (a Python int) and returns the new value.
+func (c *Counter) Add(delta int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.value += delta
 	return c.value
 }
 

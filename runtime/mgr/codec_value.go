@@ -261,7 +261,7 @@ func encodeTagged(e *Encoder, v reflect.Value) {
 	name, ok := valueTypes.byType[t]
 	valueTypes.RUnlock()
 	if !ok {
-		e.SetErr(fmt.Errorf("mgr: a value of type %s cannot travel inside an interface: register it with mgr.RegisterValue[%s]() in every process", t, t))
+		e.SetErr(unregisteredValueError(t))
 		return
 	}
 	e.buf = append(e.buf, tagNamed)
@@ -504,7 +504,7 @@ func decodeTagged(d *Decoder, v reflect.Value) {
 		t = valueTypes.byName[name]
 		valueTypes.RUnlock()
 		if t == nil {
-			d.Fail("interface holds unregistered type %q (call mgr.RegisterValue for it in this process)", name)
+			d.Fail("interface holds unregistered type %q (%s)", name, unregisteredNameHint(name))
 			return
 		}
 	default:

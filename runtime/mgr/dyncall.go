@@ -255,7 +255,13 @@ func typeArgs(typeID string) []string {
 type sigParser struct {
 	s     string
 	targs []string
+	depth int // slices and maps open around the type being read
 }
+
+// maxSigNesting bounds how deep a signature's slices and maps nest: the signature is
+// the manager's text, and each level costs a recursion and a new reflect type (whose
+// name grows with the depth).
+const maxSigNesting = 32
 
 func (p *sigParser) eof() bool  { p.skipSpace(); return p.s == "" }
 func (p *sigParser) peek() byte { return p.s[0] }
@@ -299,6 +305,11 @@ var basicTypes = map[string]reflect.Type{
 // typ reads one type.
 func (p *sigParser) typ() (reflect.Type, error) {
 	p.skipSpace()
+	if p.depth >= maxSigNesting {
+		return nil, fmt.Errorf("types nested more than %d deep", maxSigNesting)
+	}
+	p.depth++
+	defer func() { p.depth-- }()
 	switch {
 	case strings.HasPrefix(p.s, "[]"):
 		p.s = p.s[2:]

@@ -72,3 +72,21 @@ func TestParseArg(t *testing.T) {
 		}
 	}
 }
+
+// TestParseSigNestingBounded: a signature is the manager's text; one nesting slices or
+// maps a million deep (a few MB, within a frame) must be refused, not recursed into
+// (the recursion and reflect's type cache grew without bound; millions deep it is a
+// fatal stack overflow of the client).
+func TestParseSigNestingBounded(t *testing.T) {
+	for _, sig := range []string{
+		"func(" + strings.Repeat("[]", 100000) + "int)",
+		"func() " + strings.Repeat("map[string]", 100000) + "int",
+	} {
+		if _, _, err := parseSig(sig, "x.T"); err == nil || !strings.Contains(err.Error(), "nested") {
+			t.Errorf("%.20s…: %v, want a nesting error", sig, err)
+		}
+	}
+	if _, _, err := parseSig("func("+strings.Repeat("[]", 8)+"int)", "x.T"); err != nil {
+		t.Errorf("8 levels: %v", err)
+	}
+}

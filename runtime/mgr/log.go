@@ -2,6 +2,7 @@ package mgr
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -115,28 +116,72 @@ func minLevel(l *slog.Logger) slog.Level {
 // childLogger returns the Logger of a manager child whose parent has one: JSON records on
 // w, one a line, at level and above. slog's JSONHandler serializes its writes.
 func childLogger(w io.Writer, level slog.Level) *slog.Logger {
-	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: markDuration})
 	return slog.New(h).With(slog.Int("manager_pid", os.Getpid()))
+}
+
+// maxLogLine bounds one record a manager child writes, as the parent reads it.
+const maxLogLine = 1 << 20
+
+// durationKey marks a time.Duration on the pipe from a manager child: JSON has no
+// duration, and a bare number of nanoseconds would reach the parent's handler as an
+// int64 (duration=48662 beside the client side's duration=48.662µs).
+const durationKey = "$duration_ns"
+
+// markDuration is the child's ReplaceAttr: a Duration travels as {"$duration_ns": n},
+// which decodeRecord turns back into a Duration.
+func markDuration(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.AnyValue(map[string]int64{durationKey: int64(a.Value.Duration())})
+	}
+	return a
 }
 
 // forwardLog hands the records a manager child writes on r (see childLogger) to l, until
 // the child exits and r reaches EOF; then it closes r. A line that is not a record (it
-// cannot happen unless something else writes on the pipe) is logged as its text.
+// cannot happen unless something else writes on the pipe) is logged as its text; a
+// record longer than maxLogLine is reported cut (its start and length), and forwarding
+// goes on after it.
 func forwardLog(r io.ReadCloser, l *slog.Logger) {
 	defer r.Close()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, 1<<20)
+	br := bufio.NewReaderSize(r, 64<<10)
 	h := l.Handler()
-	for sc.Scan() {
-		rec, ok := decodeRecord(sc.Bytes())
-		if !ok {
-			rec = slog.NewRecord(time.Now(), slog.LevelInfo, sc.Text(), 0)
+	for {
+		line, n, err := readLogLine(br)
+		if n > 0 {
+			rec, ok := decodeRecord(line)
+			switch {
+			case n > len(line):
+				start := line[:min(len(line), 4<<10)]
+				rec = slog.NewRecord(time.Now(), slog.LevelWarn, "mgr: a child manager's log record was cut (longer than 1 MiB)", 0)
+				rec.AddAttrs(slog.Int("bytes", n), slog.String("start", string(start)))
+			case !ok:
+				rec = slog.NewRecord(time.Now(), slog.LevelInfo, string(line), 0)
+			}
+			if h.Enabled(context.Background(), rec.Level) {
+				_ = h.Handle(context.Background(), rec)
+			}
 		}
-		if h.Enabled(context.Background(), rec.Level) {
-			_ = h.Handle(context.Background(), rec)
+		if err != nil {
+			return
 		}
 	}
-	io.Copy(io.Discard, r) // past an overlong line: keep the child's writes from blocking
+}
+
+// readLogLine reads one line without its newline, keeping its first maxLogLine bytes;
+// n is the line's whole length.
+func readLogLine(br *bufio.Reader) (line []byte, n int, err error) {
+	for {
+		frag, err := br.ReadSlice('\n')
+		frag = bytes.TrimSuffix(frag, []byte("\n"))
+		n += len(frag)
+		if keep := maxLogLine - len(line); keep > 0 {
+			line = append(line, frag[:min(keep, len(frag))]...)
+		}
+		if err != bufio.ErrBufferFull {
+			return line, n, err
+		}
+	}
 }
 
 // decodeRecord turns one line of slog's JSONHandler back into a record: time, level and
@@ -193,6 +238,11 @@ func jsonAttr(key string, v any) slog.Attr {
 		f, _ := v.Float64()
 		return slog.Float64(key, f)
 	case map[string]any:
+		if n, ok := v[durationKey].(json.Number); ok && len(v) == 1 {
+			if ns, err := n.Int64(); err == nil {
+				return slog.Duration(key, time.Duration(ns))
+			}
+		}
 		var as []any
 		for k, x := range v {
 			as = append(as, jsonAttr(k, x))

@@ -155,6 +155,14 @@ func (s *Server) Handler() http.Handler {
 		}
 		info := s.Info()
 		st := pageState{Time: time.Now(), Address: s.address(), Sessions: info.Sessions, Objects: info.Objects, Methods: s.MethodStats()}
+		// The page reads both lists' lengths: an empty one is [], never null (a manager
+		// whose only clients are CPython's has no sessions).
+		if st.Sessions == nil {
+			st.Sessions = []SessionInfo{}
+		}
+		if st.Objects == nil {
+			st.Objects = []ObjectInfo{}
+		}
 		if len(st.Objects) > maxPageObjects {
 			st.Objects, st.MoreObjects = st.Objects[:maxPageObjects], true
 		}

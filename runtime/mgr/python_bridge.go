@@ -230,6 +230,14 @@ func pyToGo(e *Encoder, t string, v any) error {
 			e.Float64(f)
 		}
 	default: // the integer types
+		if b, isBig := v.(pickle.BigInt); isBig {
+			// A Python int beyond int64: only a uint64 can hold one, and only up to 2⁶⁴-1.
+			if x := b.Big(); t == "uint64" && x.Sign() > 0 && x.IsUint64() {
+				e.Uint64(x.Uint64())
+				return nil
+			}
+			return fmt.Errorf("%s is out of range for %s", b, t)
+		}
 		n, ok := v.(int64)
 		if !ok {
 			if b, isBool := v.(bool); isBool {

@@ -3,6 +3,8 @@ package mgr
 import (
 	"context"
 	"errors"
+	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/mgr-go/mgr/runtime/pyproto/pickle"
@@ -57,6 +59,10 @@ func TestBridgeConverts(t *testing.T) {
 	}
 	if ran != 1 {
 		t.Errorf("the method ran %d times, want once (bad calls must not reach it)", ran)
+	}
+	big70 := pickle.NewBigInt(new(big.Int).Lsh(big.NewInt(1), 70))
+	if _, err := call(context.Background(), nil, []any{big70, "ab", pickle.Bytes("c")}, nil); err == nil || !strings.Contains(err.Error(), "1180591620717411303424 is out of range for int8") {
+		t.Errorf("scale(2**70, ...): %v, want a TypeError saying 2**70 is out of range (not \"must be int, not int\")", err)
 	}
 	if _, _, ok := pySig("func(map[string]int) int"); ok {
 		t.Error("parseSig took a map parameter, which has no Python conversion here")

@@ -182,15 +182,25 @@ func (pc *pyConn) call(ctx context.Context, req pyRequest) pyReply {
 		// CPython's fallback_mapping: these work whatever is exposed.
 		switch req.method {
 		case "__str__", "__repr__":
-			if face.Repr != nil {
-				return pyReturn(face.Repr(obj.value))
+			if face.Repr == nil {
+				return pyReturn(fmt.Sprintf("<%s object>", face.TypeID))
 			}
-			return pyReturn(fmt.Sprintf("<%s object>", face.TypeID))
+			// Under the object's lock, as its methods run: a Repr of a serialized type
+			// reads what they change.
+			v, err := pc.intercepted(ctx, obj, req.method, func(context.Context) (any, error) {
+				return pyLocked(obj, func() (any, error) { return face.Repr(obj.value), nil })
+			})
+			if err != nil {
+				return pyFailure(err)
+			}
+			return pyReturn(v)
 		case "#GETVALUE":
 			if face.Value == nil {
 				return pyTraceback(fmt.Errorf("%s has no value to copy", face.TypeID))
 			}
-			v, err := pyLocked(obj, func() (any, error) { return face.Value(obj.value) })
+			v, err := pc.intercepted(ctx, obj, req.method, func(context.Context) (any, error) {
+				return pyLocked(obj, func() (any, error) { return face.Value(obj.value) })
+			})
 			if err != nil {
 				return pyFailure(err)
 			}
@@ -199,11 +209,31 @@ func (pc *pyConn) call(ctx context.Context, req pyRequest) pyReply {
 		return pyTraceback(fmt.Errorf("AttributeError: method %q of %s object is not in exposed=%v", req.method, face.TypeID, face.Exposed))
 	}
 	pc.srv.pyPinProxies(req.args)
-	v, err := pyLocked(obj, func() (any, error) { return m(ctx, obj.value, req.args, req.kwds) })
+	v, err := pc.intercepted(ctx, obj, req.method, func(ctx context.Context) (any, error) {
+		return pyLocked(obj, func() (any, error) { return m(ctx, obj.value, req.args, req.kwds) })
+	})
 	if err != nil {
 		return pyFailure(err)
 	}
 	return pyReturn(v)
+}
+
+// intercepted runs a CPython client's call behind the manager's interceptors, as
+// dispatchObject runs a Go client's: slow-call logging, the call figures of the live page
+// and OpenTelemetry see both. The method name is the Python one.
+func (pc *pyConn) intercepted(ctx context.Context, obj *object, method string, run func(context.Context) (any, error)) (any, error) {
+	interceptors := pc.srv.opts.ServerInterceptors
+	if len(interceptors) == 0 {
+		return run(ctx)
+	}
+	info := &CallInfo{TypeID: obj.desc.TypeID, Method: method, Object: obj.id, Session: CallerOf(ctx).ID()}
+	var v any
+	err := chain(ctx, info, interceptors, func(ctx context.Context) error {
+		var err error
+		v, err = run(ctx)
+		return err
+	})
+	return v, err
 }
 
 // pyPinProxies keeps alive the objects of this manager that proxies among a call's

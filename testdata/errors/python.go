@@ -1,12 +1,14 @@
-// ERROR: 14:21: pyname= needs python=TYPEID
-// ERROR: 21:21: python=Box: Box is generic
-// ERROR: 28:21: python=C: constructor NewC takes parameters
-// ERROR: 40:11: python=D: method Bad: map[string]int has no Python form
-// ERROR: 42:11: python=D: method Many is variadic
-// ERROR: 44:11: python=D: method Named: python.Celsius has no Python form
-// ERROR: 53:30: pyname=Missing:m: Missing is not an exposed method of E
-// ERROR: 53:40: pyname=bad: want Method:python_name
-// ERROR: 60:21: python=not-an-id: a Python typeid must be an identifier
+// ERROR: 16:21: pyname= needs python=TYPEID
+// ERROR: 23:21: python=Box: Box is generic
+// ERROR: 30:21: python=C: constructor NewC takes parameters
+// ERROR: 42:11: python=D: method Bad: map[string]int has no Python form
+// ERROR: 44:11: python=D: method Many is variadic
+// ERROR: 46:11: python=D: method Named: python.Celsius has no Python form
+// ERROR: 55:30: pyname=Missing:m: Missing is not an exposed method of E
+// ERROR: 55:40: pyname=bad: want Method:python_name
+// ERROR: 62:21: python=not-an-id: a Python typeid must be an identifier
+// ERROR: 72:11: python=G: method Import: its Python name import is a Python keyword
+// ERROR: 74:11: python=G: methods Size and TheSize have the same Python name size
 package python
 
 // A names Python methods but is not served to Python.
@@ -61,3 +63,14 @@ func (*E) M() {}
 type F struct{}
 
 func (*F) M() {}
+
+// G has methods whose Python names do not work.
+//
+//mgr:expose python=G pyname=TheSize:size
+type G struct{}
+
+func (*G) Import() {}
+
+func (*G) TheSize() int { return 0 }
+
+func (*G) Size() int { return 0 }

@@ -43,10 +43,14 @@ type encoder struct {
 	useMemo  bool
 	memo     map[any]int // made on first use
 	nmemo    int
-	active   []any // memo-free: the pointers being written, innermost last (a revisit is a cycle)
+	active   []activeNode // memo-free: the pointers being written, innermost last (a revisit is a cycle)
 	maxDepth int
 	freeze   bool    // decoding: mark captured mutable nodes (see listNode.frozen)
 	b        *budget // decoding: bound on bytes written; nil for Go callers
+	// Memo-free: where each pointer written in full was written (share.go), so that
+	// writing it again copies those bytes, and deepest the nesting reached.
+	spans   map[any]span
+	deepest int
 }
 
 func (e *encoder) grow() error {
@@ -56,9 +60,10 @@ func (e *encoder) grow() error {
 	return nil
 }
 
-// seen handles a pointer value before writing it: a memo reference if it was written,
-// a cycle error in memo-free mode.
-func (e *encoder) seen(p any) (done bool, err error) {
+// seen handles a pointer value before writing it at depth: a memo reference if it was
+// written, a cycle error in memo-free mode — or there, when it was written in full
+// already (shared, not recursive), a copy of those bytes (share.go).
+func (e *encoder) seen(p any, depth int) (done bool, err error) {
 	if e.useMemo {
 		if i, ok := e.memo[p]; ok {
 			e.get(i)
@@ -67,18 +72,24 @@ func (e *encoder) seen(p any) (done bool, err error) {
 		return false, nil
 	}
 	for _, a := range e.active {
-		if a == p {
+		if a.p == p {
 			return false, fmt.Errorf("%w: a recursive structure inside a tuple or frozenset", ErrUnsupported)
 		}
 	}
-	e.active = append(e.active, p)
+	if done, err := e.again(p, depth); done || err != nil {
+		return done, err
+	}
+	e.active = append(e.active, activeNode{p: p, start: len(e.buf), depth: depth, deepest: e.deepest})
+	e.deepest = depth
 	return false, nil
 }
 
-// done ends writing pointer p (memo-free mode).
+// leave ends writing pointer p (memo-free mode), recording where it was written.
 func (e *encoder) leave(p any) {
-	if !e.useMemo && len(e.active) > 0 && e.active[len(e.active)-1] == p {
+	if !e.useMemo && len(e.active) > 0 && e.active[len(e.active)-1].p == p {
+		a := e.active[len(e.active)-1]
 		e.active = e.active[:len(e.active)-1]
+		e.wrote(a)
 	}
 }
 
@@ -217,7 +228,7 @@ func (e *encoder) batched(n int, op byte, item func(i int) error) error {
 
 func (e *encoder) list(p any, items []any, depth int) error {
 	if p != nil {
-		if done, err := e.seen(p); done || err != nil {
+		if done, err := e.seen(p, depth); done || err != nil {
 			return err
 		}
 		defer e.leave(p)
@@ -237,7 +248,7 @@ func (e *encoder) list(p any, items []any, depth int) error {
 }
 
 func (e *encoder) dict(d *Dict, depth int) error {
-	if done, err := e.seen(d); done || err != nil {
+	if done, err := e.seen(d, depth); done || err != nil {
 		return err
 	}
 	defer e.leave(d)
@@ -273,7 +284,9 @@ func (e *encoder) sortedMembers(m Set) ([]any, error) {
 	}
 	all := make([]enc, 0, len(m))
 	for v := range m {
-		f := &encoder{maxDepth: e.maxDepth, b: e.b}
+		// With the memo: deterministic for a given member, and never larger than its
+		// pickle (memo-free, an opaque member with shared parts would be spelled out).
+		f := &encoder{useMemo: true, maxDepth: e.maxDepth, b: e.b}
 		if err := f.value(v, 0); err != nil {
 			return nil, err
 		}
@@ -288,7 +301,7 @@ func (e *encoder) sortedMembers(m Set) ([]any, error) {
 }
 
 func (e *encoder) set(p any, m Set, depth int) error {
-	if done, err := e.seen(p); done || err != nil {
+	if done, err := e.seen(p, depth); done || err != nil {
 		return err
 	}
 	defer e.leave(p)
@@ -318,6 +331,23 @@ func (e *encoder) value(v any, depth int) error {
 	if err := e.grow(); err != nil {
 		return err
 	}
+	e.deepest = max(e.deepest, depth)
+	if key, ok := e.shareKey(v); ok { // a large immutable value (share.go)
+		if i, ok := e.memo[key]; ok {
+			e.get(i)
+			return nil
+		}
+		if err := e.write(v, depth); err != nil {
+			return err
+		}
+		e.memoize(key)
+		return nil
+	}
+	return e.write(v, depth)
+}
+
+// write writes v (value without the sharing of large values).
+func (e *encoder) write(v any, depth int) error {
 	switch x := v.(type) {
 	case nil:
 		e.buf = append(e.buf, opNone)
@@ -460,7 +490,7 @@ type Valuer interface {
 }
 
 func (e *encoder) exception(x *Exception, depth int) error {
-	if done, err := e.seen(x); done || err != nil {
+	if done, err := e.seen(x, depth); done || err != nil {
 		return err
 	}
 	defer e.leave(x)
@@ -520,7 +550,7 @@ func (e *encoder) array(a *Array, depth int) error {
 }
 
 func (e *encoder) object(o *objNode, depth int) error {
-	if done, err := e.seen(o); done || err != nil {
+	if done, err := e.seen(o, depth); done || err != nil {
 		return err
 	}
 	defer e.leave(o)

@@ -353,7 +353,7 @@ func hashKey(v any, b *budget) (any, error) {
 	if err := Hashable(v); err != nil {
 		return nil, err
 	}
-	return v, nil
+	return v, b.hashed(v)
 }
 
 // intFromLE decodes a LONG1/LONG4 body: int64 when it fits, else BigInt.

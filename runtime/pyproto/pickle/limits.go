@@ -1,6 +1,6 @@
 package pickle
 
-import "math"
+import "fmt"
 
 // Limits bound what decoding one pickle may cost. A zero field takes its default.
 // Decoding is a stack machine (no recursion on the input), so time and memory are
@@ -14,7 +14,10 @@ type Limits struct {
 	MaxString    int // one str, bytes, bytearray or int body (default: MaxSize)
 	MaxContainer int // items in one container, and values on the stack (default 1<<22)
 	// MaxExpand bounds the bytes of canonical encodings built while decoding (tuple,
-	// frozenset and opaque bodies); default 4×input + 1 MiB.
+	// frozenset and opaque bodies); default 4×input + 64 MiB. A tuple's body spells out
+	// what it holds, so a message sharing one value many times through the memo (a reply
+	// holding one config dict a thousand times) expands; the default lets such ordinary
+	// messages through and still stops "billion laughs" after 64 MiB of work.
 	MaxExpand int
 }
 
@@ -49,19 +52,54 @@ func (l Limits) withDefaults() Limits {
 type budget struct {
 	lim  Limits
 	left int
+	// hashLeft bounds the bytes of long keys hashed (hashKey): a long key set again and
+	// again through the memo is hashed in full each time.
+	hashLeft int
 }
+
+// hashFree is the key length below which hashing is not counted: a memo reference
+// (2 to 5 bytes of pickle) then costs at most a few dozen bytes of hashing.
+const hashFree = 64
 
 func newBudget(l Limits, input int) *budget {
 	l = l.withDefaults()
 	left := l.MaxExpand
 	if left <= 0 {
-		left = 4*input + 1<<20
+		left = 4*input + 64<<20
 	}
-	return &budget{lim: l, left: left}
+	return &budget{lim: l, left: left, hashLeft: 16*input + 64<<20}
 }
 
-// unlimited is the budget of values Go code builds (MakeTuple): trusted, so only depth
-// is bounded.
+// unlimited is the budget of values Go code builds (MakeTuple, MakeFrozenSet): their
+// canonical bodies are bounded by what Decode reads by default (MaxSize), since the
+// elements may be values a peer sent whose sharing would expand them without bound
+// (a list holding one list twice, forty deep).
 func unlimited() *budget {
-	return &budget{lim: DefaultLimits.withDefaults(), left: math.MaxInt}
+	return &budget{lim: DefaultLimits.withDefaults(), left: DefaultLimits.MaxSize, hashLeft: DefaultLimits.MaxSize}
+}
+
+// hashed charges the hashing of key, a dict key or set member.
+func (b *budget) hashed(key any) error {
+	var n int
+	switch k := key.(type) {
+	case string:
+		n = len(k)
+	case Bytes:
+		n = len(k)
+	case Tuple:
+		n = len(k.enc)
+	case FrozenSet:
+		n = len(k.enc)
+	case Opaque:
+		n = len(k.pkl)
+	case BigInt:
+		n = len(k.le)
+	}
+	if n < hashFree {
+		return nil
+	}
+	if b.hashLeft -= n; b.hashLeft < 0 {
+		return fmt.Errorf("%w: long dict keys or set members hashed again and again (a key set repeatedly through the memo)", ErrLimit)
+	}
+	return nil
 }

@@ -39,7 +39,9 @@ type Tuple struct {
 	enc string // canonical pickle opcodes of the elements (see encodeCanonical)
 }
 
-// MakeTuple returns the tuple of elems; it fails if an element cannot be encoded.
+// MakeTuple returns the tuple of elems; it fails if an element cannot be encoded, or if
+// the tuple's canonical body (every element spelled out, shared parts included) would
+// exceed DefaultLimits.MaxSize. TupleOf has no such bound.
 func MakeTuple(elems ...any) (Tuple, error) {
 	t, err := makeTuple(elems, unlimited())
 	if err != nil {
@@ -110,7 +112,7 @@ type FrozenSet struct {
 }
 
 // MakeFrozenSet returns the frozenset of members (duplicates collapse); members must be
-// hashable (see Hashable).
+// hashable (see Hashable). Its canonical body is bounded as MakeTuple's.
 func MakeFrozenSet(members ...any) (FrozenSet, error) {
 	f, err := makeFrozenSet(members, unlimited())
 	if err != nil {

@@ -28,3 +28,7 @@ type Shared struct{}
 
 // Ping answers.
 func (*Shared) Ping() bool { return true }
+
+// Scale multiplies by "factor" \ a divisor; its parameter names are Python keywords or
+// blank, which the typed proxy method renames ("""quoted""").
+func (t *Thermo) Scale(from, in float64, _ uint16) float64 { return t.c * from / in }
