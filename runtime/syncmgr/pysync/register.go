@@ -19,8 +19,8 @@ func init() {
 	syncmgr.RegisterDict[any, any]()
 	syncmgr.RegisterValue[any]()
 	syncmgr.RegisterArray[any]()
-	// Python values travel inside interfaces as their pickle (mgr.OpaqueValue's file,
-	// codec_opaque.go); this registration reads pickle.Bytes from peers built before that.
+	// Python values travel inside interfaces as their pickle (runtime/mgr/codec_opaque.go);
+	// this registration still reads pickle.Bytes from peers built before that.
 	mgr.RegisterValue[pickle.Bytes]()
 	mgr.Register(&mgr.TypeDesc{TypeID: "pysync.Iterator"})
 	for _, t := range Types() {
