@@ -382,6 +382,19 @@ func hugeTargets(tb testing.TB) []hugeTarget {
 		anyChain = append(named(anyChain, fuzzAnyChain{}), 2)
 	}
 	anyChain = append(anyChain, make([]byte, 3<<10)...)
+	// The same with every named value in the sized form (tag, name, length, value),
+	// which is what encoders write now: the length must not let a target skip its claim.
+	const tagNamedSized = 22
+	sized := func(v any, body []byte) []byte {
+		e := mgr.NewEncoder([]byte{tagNamedSized})
+		e.String(reflect.TypeOf(v).PkgPath() + "." + reflect.TypeOf(v).Name())
+		e.Uint64(uint64(len(body)))
+		return append(e.Bytes(), body...)
+	}
+	sizedChain := make([]byte, 3<<10)
+	for range 40 {
+		sizedChain = sized(fuzzAnyChain{}, append([]byte{2}, sizedChain...))
+	}
 	// []*[1<<14]int32: one element, non-nil, one byte of its 16,384.
 	e := mgr.NewEncoder(nil)
 	e.Len(1)
@@ -391,6 +404,8 @@ func hugeTargets(tb testing.TB) []hugeTarget {
 		{"registered [16<<20]byte in an any", sel(new(any)), func() any { return new(any) }, append(named(nil, fuzzBig{}), 0)},
 		{"chain of pointers", sel(new(*fuzzChain)), func() any { return new(*fuzzChain) }, chain},
 		{"chain of interfaces", sel(new(any)), func() any { return new(any) }, anyChain},
+		{"registered [16<<20]byte in an any, sized", sel(new(any)), func() any { return new(any) }, sized(fuzzBig{}, []byte{0})},
+		{"chain of interfaces, sized", sel(new(any)), func() any { return new(any) }, sizedChain},
 		{"slice of pointers to arrays", sel(new([]*[1 << 14]int32)), func() any { return new([]*[1 << 14]int32) }, slice},
 	}
 }
