@@ -111,7 +111,7 @@ func decodeNamedSized(d *Decoder, v reflect.Value) {
 		if d.err != nil {
 			return
 		}
-		pv, err := pickle.Decode(body)
+		pv, err := pythonValueOptions(n).Decode(body)
 		if err != nil {
 			d.Fail("interface holds a Python value (%s) whose pickle cannot be read: %v", name, err)
 			return
@@ -161,4 +161,14 @@ func (d *Decoder) claimBody(n int, what string) []byte {
 		d.claimed += n
 	}
 	return b
+}
+
+// pythonValueOptions bounds the decoding of a Python value's n-byte pickle. The pickle
+// decoder's default expansion allowance (64 MiB whatever the input) suits a CPython
+// client's request; inside a codec message it would break the codec's rule that N bytes
+// never allocate much more than N. Tuples spell out what they hold, so a tuple sharing
+// one dict a thousand times through the memo expands; 64× its bytes and 1 MiB more
+// lets such values through.
+func pythonValueOptions(n int) pickle.Options {
+	return pickle.Options{Limits: pickle.Limits{MaxSize: max(n, 1), MaxExpand: 64*n + 1<<20}}
 }

@@ -126,3 +126,32 @@ func TestNamedValueLengthChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedPythonValueWithinBudget: a tuple holding one dict a thousand times (shared
+// through the pickle memo, spelled out in the tuple's body) travels inside an interface;
+// the bound on a Python value's expansion does not refuse such ordinary values.
+func TestSharedPythonValueWithinBudget(t *testing.T) {
+	cfg := pickle.NewDict()
+	for i := range 20 {
+		cfg.Set("key"+string(rune('a'+i)), "a value of some length")
+	}
+	elems := make([]any, 1000)
+	for i := range elems {
+		elems[i] = cfg
+	}
+	in := []any{pickle.MustTuple(elems...)}
+	e := NewEncoder(nil)
+	e.Value(&in)
+	if err := e.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var out []any
+	dec := NewDecoder(e.Bytes())
+	dec.Value(&out)
+	if err := dec.Done(); err != nil {
+		t.Fatalf("decoding %d bytes: %v", len(e.Bytes()), err)
+	}
+	if tup, ok := out[0].(pickle.Tuple); !ok || tup.Len() != 1000 {
+		t.Fatalf("got %#v", out[0])
+	}
+}
