@@ -155,3 +155,20 @@ func TestSharedPythonValueWithinBudget(t *testing.T) {
 		t.Fatalf("got %#v", out[0])
 	}
 }
+
+// TestNilPythonPointerTravelsAsNil: a nil *pickle.Dict or *pickle.Exception inside an
+// interface is None to Python and arrives as nil, instead of reaching the pickler.
+func TestNilPythonPointerTravelsAsNil(t *testing.T) {
+	in := []any{(*pickle.Dict)(nil), (*pickle.Exception)(nil)}
+	e := NewEncoder(nil)
+	e.Value(&in)
+	if err := e.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var out []any
+	dec := NewDecoder(e.Bytes())
+	dec.Value(&out)
+	if err := dec.Done(); err != nil || len(out) != 2 || out[0] != nil || out[1] != nil {
+		t.Fatalf("got %#v, %v; want two nils", out, err)
+	}
+}

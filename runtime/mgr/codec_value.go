@@ -263,6 +263,10 @@ func encodeTagged(e *Encoder, v reflect.Value) {
 		return
 	}
 	if name, ok := pythonValueName(t); ok {
+		if t.Kind() == reflect.Pointer && inner.IsNil() {
+			e.buf = append(e.buf, tagNil) // Python has no typed None
+			return
+		}
 		encodeNamedSized(e, name, inner) // as its pickle: every process reads those
 		return
 	}
