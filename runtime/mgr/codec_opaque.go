@@ -37,6 +37,9 @@ func (o OpaqueValue) String() string {
 
 var opaqueValueType = reflect.TypeFor[OpaqueValue]()
 
+// picklePrefix begins the names of Python values (pythonValueName).
+var picklePrefix = picklePkg + "."
+
 // tagNamedSized is tagNamed with the value's length written before it: the name, the
 // length of the value's encoding, then the value. The length lets a process that does
 // not know the name keep the value as an OpaqueValue instead of failing the whole
@@ -54,7 +57,7 @@ func pythonValueName(t reflect.Type) (string, bool) {
 	if base.PkgPath() != picklePkg || base.Name() == "" {
 		return "", false
 	}
-	return picklePkg + "." + base.Name(), true
+	return picklePrefix + base.Name(), true
 }
 
 // encodeNamedSized writes a named value: its name, its length, its encoding. Python
@@ -63,13 +66,14 @@ func pythonValueName(t reflect.Type) (string, bool) {
 func encodeNamedSized(e *Encoder, name string, inner reflect.Value) {
 	e.buf = append(e.buf, tagNamedSized)
 	e.String(name)
-	if o, ok := inner.Interface().(OpaqueValue); ok && inner.Type() == opaqueValueType {
+	if inner.Type() == opaqueValueType { // (checked first: Interface would box any value)
+		o := inner.Interface().(OpaqueValue)
 		e.Uint64(uint64(len(o.Data)))
 		e.buf = append(e.buf, o.Data...)
 		return
 	}
 	start := len(e.buf)
-	if strings.HasPrefix(name, picklePkg+".") {
+	if strings.HasPrefix(name, picklePrefix) {
 		out, err := pickle.AppendEncode(e.buf, inner.Interface())
 		if err != nil {
 			e.SetErr(fmt.Errorf("mgr: a Python value of type %s cannot be encoded: %w", inner.Type(), err))
@@ -106,7 +110,7 @@ func decodeNamedSized(d *Decoder, v reflect.Value) {
 	t := valueTypes.byName[name]
 	valueTypes.RUnlock()
 	switch {
-	case strings.HasPrefix(name, picklePkg+"."):
+	case strings.HasPrefix(name, picklePrefix):
 		body := d.claimBody(n, "python value")
 		if d.err != nil {
 			return
