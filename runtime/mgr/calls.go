@@ -111,6 +111,8 @@ type reservation struct {
 func Undo(ctx context.Context, fn func()) {
 	if r, ok := ctx.Value(callRecKey{}).(*callRec); ok {
 		r.undo = append(r.undo, fn)
+	} else if u := pyUndoOf(ctx); u != nil { // a CPython client's call (python_undo.go)
+		u.fns = append(u.fns, fn)
 	}
 }
 

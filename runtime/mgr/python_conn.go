@@ -25,7 +25,8 @@ type pyConn struct {
 	w      watcher
 	c      *pywire.Conn
 	holder *pyHolder
-	addr   any // the manager's address as CPython tokens carry it
+	addr   any    // the manager's address as CPython tokens carry it
+	undo   pyUndo // what the running call registered with Undo (python_undo.go)
 }
 
 func (s *Server) servePyConn(conn net.Conn) {
@@ -97,15 +98,25 @@ func pyTokenAddress(a net.Addr) any {
 
 // reply pickles and sends one reply; a value that cannot be pickled becomes CPython's
 // #UNSERIALIZABLE.
+// What the call registered with Undo is undone when its reply cannot reach the client
+// (it cannot be pickled, or the write failed): an item taken from a queue goes back
+// instead of being lost.
 func (pc *pyConn) reply(r pyReply) error {
+	undo := pc.undo.take()
 	out, err := r.encode()
 	if err != nil {
+		runUndo(undo)
+		undo = nil
 		out, err = pyReply{kind: "#UNSERIALIZABLE", value: fmt.Sprintf("the reply cannot be pickled: %v", err)}.encode()
 		if err != nil {
 			return err
 		}
 	}
-	return pc.c.WriteFrame(out)
+	if err := pc.c.WriteFrame(out); err != nil {
+		runUndo(undo) // a frame not written whole is one the client cannot read
+		return err
+	}
+	return nil
 }
 
 // serveCalls answers method calls until the client closes the connection. A CPython
@@ -116,7 +127,7 @@ func (pc *pyConn) serveCalls() {
 	s := pc.srv
 	caller := s.pyCaller(pc.holder)
 	defer s.pyCallerDone(caller)
-	ctx, cancel := context.WithCancel(withCaller(s.callsCtx, caller))
+	ctx, cancel := context.WithCancel(context.WithValue(withCaller(s.callsCtx, caller), pyUndoKey{}, &pc.undo))
 	defer cancel()
 	pc.w.cancel = cancel
 	for {

@@ -14,11 +14,22 @@ import (
 	"github.com/mgr-go/mgr/runtime/syncmgr"
 )
 
+// goOnly is registered in this test process, not in mgrserve.
+type goOnly struct {
+	N int
+	S string
+}
+
+var goOnlyItem = goOnly{N: 3, S: "Go only"}
+
+func init() { mgr.RegisterValue[goOnly]() }
+
 // TestPythonValuesReachGoWithoutPysync: a CPython client puts bytes, a tuple, a dict
 // and an instance of a __main__ dataclass on a queue mgrserve shares; this Go client,
 // which does not import pysync (this package's tests never do), takes every one of them
 // — none fails to decode after the manager gave it up, none blocks the queue — and
-// puts them on a second queue, from which a CPython client reads them back equal.
+// puts them on a second queue, from which a CPython client reads them back equal. A Go
+// value a CPython client cannot read stays on the queue when its get fails.
 func TestPythonValuesReachGoWithoutPysync(t *testing.T) {
 	pys := pythons.ForTest(t)
 	if mgr.LookupType("pysync.Iterator") != nil {
@@ -117,6 +128,16 @@ func TestPythonValuesReachGoWithoutPysync(t *testing.T) {
 				}
 			}
 			python(t, py, "consume")
+			// A Go value Python has no form for (mgrserve does not know the type
+			// either, and keeps it as an mgr.OpaqueValue): Python's get fails and the
+			// item stays; a Go client that knows the type still gets it.
+			if err := q.Put(ctx, goOnlyItem); err != nil {
+				t.Fatal(err)
+			}
+			python(t, py, "gostruct")
+			if v, err := q.GetNowait(ctx); err != nil || v != goOnlyItem {
+				t.Fatalf("Get after Python's failed get = %#v, %v; want %#v", v, err, goOnlyItem)
+			}
 		})
 	}
 }

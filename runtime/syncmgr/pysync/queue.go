@@ -66,10 +66,14 @@ func newQueue(typeID string) *mgr.PyType {
 				x, err := q.GetTimeout(ctx, d)
 				return x, queueErr(err)
 			},
-			"get_nowait": m0("get_nowait", func(o any) (any, error) {
-				x, err := o.(*pyQueue).GetNowait(context.Background())
+			"get_nowait": func(ctx context.Context, o any, args []any, kwds *pickle.Dict) (any, error) {
+				if err := noArgs("get_nowait", args, kwds); err != nil {
+					return nil, err
+				}
+				// The call's ctx: the item goes back should the reply not reach the client.
+				x, err := o.(*pyQueue).GetNowait(ctx)
 				return x, queueErr(err)
-			}),
+			},
 			"put": func(ctx context.Context, o any, args []any, kwds *pickle.Dict) (any, error) {
 				v, set, err := params("put", args, kwds, "item", "block", "timeout")
 				if err != nil {

@@ -3,10 +3,12 @@
 #                             instance on the shared queue (get_queue)
 #   pyrelay.py ADDR consume   reads them back, unchanged, from get_out (a Go client
 #                             moved them there) and checks that nothing is left behind
+#   pyrelay.py ADDR gostruct  fails to get a Go value it has no form for from get_queue,
+#                             which keeps it
 import os
 import sys
 from dataclasses import dataclass
-from multiprocessing.managers import SyncManager
+from multiprocessing.managers import RemoteError, SyncManager
 
 
 @dataclass
@@ -32,6 +34,15 @@ if sys.argv[2] == 'produce':
     for item in ITEMS:
         q.put(item)
     assert q.qsize() == len(ITEMS), q.qsize()
+elif sys.argv[2] == 'gostruct':
+    q = m.get_queue()
+    try:
+        v = q.get_nowait()
+    except RemoteError as e:
+        assert 'cannot be pickled' in str(e), e
+    else:
+        raise AssertionError('got %r' % (v,))
+    assert q.qsize() == 1, q.qsize()
 else:
     out = m.get_out()
     got = [out.get(timeout=30) for _ in ITEMS]
