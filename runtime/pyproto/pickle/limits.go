@@ -87,7 +87,7 @@ func (b *budget) hashed(key any) error {
 	case Bytes:
 		n = len(k)
 	case Tuple:
-		n = len(k.enc)
+		n = len(k.enc) // an unhashable tuple never gets here (Hashable)
 	case FrozenSet:
 		n = len(k.enc)
 	case Opaque:
