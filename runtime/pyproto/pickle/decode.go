@@ -36,6 +36,7 @@ func (o Options) Decode(data []byte) (any, error) {
 		return nil, &Error{Offset: m.pos, Op: m.data[m.pos], Err: fmt.Errorf("%w: %d bytes after STOP", ErrMalformed, len(m.data)-m.pos)}
 	}
 	v, err = m.fin.fin(v, 0)
+	m.fin.release()
 	if err != nil {
 		return nil, fmt.Errorf("pickle: %w", err)
 	}
@@ -74,6 +75,7 @@ func machineSeq(enc string, n int) ([]any, error) {
 		}
 		out[i] = x
 	}
+	m.fin.release()
 	return out, nil
 }
 

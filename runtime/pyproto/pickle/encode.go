@@ -759,6 +759,7 @@ type finalizer struct {
 	objs  map[any]Opaque
 	dicts map[*Dict]bool
 	excs  map[*Exception]bool
+	refs  []*tupleRef // finalized, to release (tupleRef.raw)
 }
 
 func (f *finalizer) fin(v any, depth int) (any, error) {

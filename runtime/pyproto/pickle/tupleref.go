@@ -18,10 +18,14 @@ import (
 // tupleRef holds the elements of an unhashable tuple.
 type tupleRef struct {
 	elems []any
-	// fin is the finalizer of the decode that built the tuple while its elements may
-	// still be the decoder's internal nodes (*listNode, …): Elems finalizes them through
-	// it, so that one list reached through the tuple and elsewhere stays one []any.
-	// Nil once finalized, and for tuples Go code built.
+	// raw are the elements as the decoder built them (internal nodes: *listNode, …),
+	// kept until the decode ends: an object's pickle (Opaque) made while decoding writes
+	// them, so that a list reached through the tuple and through the object's other
+	// parts (the same *listNode) is written once. Nil for tuples Go code built.
+	raw []any
+	// fin is the finalizer of the decode that built the tuple while elems are still raw:
+	// Elems finalizes them through it, so that one list reached through the tuple and
+	// elsewhere stays one []any. Nil once finalized, and for tuples Go code built.
 	fin  *finalizer
 	busy bool // being finalized
 }
@@ -102,7 +106,7 @@ func (m *machine) refTuple(items []any) (Tuple, error) {
 			return Tuple{}, err
 		}
 	}
-	return Tuple{n: len(items), ref: &tupleRef{elems: items, fin: &m.fin}}, nil
+	return Tuple{n: len(items), ref: &tupleRef{elems: items, raw: items, fin: &m.fin}}, nil
 }
 
 // freezeNode marks v and the mutable nodes below it frozen. A frozen node's nodes are
@@ -167,15 +171,25 @@ func (f *finalizer) tuple(r *tupleRef, depth int) error {
 	}
 	r.busy = true
 	defer func() { r.busy = false }()
-	for i, it := range r.elems {
+	out := make([]any, len(r.raw))
+	for i, it := range r.raw {
 		y, err := f.fin(it, depth+1)
 		if err != nil {
 			return err
 		}
-		r.elems[i] = y
+		out[i] = y
 	}
-	r.fin = nil
+	r.elems, r.fin = out, nil
+	f.refs = append(f.refs, r)
 	return nil
+}
+
+// release drops the raw elements of the tuples finalized, once the decode is done.
+func (f *finalizer) release() {
+	for _, r := range f.refs {
+		r.raw = nil
+	}
+	f.refs = nil
 }
 
 // refTuple writes an unhashable tuple: with the memo, once and then as a memo reference
@@ -194,7 +208,11 @@ func (e *encoder) refTuple(t Tuple, depth int) error {
 		}
 		defer e.leave(r)
 	}
-	if err := e.tuple(r.elems, depth); err != nil {
+	items := r.elems
+	if r.raw != nil {
+		items = r.raw
+	}
+	if err := e.tuple(items, depth); err != nil {
 		return err
 	}
 	e.memoize(r)
