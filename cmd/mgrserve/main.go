@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	mgrserve [-addr NETWORK:ADDRESS] [-python NETWORK:ADDRESS] [-share NAME=TYPEID,...]
+//	mgrserve [-addr NETWORK:ADDRESS] [-python NETWORK:ADDRESS] [-share NAME=TYPEID,...] [-log LEVEL]
 //
 // The flags are:
 //
@@ -21,6 +21,11 @@
 //		the Go client imports github.com/mgr-go/mgr/runtime/syncmgr/pysync so that it
 //		can read what Python stored). TYPEID is a Python typeid (Queue, dict, list, ...).
 //		Default: queue=Queue,dict=dict.
+//	-log LEVEL
+//		Log to stderr, as text, what the manager reports at LEVEL and above: debug,
+//		info (sessions and connections), warn (rejected connections — a wrong key —,
+//		sessions that ended with an error, abandoned locks, clients gone) or error;
+//		off for nothing. Default: warn.
 //
 // At least one of -addr and -python is needed. The authentication key is MGR_AUTHKEY,
 // in hex; when it is unset, mgrserve makes one up and prints it. mgrserve prints where
@@ -41,6 +46,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -71,6 +77,7 @@ func run(args []string) error {
 	goAddr := fs.String("addr", "", "serve Go clients at `NETWORK:ADDRESS` (tcp:HOST:PORT or unix:/PATH)")
 	pyAddr := fs.String("python", "", "serve CPython multiprocessing clients at `NETWORK:ADDRESS`")
 	share := fs.String("share", "queue=Queue,dict=dict", "shared objects, `NAME=TYPEID,...`: get_NAME for Python, Lookup(NAME) for Go")
+	logLevel := fs.String("log", "warn", "log to stderr at `LEVEL` and above: debug, info, warn, error or off")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,11 +87,15 @@ func run(args []string) error {
 	if *goAddr == "" && *pyAddr == "" {
 		return errors.New("nothing to serve: give -addr for Go clients, -python for CPython clients, or both")
 	}
+	logger, err := stderrLogger(*logLevel)
+	if err != nil {
+		return err
+	}
 	key, made, err := authKey()
 	if err != nil {
 		return err
 	}
-	srv, err := mgr.NewServer(mgr.Options{AuthKey: key})
+	srv, err := mgr.NewServer(mgr.Options{AuthKey: key, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -146,6 +157,19 @@ func run(args []string) error {
 		}
 	}
 	return srv.Shutdown(context.Background())
+}
+
+// stderrLogger is the -log flag's logger: text on stderr at level and above, or nil for
+// "off".
+func stderrLogger(level string) (*slog.Logger, error) {
+	if level == "off" {
+		return nil, nil
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log %q: want debug, info, warn, error or off", level)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
 }
 
 // authKey reads MGR_AUTHKEY, or makes a key up (made is then true).

@@ -235,7 +235,7 @@ func runManagerChild(cfg *childConfig, ctl io.Reader, ready io.WriteCloser) int 
 	}
 	if cfg.Log {
 		closeOnExec(5)
-		opts.Logger = childLogger(os.NewFile(5, "mgr-log"), cfg.LogLevel)
+		opts.Logger = childLogger(newLogPipe(os.NewFile(5, "mgr-log")), cfg.LogLevel) // log.go: never waits for the parent
 	}
 	srv, ln, err := listenAndInit(opts, cfg.InitArg)
 	if err != nil {

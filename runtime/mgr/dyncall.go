@@ -3,6 +3,7 @@ package mgr
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -49,7 +50,7 @@ func (c *Client) Methods(ctx context.Context, typeID string) ([]MethodInfo, erro
 // and slices and maps of those; the type parameters of a generic type stand for the type
 // arguments in its TypeID (in alphabetical order of their names: K, V). Proxies,
 // structs, pointers and named types of other packages are not: such a method fails
-// with ErrSignature before anything is sent.
+// with an error wrapping errors.ErrUnsupported before anything is sent.
 //
 // The call needs no reference to the object: the manager looks objects up by ID.
 func (c *Client) CallText(ctx context.Context, objectID uint64, typeID, name string, args []string) ([]any, error) {
@@ -67,7 +68,8 @@ func (c *Client) CallText(ctx context.Context, objectID uint64, typeID, name str
 	}
 	params, results, err := parseSig(ms[i].Sig, typeID)
 	if err != nil {
-		return nil, callError(ErrSignature, "%s.%s%s: %v", typeID, name, strings.TrimPrefix(ms[i].Sig, "func"), err)
+		// Nothing differs between the two sides: the method is fine, text is not enough.
+		return nil, fmt.Errorf("mgr: %s.%s%s cannot be called with text arguments: %v: %w", typeID, name, strings.TrimPrefix(ms[i].Sig, "func"), err, errors.ErrUnsupported)
 	}
 	if len(args) != len(params) {
 		return nil, fmt.Errorf("mgr: %s.%s takes %d arguments %s, not %d", typeID, name, len(params), strings.TrimPrefix(ms[i].Sig, "func"), len(args))

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -118,6 +119,50 @@ func minLevel(l *slog.Logger) slog.Level {
 func childLogger(w io.Writer, level slog.Level) *slog.Logger {
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: markDuration})
 	return slog.New(h).With(slog.Int("manager_pid", os.Getpid()))
+}
+
+// logPipeQueue is how many records a manager child keeps for a parent that falls behind.
+const logPipeQueue = 1024
+
+// logPipe is a manager child's end of the log pipe. Records are queued and written by a
+// goroutine of their own; when the queue is full they are dropped, counted, and the count
+// is written before the next record that goes out. A parent whose handler stops (a full
+// disk, or a handler that calls this very manager) thus never stalls the manager: writing
+// straight to the pipe, every call that logs (a slow call, a session's end) would wait
+// once the pipe's 64 KiB were full, and an inline method on the session's reader with it.
+type logPipe struct {
+	w       io.Writer
+	lines   chan []byte
+	dropped atomic.Int64
+}
+
+func newLogPipe(w io.Writer) *logPipe {
+	p := &logPipe{w: w, lines: make(chan []byte, logPipeQueue)}
+	go p.run()
+	return p
+}
+
+// Write queues one record (slog's JSONHandler writes each record whole, once).
+func (p *logPipe) Write(b []byte) (int, error) {
+	select {
+	case p.lines <- bytes.Clone(b):
+	default:
+		p.dropped.Add(1)
+	}
+	return len(b), nil
+}
+
+func (p *logPipe) run() {
+	notices := slog.New(slog.NewJSONHandler(p.w, nil)).With(slog.Int("manager_pid", os.Getpid()))
+	for line := range p.lines {
+		if n := p.dropped.Swap(0); n > 0 {
+			notices.Warn("mgr: the manager dropped log records: the parent's handler fell behind", slog.Int64("dropped", n))
+		}
+		if _, err := p.w.Write(line); err != nil {
+			// The parent is gone; Write goes on dropping once the queue is full.
+			return
+		}
+	}
 }
 
 // maxLogLine bounds one record a manager child writes, as the parent reads it.

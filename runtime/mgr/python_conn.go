@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"time"
 
@@ -35,7 +36,7 @@ func (s *Server) servePyConn(conn net.Conn) {
 	err := pywire.ServerHandshake(c, s.opts.AuthKey, pywire.Modern)
 	<-s.handshakes
 	if err != nil {
-		s.pyLog("mgr: rejected CPython connection from %s: %v", conn.RemoteAddr(), err)
+		s.pyLog("mgr: rejected CPython connection", slog.String(LogPeer, conn.RemoteAddr().String()), slog.String(LogErr, err.Error()))
 		conn.Close()
 		return
 	}
@@ -53,7 +54,7 @@ func (s *Server) servePyConn(conn net.Conn) {
 	frame, err := c.ReadFrame()
 	if err != nil {
 		if !errors.Is(err, io.EOF) {
-			s.pyLog("mgr: CPython connection from %s: %v", conn.RemoteAddr(), err)
+			s.pyLog("mgr: CPython connection failed", slog.String(LogPeer, conn.RemoteAddr().String()), slog.String(LogErr, err.Error()))
 		}
 		return
 	}
@@ -120,7 +121,7 @@ func (pc *pyConn) serveCalls() {
 		f, err := pc.c.ReadFrame()
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !s.shutting.Load() {
-				s.pyLog("mgr: CPython connection from %s: %v", pc.conn.RemoteAddr(), err)
+				s.pyLog("mgr: CPython connection failed", slog.String(LogPeer, pc.conn.RemoteAddr().String()), slog.String(LogErr, err.Error()))
 			}
 			return
 		}

@@ -12,9 +12,10 @@ import (
 // multiprocessing clients (ServePython) from one object table, on separate listeners.
 
 // pyLog reports what an operator should look at (a rejected connection, a CPython
-// client that went away holding references).
-func (s *Server) pyLog(format string, args ...any) {
-	s.opts.logAt(slog.LevelWarn, fmt.Sprintf(format, args...))
+// client that went away holding references), with the attributes the Go front-end's
+// records have (log.go).
+func (s *Server) pyLog(msg string, attrs ...slog.Attr) {
+	s.opts.logAt(slog.LevelWarn, msg, attrs...)
 }
 
 // ServePython accepts CPython multiprocessing clients — BaseManager(address,
@@ -43,7 +44,7 @@ func (s *Server) ServePython(ln net.Listener) error {
 			}
 			if resourceShortage(err) {
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.pyLog("mgr: python accept: %v; retrying in %s", err, backoff)
+				s.pyLog("mgr: python accept failed; retrying", slog.String(LogErr, err.Error()), slog.Duration("backoff", backoff))
 				time.Sleep(backoff)
 				continue
 			}

@@ -2,6 +2,7 @@ package mgr
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -135,7 +136,7 @@ func (s *Server) endPyHolderLocked(h *pyHolder) {
 	sess.refs = nil
 	sess.ended = true
 	close(sess.done)
-	s.pyLog("mgr: CPython client pid %d has gone; its references were dropped", h.pid)
+	s.pyLog("mgr: CPython client has gone; its references were dropped", slog.Int(LogPID, h.pid))
 }
 
 // pyIdent is an object's ident on CPython's wire: the manager's epoch and the object's
