@@ -176,11 +176,12 @@ func runEtcd(ctx context.Context, cfg *bench.Config, r *bench.Report) error {
 		markEtcd(r, "error")
 		return err
 	}
-	defer ec.stop()
-	if err := runEtcdRows(ctx, cfg, r, ec); err != nil {
+	err = runEtcdRows(ctx, cfg, r, ec)
+	ec.stop()
+	if err != nil {
 		return err
 	}
-	return runEtcdThroughput(ctx, cfg, r, ec)
+	return runEtcdThroughput(ctx, cfg, r)
 }
 
 func runEtcdRows(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *embeddedEtcd) error {
@@ -299,13 +300,22 @@ func runEtcdRows(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *em
 // runEtcdThroughput: 12 clients, each with a Dict of its own, doing AddNumber from 12
 // goroutines, all through one manager, then spread over three (each its own etcd
 // client). The ratio 3/1 says whether managers add capacity or etcd is the ceiling.
-func runEtcdThroughput(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *embeddedEtcd) error {
+// Each is measured twice, in the order 1, 3, 3, 1, each time on an etcd of its own, and
+// keeps its best: measured once each on one etcd, the second was the slower, whichever
+// it was.
+func runEtcdThroughput(ctx context.Context, cfg *bench.Config, r *bench.Report) error {
 	const clients = 12
 	window := bench.Pick(cfg, 500*time.Millisecond, 3*time.Second)
-	for _, tp := range etcdThroughput {
-		var stops []func()
+	best := make([]float64, len(etcdThroughput))
+	for _, i := range []int{0, 1, 1, 0} {
+		tp := etcdThroughput[i]
+		ec, err := startEtcd(ctx)
+		if err != nil {
+			return err
+		}
+		stops := []func(){ec.stop}
 		var ds []*syncmgr.DictProxy[string, int]
-		err := func() error {
+		err = func() error {
 			for m := range tp.managers {
 				addr, stop, err := etcdManager(ctx, ec.endpoint, fmt.Sprintf("tp%d", tp.managers))
 				if err != nil {
@@ -334,11 +344,7 @@ func runEtcdThroughput(ctx context.Context, cfg *bench.Config, r *bench.Report, 
 			if err != nil {
 				return err
 			}
-			var anchors []string
-			if tp.managers > 1 {
-				anchors = []string{etcdThroughput[0].key}
-			}
-			r.Set("etcd", tp.key, tp.label, rate, "ops/s", anchors...)
+			best[i] = max(best[i], rate)
 			return nil
 		}()
 		for i := len(stops) - 1; i >= 0; i-- {
@@ -347,6 +353,13 @@ func runEtcdThroughput(ctx context.Context, cfg *bench.Config, r *bench.Report, 
 		if err != nil {
 			return fmt.Errorf("%s: %w", tp.key, err)
 		}
+	}
+	for i, tp := range etcdThroughput {
+		var anchors []string
+		if i > 0 {
+			anchors = []string{etcdThroughput[0].key}
+		}
+		r.Set("etcd", tp.key, tp.label+" (best of 2)", best[i], "ops/s", anchors...)
 	}
 	return nil
 }
