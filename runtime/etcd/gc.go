@@ -22,9 +22,8 @@ func (b *Backend) createdPrefix() string { return b.prefix + "/o/c/" }
 // collect sweeps once, then deletes objects as their reference keys go, until Close.
 func (b *Backend) collect() {
 	for b.ctx.Err() == nil {
-		rev, err := b.sweep()
-		if err == nil {
-			err = b.watchAnchors(rev)
+		if rev, err := b.sweep(); err == nil {
+			_ = b.watchAnchors(rev) // returns when the watch fails, or at Close
 		}
 		if b.ctx.Err() != nil {
 			return
