@@ -84,9 +84,14 @@ func (s *Server) infoPageLocked(sessAfter, objAfter uint64, budget int) (p infoP
 			sids = append(sids, id)
 		}
 	}
+	s.pySessionsLocked(func(sess *session) { // python_refs.go: CPython clients' holders
+		if sess.id > sessAfter {
+			sids = append(sids, sess.id)
+		}
+	})
 	slices.Sort(sids)
 	for i, id := range sids {
-		sess := s.sessions[id]
+		sess := s.sessionLocked(id)
 		size := 48 + len(sess.remote) + len(sess.program)
 		if i > 0 && used+size > budget {
 			p.MoreSessions = true

@@ -114,7 +114,9 @@ func (pc *pyConn) reply(r pyReply) error {
 // between goroutines on the way (it would double a small call's latency).
 func (pc *pyConn) serveCalls() {
 	s := pc.srv
-	ctx, cancel := context.WithCancel(withCaller(s.callsCtx, s.pyCaller()))
+	caller := s.pyCaller(pc.holder)
+	defer s.pyCallerDone(caller)
+	ctx, cancel := context.WithCancel(withCaller(s.callsCtx, caller))
 	defer cancel()
 	pc.w.cancel = cancel
 	for {

@@ -23,8 +23,9 @@ import (
 type pyState struct {
 	shared   map[string]pyShared // typeid → named object (SharePython)
 	byPID    map[int]*pyHolder
-	anon     *pyHolder // clients whose process cannot be seen
-	sweeping bool      // a goroutine watches the process holders (sweepPython)
+	anon     *pyHolder            // clients whose process cannot be seen
+	threads  map[uint64]*pyHolder // a connection's Caller ID → its holder (pyCaller)
+	sweeping bool                 // a goroutine watches the process holders (sweepPython)
 }
 
 // pyHolder holds the references of one CPython process (or of all TCP clients).
@@ -43,12 +44,48 @@ func (s *Server) pyLocked() *pyState {
 }
 
 // newPySessionLocked makes a session that no connection carries: it only holds
-// references (and gives calls a Caller ID).
-func (s *Server) newPySessionLocked() *session {
+// references (and gives calls a Caller ID). Info lists it among the sessions with the
+// client's pid (0 for the holder of every TCP client) and "CPython" as its program.
+func (s *Server) newPySessionLocked(pid int, remote string) *session {
 	s.nextSess++
-	sess := &session{srv: s, id: s.nextSess, refs: map[uint64]int{}, done: make(chan struct{})}
+	sess := &session{srv: s, id: s.nextSess, refs: map[uint64]int{}, done: make(chan struct{}), pid: pid, remote: remote, program: "CPython"}
 	sess.ctx = withCaller(s.callsCtx, Caller{id: sess.id})
 	return sess
+}
+
+// pySessionsLocked calls yield with the session of each CPython reference holder that
+// has not ended (for Info, which lists them with the Go sessions).
+func (s *Server) pySessionsLocked(yield func(*session)) {
+	if s.py == nil {
+		return
+	}
+	if a := s.py.anon; a != nil && !a.sess.ended {
+		yield(a.sess)
+	}
+	for _, h := range s.py.byPID {
+		if !h.sess.ended {
+			yield(h.sess)
+		}
+	}
+}
+
+// sessionLocked returns the Go session or CPython reference holder with that ID, or nil.
+func (s *Server) sessionLocked(id uint64) *session {
+	if sess := s.sessions[id]; sess != nil {
+		return sess
+	}
+	var found *session
+	s.pySessionsLocked(func(sess *session) {
+		if sess.id == id {
+			found = sess
+		}
+	})
+	if found == nil && s.py != nil {
+		if h := s.py.threads[id]; h != nil {
+			found = h.sess // a CPython connection: its process's holder
+		}
+	}
+	return found
 }
 
 // pyHolderFor returns the holder of the references a connection's requests count.
@@ -59,14 +96,14 @@ func (s *Server) pyHolderFor(conn net.Conn) *pyHolder {
 	py := s.pyLocked()
 	if alive == nil {
 		if py.anon == nil {
-			py.anon = &pyHolder{sess: s.newPySessionLocked()}
+			py.anon = &pyHolder{sess: s.newPySessionLocked(0, "tcp (every CPython client over TCP)")}
 		}
 		return py.anon
 	}
 	if h := py.byPID[pid]; h != nil && !h.sess.ended && h.alive() {
 		return h
 	}
-	h := &pyHolder{sess: s.newPySessionLocked(), pid: pid, alive: alive}
+	h := &pyHolder{sess: s.newPySessionLocked(pid, "unix "+conn.LocalAddr().String()), pid: pid, alive: alive}
 	py.byPID[pid] = h
 	if !py.sweeping {
 		py.sweeping = true
@@ -230,9 +267,23 @@ func (s *Server) pyNumObjects() int {
 // connection in a thread of its own, and an RLock's owner is that thread, so the
 // connection is the Caller. Its Done never closes: CPython keeps a lock a dead thread
 // held, and another process may release it (multiprocessing's own tests do).
-func (s *Server) pyCaller() Caller {
+// The connection is remembered as its holder's until it ends (pyCallerDone), so that
+// Info names the client's pid beside what the connection's thread holds or waits for.
+func (s *Server) pyCaller(h *pyHolder) Caller {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.nextSess++
+	py := s.pyLocked()
+	if py.threads == nil {
+		py.threads = map[uint64]*pyHolder{}
+	}
+	py.threads[s.nextSess] = h
 	return Caller{id: s.nextSess}
+}
+
+// pyCallerDone forgets a connection's Caller (its connection ended).
+func (s *Server) pyCallerDone(c Caller) {
+	s.mu.Lock()
+	delete(s.py.threads, c.id)
+	s.mu.Unlock()
 }

@@ -148,7 +148,7 @@ func (s *Server) addStates(p *infoPage, values []any, used, budget int) {
 	pids := make(map[uint64]int, len(sids))
 	s.mu.RLock()
 	for _, id := range sids {
-		if sess := s.sessions[id]; sess != nil {
+		if sess := s.sessionLocked(id); sess != nil { // CPython clients' holders too
 			pids[id] = sess.pid
 		}
 	}

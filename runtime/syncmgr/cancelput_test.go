@@ -28,7 +28,7 @@ func TestCancelledPutsLoseAndDuplicateNothing(t *testing.T) {
 	const grace, delay = 2 * time.Millisecond, 6 * time.Millisecond
 	c := connectSlow(t, m, grace, delay)
 
-	const puts, workers = 4000, 16
+	const puts, workers = 6000, 48
 	q, err := syncmgr.CreateQueue[int](ctx, m.Client(), 2)
 	if err != nil {
 		t.Fatal(err)

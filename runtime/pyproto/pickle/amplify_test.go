@@ -98,13 +98,27 @@ func sharedLists(depth int) []byte {
 
 // TestMakeTupleOfSharedValuesBounded: values a peer sent (a list holding one list twice,
 // 26 levels deep: a few hundred bytes) put in a tuple by Go code (a manager answering
-// dict.items()) must not be spelled out without bound: canonical tuple bodies are
-// memo-free, so 2^26 leaves would take gigabytes (and 2^40 the process).
+// dict.items()) must not be spelled out without bound. Such a tuple is unhashable and
+// holds the list by reference (and encodes small); a hashable one — the lists inside an
+// object — has a memo-free canonical body, where 2^26 leaves would take gigabytes (and
+// 2^40 the process): refused.
 func TestMakeTupleOfSharedValuesBounded(t *testing.T) {
 	p := append([]byte{opProto, 4}, sharedLists(26)...)
 	v := mustDecode(t, append(p, opStop))
-	if _, err := MakeTuple("k", v); !errors.Is(err, ErrLimit) {
-		t.Errorf("MakeTuple of 2^26 shared leaves: %v, want ErrLimit", err)
+	tu, err := MakeTuple("k", v)
+	if err != nil {
+		t.Fatalf("MakeTuple of a list of 2^26 shared leaves: %v", err)
+	}
+	if out := mustEncode(t, tu); len(out) > 4*len(p)+1024 {
+		t.Errorf("%d-byte value in a tuple encoded to %d bytes", len(p), len(out))
+	}
+	o := []byte{opProto, 4, opGlobal}
+	o = append(o, "__main__\nFrozen\n"...)
+	o = append(o, opEmptyTuple, opNewobj)
+	o = append(o, sharedLists(26)...)
+	obj := mustDecode(t, append(o, opBuild, opStop))
+	if _, err := MakeTuple("k", obj); !errors.Is(err, ErrLimit) {
+		t.Errorf("MakeTuple of an object of 2^26 shared leaves: %v, want ErrLimit", err)
 	}
 }
 
@@ -192,10 +206,17 @@ func TestSharedPartsCopiedExactly(t *testing.T) {
 		}
 		return []any{spelled(d - 1), dictOf("k", spelled(d-1)), spelled(d - 1)}
 	}
+	canonical := func(v any) string {
+		e := &encoder{maxDepth: DefaultLimits.MaxDepth}
+		if err := e.value(v, 1); err != nil {
+			t.Fatal(err)
+		}
+		return string(e.buf)
+	}
 	for d := range 6 {
-		a, b := MustTuple(shared(d), 1), MustTuple(spelled(d), 1)
+		a, b := canonical(shared(d)), canonical(spelled(d))
 		if a != b {
-			t.Fatalf("depth %d: shared %q, spelled out %q", d, a.enc, b.enc)
+			t.Fatalf("depth %d: shared %q, spelled out %q", d, a, b)
 		}
 	}
 }

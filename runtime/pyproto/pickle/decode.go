@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -34,8 +35,8 @@ func (o Options) Decode(data []byte) (any, error) {
 	if m.pos != len(m.data) {
 		return nil, &Error{Offset: m.pos, Op: m.data[m.pos], Err: fmt.Errorf("%w: %d bytes after STOP", ErrMalformed, len(m.data)-m.pos)}
 	}
-	f := finalizer{b: m.b}
-	v, err = f.fin(v, 0)
+	v, err = m.fin.fin(v, 0)
+	m.fin.release()
 	if err != nil {
 		return nil, fmt.Errorf("pickle: %w", err)
 	}
@@ -66,15 +67,15 @@ func machineSeq(enc string, n int) ([]any, error) {
 	if len(m.stack) != n || len(m.marks) != 0 {
 		return nil, fmt.Errorf("pickle: corrupt canonical encoding (%d values, want %d)", len(m.stack), n)
 	}
-	f := finalizer{b: m.b}
 	out := make([]any, n)
 	for i, v := range m.stack {
-		x, err := f.fin(v, 0)
+		x, err := m.fin.fin(v, 0)
 		if err != nil {
 			return nil, fmt.Errorf("pickle: %w", err)
 		}
 		out[i] = x
 	}
+	m.fin.release()
 	return out, nil
 }
 
@@ -105,7 +106,8 @@ type machine struct {
 	nmemo  int
 
 	bud       budget
-	scratch   encoder // builds tuple bodies
+	fin       finalizer // converts internal nodes to public values (see tupleRef.fin)
+	scratch   encoder   // builds tuple bodies
 	stackBuf  [8]any
 	memoBuf   [8]any
 	startsBuf [8]int
@@ -115,6 +117,7 @@ func newMachine(data string, lim Limits, strict, canon bool) *machine {
 	m := &machine{data: data, strict: strict, canon: canon}
 	m.bud = *newBudget(lim, len(data))
 	m.b = &m.bud
+	m.fin.b = m.b
 	// Most messages fit these; they save the first allocations of each slice.
 	m.stack = m.stackBuf[:0]
 	m.memo = m.memoBuf[:0]
@@ -417,7 +420,12 @@ func (m *machine) step(opPos int, op byte) error {
 		}
 		items := m.stack[len(m.stack)-n:]
 		var t Tuple
-		if m.canon {
+		if anyUnhashable(items) {
+			var err error
+			if t, err = m.refTuple(slices.Clone(items)); err != nil {
+				return err
+			}
+		} else if m.canon {
 			t = Tuple{n: n, enc: m.data[m.starts[len(m.starts)-n]:opPos]}
 		} else {
 			var err error
@@ -432,7 +440,11 @@ func (m *machine) step(opPos int, op byte) error {
 			return err
 		}
 		var t Tuple
-		if m.canon {
+		if anyUnhashable(items) {
+			if t, err = m.refTuple(items); err != nil {
+				return err
+			}
+		} else if m.canon {
 			t = Tuple{n: len(items), enc: m.data[at+1 : opPos]}
 		} else if t, err = m.tuple(items); err != nil {
 			return err

@@ -53,15 +53,20 @@
 //	anything else       Opaque
 //
 // Every hashable Python value decodes to a comparable Go value, so dict keys and set
-// members can be keys of Go maps: Bytes is a string type, BigInt holds its bytes, and
-// Tuple and FrozenSet hold the canonical encoding of their elements (a memo-free pickle
-// fragment; FrozenSet's members sorted by their encodings) — equal tuples are == in Go.
-// Tuple.Elems and FrozenSet.Members decode the elements. Go's equality is not Python's:
+// members can be keys of Go maps: Bytes is a string type, BigInt holds its bytes, and a
+// hashable Tuple and FrozenSet hold the canonical encoding of their elements (a
+// memo-free pickle fragment; FrozenSet's members sorted by their encodings) — equal
+// tuples are == in Go. Tuple.Elems and FrozenSet.Members decode the elements. A tuple
+// holding a list, dict, set, bytearray or array can never be a key in Python; it holds
+// its elements by reference instead (== only to itself), so it shares what it holds
+// with the rest of the value, as in Python, and costs nothing however often its
+// contents are referenced. Go's equality is not Python's:
 // 1, 1.0 and True are one key in Python and three in Go; PyKey maps a value to a Go key
 // with Python's equality.
 //
-// Identity is not kept across the Go side: a list referenced twice in one pickle decodes
-// to one []any used twice, and encodes as two equal lists. A list that contains itself,
+// Identity is kept for mutable values: a list referenced twice in one pickle (directly or
+// through tuples) decodes to one []any used twice, and encodes once with a memo
+// reference. A list that contains itself,
 // and a recursive structure that goes through a tuple, are refused (ErrUnsupported);
 // dicts and opaque objects may contain themselves.
 //
@@ -69,7 +74,8 @@
 //
 // Limits bound the input size, nesting depth, memo, string lengths, container sizes and
 // the bytes of canonical encodings built while decoding (memo references can repeat a
-// value many times; without the bound a tiny pickle could expand exponentially). Decoding
+// hashable value — a tuple of tuples — many times; without the bound a tiny pickle could
+// expand exponentially). Decoding
 // never panics on any input; errors name the offset and opcode:
 //
 //	pickle: offset 37: opcode 0x93 STACK_GLOBAL: global "os.system": not on the allow-list

@@ -409,6 +409,9 @@ func (e *encoder) write(v any, depth int) error {
 		e.bytes(string(x))
 		e.buf = append(e.buf, opTuple1, opReduce)
 	case Tuple:
+		if x.ref != nil {
+			return e.refTuple(x, depth)
+		}
 		e.buf = append(e.buf, x.prefix()...)
 		e.buf = append(e.buf, x.enc...)
 		e.buf = append(e.buf, x.suffix()...)
@@ -674,6 +677,9 @@ func makeTuple(items []any, b *budget) (Tuple, error) {
 	if len(items) == 0 {
 		return Tuple{}, nil
 	}
+	if anyUnhashable(items) {
+		return Tuple{n: len(items), ref: &tupleRef{elems: slices.Clone(items)}}, nil
+	}
 	e := &encoder{maxDepth: b.lim.MaxDepth, b: b}
 	for _, it := range items {
 		if err := e.value(it, 1); err != nil {
@@ -753,6 +759,7 @@ type finalizer struct {
 	objs  map[any]Opaque
 	dicts map[*Dict]bool
 	excs  map[*Exception]bool
+	refs  []*tupleRef // finalized, to release (tupleRef.raw)
 }
 
 func (f *finalizer) fin(v any, depth int) (any, error) {
@@ -817,6 +824,13 @@ func (f *finalizer) fin(v any, depth int) (any, error) {
 		return o, nil
 	case *tokenNode:
 		return x.tok, nil
+	case Tuple:
+		if x.ref != nil {
+			if err := f.tuple(x.ref, depth); err != nil {
+				return nil, err
+			}
+		}
+		return x, nil
 	case *Exception:
 		if f.excs[x] {
 			return x, nil

@@ -6,8 +6,8 @@ import (
 )
 
 // fastSeq decodes a canonical body (Tuple.Elems, FrozenSet.Members) made only of
-// scalars, strings, bytes, nested tuples and empty dicts — what requests and most
-// replies hold — without a machine. ok is false for anything else (the caller then
+// scalars, strings, bytes and nested tuples — what hashable tuples usually hold — without
+// a machine. ok is false for anything else (the caller then
 // runs the machine). The body is ours, so it is well formed; any surprise still only
 // makes ok false.
 func fastSeq(enc string, n int) (out []any, ok bool) {
@@ -85,8 +85,6 @@ func fastSeq(enc string, n int) (out []any, ok bool) {
 			}
 		case opEmptyTuple:
 			push(at, Tuple{})
-		case opEmptyDict:
-			push(at, NewDict())
 		case opMark:
 			// The stack height and the MARK's offset, in one int.
 			marks = append(marks, len(vals)|at<<32)

@@ -13,11 +13,12 @@ type Limits struct {
 	MaxMemo      int // memo entries, and the largest memo index (default 1<<22)
 	MaxString    int // one str, bytes, bytearray or int body (default: MaxSize)
 	MaxContainer int // items in one container, and values on the stack (default 1<<22)
-	// MaxExpand bounds the bytes of canonical encodings built while decoding (tuple,
-	// frozenset and opaque bodies); default 4×input + 64 MiB. A tuple's body spells out
-	// what it holds, so a message sharing one value many times through the memo (a reply
-	// holding one config dict a thousand times) expands; the default lets such ordinary
-	// messages through and still stops "billion laughs" after 64 MiB of work.
+	// MaxExpand bounds the bytes of canonical encodings built while decoding (hashable
+	// tuple, frozenset and opaque bodies); default 4×input + 64 MiB. A hashable tuple's
+	// body spells out what it holds, so nesting shared ones ((t, t), then that twice, …)
+	// expands exponentially: "billion laughs", stopped here. Tuples holding a list, dict
+	// or set — a reply holding one config dict 40000 times — hold it by reference and
+	// cost nothing here.
 	MaxExpand int
 }
 
@@ -87,7 +88,7 @@ func (b *budget) hashed(key any) error {
 	case Bytes:
 		n = len(k)
 	case Tuple:
-		n = len(k.enc)
+		n = len(k.enc) // an unhashable tuple never gets here (Hashable)
 	case FrozenSet:
 		n = len(k.enc)
 	case Opaque:

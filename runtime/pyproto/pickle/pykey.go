@@ -31,6 +31,9 @@ func PyKey(v any) any {
 			return b.Int64()
 		}
 	case Tuple:
+		if x.ref != nil {
+			return v // unhashable: no key at all
+		}
 		e, err := x.Elems()
 		if err != nil {
 			return v

@@ -30,18 +30,26 @@ func (b BigInt) Big() *big.Int { return decodeLong([]byte(b.le)) }
 // String returns the value in decimal.
 func (b BigInt) String() string { return b.Big().String() }
 
-// Tuple is a Python tuple. It is comparable — equal tuples are == in Go and can be keys
-// of Go maps — because it holds the canonical pickle encoding of its elements rather
-// than the elements themselves; Elems and At decode them (each call returns fresh values).
+// Tuple is a Python tuple. A hashable tuple (one holding no list, dict, set, bytearray
+// or array, directly or through other tuples) is comparable by content — equal tuples
+// are == in Go and can be keys of Go maps — because it holds the canonical pickle
+// encoding of its elements rather than the elements themselves; Elems and At decode them
+// (each call returns fresh values). An unhashable tuple, which Python could never use as
+// a key, holds its elements by reference and is == only to itself: Elems returns the
+// elements themselves (a list in it is the same []any as wherever else the pickle
+// referenced it, as in Python), and costs nothing however much its contents share.
 // Build one with MakeTuple.
 type Tuple struct {
 	n   int
-	enc string // canonical pickle opcodes of the elements (see encodeCanonical)
+	enc string    // hashable: canonical pickle opcodes of the elements (see makeTuple)
+	ref *tupleRef // unhashable: the elements (tupleref.go)
 }
 
-// MakeTuple returns the tuple of elems; it fails if an element cannot be encoded, or if
-// the tuple's canonical body (every element spelled out, shared parts included) would
-// exceed DefaultLimits.MaxSize. TupleOf has no such bound.
+// MakeTuple returns the tuple of elems. When an element is unhashable (a list, dict, set,
+// bytearray, array, any Go slice or map, or an unhashable tuple) the tuple keeps elems as
+// given, by reference. Otherwise it fails if an element cannot be encoded, or if the
+// tuple's canonical body (every element spelled out, shared parts included) would exceed
+// DefaultLimits.MaxSize.
 func MakeTuple(elems ...any) (Tuple, error) {
 	t, err := makeTuple(elems, unlimited())
 	if err != nil {
@@ -64,6 +72,9 @@ func (t Tuple) Len() int { return t.n }
 
 // Elems decodes and returns the elements.
 func (t Tuple) Elems() ([]any, error) {
+	if t.ref != nil {
+		return t.ref.elements()
+	}
 	if t.n == 0 {
 		return nil, nil
 	}
@@ -74,6 +85,9 @@ func (t Tuple) Elems() ([]any, error) {
 func (t Tuple) At(i int) (any, error) {
 	if i < 0 || i >= t.n {
 		return nil, fmt.Errorf("pickle: tuple index %d out of range [0,%d)", i, t.n)
+	}
+	if t.ref != nil && t.ref.fin == nil {
+		return t.ref.elems[i], nil
 	}
 	e, err := t.Elems()
 	if err != nil {
@@ -363,9 +377,12 @@ func (o Opaque) String() string {
 
 // Hashable reports (as a Python TypeError-like error) whether v can be a dict key or set
 // member: nil, bool, the integer types, BigInt, float64, complex128, string, Bytes,
-// Tuple, FrozenSet, Token, Slice, Opaque, *Exception. Python's "tuple containing a
-// list" is not checked (the Go value is comparable regardless).
+// Tuple (unless it holds a list, dict, set, bytearray or array), FrozenSet, Token, Slice,
+// Opaque, *Exception.
 func Hashable(v any) error {
+	if t, ok := v.(Tuple); ok && t.ref != nil {
+		return fmt.Errorf("pickle: unhashable type: '%s'", t.ref.culprit())
+	}
 	switch v.(type) {
 	case nil, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64,
 		BigInt, float64, float32, complex128, complex64, string, Bytes, Tuple, FrozenSet, Token, Opaque, *Exception:
