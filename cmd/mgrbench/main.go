@@ -7,7 +7,7 @@
 // mgrbench is a module of its own (go-redis and grpc are its dependencies, not mgr's):
 // from the repository's root, run it with go run -C cmd/mgrbench . [flags].
 //
-//	mgrbench [-quick] [-json] [-plot DIR] [-only seq,rpc,mgr,sync,micro,pool,shm,cpython,pyfront,scale,grpc,redis,sweep] [-cpuprofile manager.pprof]
+//	mgrbench [-quick] [-json] [-plot DIR] [-only seq,rpc,mgr,sync,micro,pool,shm,cpython,pyfront,scale,grpc,redis,etcd,sweep] [-cpuprofile manager.pprof]
 package main
 
 import (
@@ -31,7 +31,7 @@ func main() {
 	var only string
 	flag.BoolVar(&cfg.Quick, "quick", false, "fewer iterations and shorter windows: finishes in about a minute")
 	flag.BoolVar(&cfg.JSON, "json", false, "write one JSON object instead of the table")
-	flag.StringVar(&only, "only", "", "comma-separated sections to run: seq,rpc,mgr,sync,micro,pool,shm,cpython,pyfront,scale,grpc,redis,sweep (default all but sweep)")
+	flag.StringVar(&only, "only", "", "comma-separated sections to run: seq,rpc,mgr,sync,micro,pool,shm,cpython,pyfront,scale,grpc,redis,etcd,sweep (default all but sweep)")
 	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the manager child during the mgr rows to this file")
 	flag.StringVar(&cfg.Python, "python", "", "python interpreter for the CPython rows (default python3 on PATH)")
 	flag.StringVar(&cfg.Plot, "plot", "", "write SVG charts of the run to this directory (also runs the sweep: throughput by goroutines and processes)")

@@ -68,6 +68,8 @@ type Backend struct {
 	cancel context.CancelFunc
 
 	leases leaseTable
+	refs   refTable // this manager's references to created objects (share.go)
+	epoch  uint64   // the cluster's, for tokens (share.go)
 
 	mu    sync.Mutex
 	types map[string]*kind // built so far, by TypeID (nil: not kept in etcd)
@@ -88,13 +90,14 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	}
 	// Fail now, clearly, rather than at the first call.
 	sctx, cancel := context.WithTimeout(ctx, dt)
-	_, err = cli.Get(sctx, cfg.prefix()+"/ids")
+	gr, err := cli.Get(sctx, cfg.prefix()+"/ids")
 	cancel()
 	if err != nil {
 		cli.Close()
 		return nil, storeErr(ctx, fmt.Sprintf("reach %v", cfg.Endpoints), err)
 	}
 	b := &Backend{cli: cli, cfg: cfg, prefix: cfg.prefix(), types: map[string]*kind{}}
+	b.epoch = clusterEpoch(gr.Header.ClusterId, b.prefix)
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.leases.init(b)
 	go b.collect() // gc.go
@@ -237,14 +240,17 @@ func (b *Backend) newObject(ctx context.Context, k *kind, args []byte) (any, err
 	if err != nil {
 		return nil, storeErr(ctx, "mint an object ID", err)
 	}
-	key := b.prefix + "/o/c/" + strconv.FormatInt(r.Header.Revision, 10)
-	// The anchor ties the object to this manager's lease: if the manager dies, the
-	// anchor expires with it, and whichever manager sees that deletes the object (gc.go).
-	ml, err := b.leases.of(ctx, mgr.Caller{})
+	key := b.createdPrefix() + strconv.FormatInt(r.Header.Revision, 10)
+	// The reference key ties the object to this manager's lease: if the manager dies,
+	// it expires with it, and whichever manager sees the last one go deletes the object
+	// (share.go, gc.go).
+	b.refs.mu.Lock()
+	defer b.refs.mu.Unlock()
+	ref, lease, err := b.refKey(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	ops := []clientv3.Op{clientv3.OpPut(key+anchorSuffix, "", clientv3.WithLease(ml.id))}
+	ops := []clientv3.Op{clientv3.OpPut(ref, "", clientv3.WithLease(lease)), clientv3.OpPut(key+typeSuffix, k.desc.TypeID)}
 	if k.init != nil {
 		init, err := k.init(key, args)
 		if err != nil {
@@ -255,15 +261,8 @@ func (b *Backend) newObject(ctx context.Context, k *kind, args []byte) (any, err
 	if _, err := b.cli.Txn(octx).Then(ops...).Commit(); err != nil {
 		return nil, storeErr(ctx, "create", err)
 	}
+	b.heldLocked(key, ref)
 	return k.open(key), nil
-}
-
-// releaseKeys deletes a created object's keys once no session of this manager holds it
-// (created objects are reachable only through the manager that made them).
-func (b *Backend) releaseKeys(key string) {
-	ctx, cancel := b.op(b.ctx)
-	defer cancel()
-	_, _ = b.cli.Delete(ctx, key+"/", clientv3.WithPrefix())
 }
 
 // kinds are the hand-written etcd types (Lock, Queue[T], ...) by TypeID.
@@ -305,4 +304,7 @@ func methodsLike(base *mgr.TypeDesc, impl map[string]func(ctx context.Context, o
 	return ms
 }
 
-var _ mgr.Adopter = (*Backend)(nil)
+var (
+	_ mgr.Adopter = (*Backend)(nil)
+	_ mgr.Sharer  = (*Backend)(nil)
+)

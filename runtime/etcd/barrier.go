@@ -275,3 +275,5 @@ func (o *barrierObj) await(ctx context.Context, dl time.Time, st barrierState, r
 		return fmt.Errorf("%w: timed out", syncmgr.ErrBrokenBarrier)
 	}
 }
+
+func (x *barrierObj) storeKey() string { return x.key }

@@ -249,3 +249,5 @@ func (o *blobObj) call(ctx context.Context, i int, readOnly bool, args *mgr.Deco
 		o.take(r.Responses[0].GetResponseRange().Kvs)
 	}
 }
+
+func (x *blobObj) storeKey() string { return x.key }

@@ -289,3 +289,5 @@ func (c *condObj) notify(ctx context.Context, n int64) error {
 	}
 	return storeErr(ctx, "Condition.Notify", err)
 }
+
+func (x *condObj) storeKey() string { return x.key }

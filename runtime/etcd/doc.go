@@ -12,13 +12,16 @@
 // TypeID under <prefix>/names/<name> once for the cluster, and every manager finds it by
 // name (mgr.Backend.Lookup). A created object (CreateDict, ...) gets a cluster-wide ID —
 // the revision of a write to <prefix>/ids, unique and increasing across managers — and
-// lives under <prefix>/o/c/<id>; it is deleted when the manager that made it drops its
-// last reference. Its <id>/anchor key is attached to that manager's own lease: if the
-// manager dies, the anchor expires with it and whichever manager notices (they all
-// watch, and sweep at start) deletes the object, in a transaction conditional on the
-// anchor's absence — no leak, and deleting twice is harmless (gc.go). (Handing a
-// created object's token to a client of another manager is not supported yet: tokens
-// are still the minting manager's; share objects across managers by name.)
+// lives under <prefix>/o/c/<id>. Each manager holding it keeps a reference key on it,
+// <id>/ref/<lease>, attached to that manager's own lease; the object is deleted when the
+// last one goes — released by its manager, or expired with a dead manager's lease and
+// noticed by any manager (they all watch, and sweep at start) — in a transaction
+// conditional on no reference key being left: no leak, and deleting twice is harmless
+// (share.go, gc.go). A token of a created object (Proxy.Token) carries the cluster's
+// identity and the object's cluster-wide ID, so it attaches on any manager of the
+// cluster (same etcd, same prefix): that manager takes the hand-over key the minting
+// manager wrote and writes its own reference key, in one transaction. A token attaches
+// once; while it waits, the minting manager keeps the object (for the token's TTL).
 //
 // Sessions and leases. Each client session that holds something in etcd has an etcd
 // lease, granted by its manager at first need and kept alive by it. A clean close, a

@@ -130,3 +130,5 @@ func (e *eventObj) wait(ctx context.Context, dl time.Time) (bool, error) {
 		}
 	}
 }
+
+func (x *eventObj) storeKey() string { return x.key }

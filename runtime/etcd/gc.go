@@ -8,26 +8,22 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// Collecting the created objects of dead managers. A created (unnamed) object is
-// reachable only through the manager that made it (its proxies and tokens name that
-// manager's table), which deletes it from etcd when its last reference goes. If that
-// manager dies, nothing can reach the object any more: its <object>/anchor key,
-// attached to the dead manager's own lease, expires after the TTL, and every manager
-// watching sees it go and deletes the object — a transaction conditional on the anchor
-// being absent, so deleting twice is harmless and a live object is never touched. A
-// manager that starts also sweeps the objects whose anchor is already gone (their
-// manager died while none was watching).
-
-const anchorSuffix = "/anchor"
+// Collecting created objects whose holders died. A created object lives while some
+// manager holds a reference key on it (share.go), attached to that manager's lease. A
+// manager that releases its last holder deletes its key and the object if no key is
+// left; a manager that dies leaves keys that expire after the TTL, and every manager
+// watching sees them go and deletes the object if none is left — a transaction
+// conditional on there being no reference key, so deleting twice is harmless and a held
+// object is never touched. A manager that starts also sweeps the objects without any
+// reference key (their holders died while none was watching).
 
 func (b *Backend) createdPrefix() string { return b.prefix + "/o/c/" }
 
-// collect sweeps once, then deletes objects as their anchors go, until Close.
+// collect sweeps once, then deletes objects as their reference keys go, until Close.
 func (b *Backend) collect() {
 	for b.ctx.Err() == nil {
-		rev, err := b.sweep()
-		if err == nil {
-			err = b.watchAnchors(rev)
+		if rev, err := b.sweep(); err == nil {
+			_ = b.watchAnchors(rev) // returns when the watch fails, or at Close
 		}
 		if b.ctx.Err() != nil {
 			return
@@ -41,7 +37,7 @@ func (b *Backend) collect() {
 	}
 }
 
-// sweep deletes the created objects that have no anchor, and returns the revision it
+// sweep deletes the created objects that have no reference key, and returns the revision it
 // looked at.
 func (b *Backend) sweep() (int64, error) {
 	ctx, cancel := b.op(b.ctx)
@@ -60,25 +56,19 @@ func (b *Backend) sweep() (int64, error) {
 		}
 		obj := b.createdPrefix() + rest[:i]
 		objects[obj] = true
-		if k == obj+anchorSuffix {
+		if strings.HasPrefix(k, obj+refDir) {
 			anchored[obj] = true
 		}
 	}
 	for obj := range objects {
 		if !anchored[obj] {
-			b.deleteUnanchored(ctx, obj)
+			b.deleteUnreferenced(ctx, obj)
 		}
 	}
 	return r.Header.Revision, nil
 }
 
-// deleteUnanchored deletes obj's keys if its anchor is (still) gone.
-func (b *Backend) deleteUnanchored(ctx context.Context, obj string) {
-	_, _ = b.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(obj+anchorSuffix), "=", 0)).
-		Then(clientv3.OpDelete(obj+"/", clientv3.WithPrefix())).Commit()
-}
-
-// watchAnchors deletes each object whose anchor is deleted after rev.
+// watchAnchors deletes each object whose last reference key is deleted after rev.
 func (b *Backend) watchAnchors(rev int64) error {
 	ctx, cancel := context.WithCancel(b.ctx)
 	defer cancel()
@@ -88,9 +78,10 @@ func (b *Backend) watchAnchors(rev int64) error {
 			return err
 		}
 		for _, ev := range wr.Events {
-			if k := string(ev.Kv.Key); strings.HasSuffix(k, anchorSuffix) {
+			k := string(ev.Kv.Key)
+			if i := strings.Index(k, refDir); i > 0 && strings.HasPrefix(k, b.createdPrefix()) {
 				octx, ocancel := b.op(b.ctx)
-				b.deleteUnanchored(octx, strings.TrimSuffix(k, anchorSuffix))
+				b.deleteUnreferenced(octx, k[:i])
 				ocancel()
 			}
 		}

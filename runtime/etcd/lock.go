@@ -501,3 +501,5 @@ func (l *lockObj) heldBy(ctx context.Context, lease clientv3.LeaseID) (*mvccpb.K
 }
 
 func isAbandoned(err error) bool { return errors.Is(err, syncmgr.ErrAbandoned) }
+
+func (x *lockObj) storeKey() string { return x.key }

@@ -617,3 +617,5 @@ func (q *queueObj) join(ctx context.Context) error {
 		}
 	}
 }
+
+func (x *queueObj) storeKey() string { return x.key }

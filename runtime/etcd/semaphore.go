@@ -263,3 +263,5 @@ func (s *semObj) release(ctx context.Context, n int, only *string) error {
 		}
 	}
 }
+
+func (x *semObj) storeKey() string { return x.key }

@@ -727,6 +727,9 @@ func (c *Client) token(ctx context.Context, h *Handle) (Token, error) {
 			return
 		}
 		copy(tok.Secret[:], b)
+		if d.Remaining() > 0 { // a token of the backend's cluster (backend_share.go)
+			tok.Epoch, tok.ObjectID = d.Uint64(), d.Uint64()
+		}
 	})
 	return tok, err
 }

@@ -102,12 +102,25 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		obj.tokens++
 		s.tokens[secret] = &handoff{objID: id, session: sess.id, timer: time.AfterFunc(s.opts.tokenTTL(), func() { s.expireToken(secret) })}
 		res.ByteSlice(secret[:])
-		return nil
+		// A backend shared by several managers may make it a token of its cluster
+		// (backend_share.go): it asks its store, not under the table's lock.
+		s.mu.Unlock()
+		err := s.shareToken(ctx, id, secret, res)
+		s.mu.Lock()
+		if err != nil {
+			if h := s.tokens[secret]; h != nil {
+				s.dropTokenLocked(secret, h)
+			}
+		}
+		return err
 
 	case wire.CtlAttach:
 		id, secret, epoch, err := readToken(args)
 		if err != nil {
 			return err
+		}
+		if sh, ok := s.sharer(epoch); ok {
+			return s.attachShared(ctx, sess, sh, id, secret, res) // backend_share.go
 		}
 		if epoch != 0 && epoch != s.epoch {
 			return callError(ErrManagerRestarted, "the token for object #%d was made by an earlier run of the manager, whose objects are gone", id)
@@ -200,9 +213,12 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		return nil
 
 	case wire.CtlRevoke:
-		id, secret, _, err := readToken(args)
+		id, secret, epoch, err := readToken(args)
 		if err != nil {
 			return err
+		}
+		if _, ok := s.sharer(epoch); ok {
+			return nil // a token of the cluster: its hand-over expires in the store
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()

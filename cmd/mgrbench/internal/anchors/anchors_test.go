@@ -107,3 +107,22 @@ func wantValues(t *testing.T, r *bench.Report, keys ...string) {
 		}
 	}
 }
+
+// TestEtcdRows runs the etcd rows, quick, on an embedded etcd: every row has a value.
+func TestEtcdRows(t *testing.T) {
+	r := &bench.Report{}
+	if err := runEtcd(context.Background(), &bench.Config{Quick: true}, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range r.Metrics {
+		if strings.HasPrefix(m.Status, "skipped") {
+			t.Skipf("etcd rows skipped: %s", m.Status)
+		}
+	}
+	for _, row := range etcdRows {
+		wantValues(t, r, row.directKey+".p50", row.directKey+".rate", row.mgrKey+".p50", row.mgrKey+".rate")
+	}
+	for _, tp := range etcdThroughput {
+		wantValues(t, r, tp.key)
+	}
+}

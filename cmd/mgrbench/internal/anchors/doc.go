@@ -1,7 +1,9 @@
 // Package anchors adds the rows of the tools a Go user would pick instead of mgr to
 // mgrbench: Redis (go-redis over a Unix socket, against a redis-server the harness
-// starts) and gRPC-go (over a Unix socket, served by a peer process). It lives in
-// cmd/mgrbench's own module so that the root module never depends on go-redis or grpc.
+// starts), gRPC-go (over a Unix socket, served by a peer process), and the etcd rows (an
+// etcd-backed manager, runtime/etcd, against the etcd client itself, on an embedded
+// etcd). It lives in cmd/mgrbench's own module so that the root module never depends on
+// go-redis, grpc or etcd.
 package anchors
 
 import "github.com/mgr-go/mgr/internal/bench"
@@ -15,5 +17,6 @@ func Add(cfg *bench.Config) {
 	cfg.Sections = append(cfg.Sections,
 		bench.Section{Name: "grpc", Run: runGRPC},
 		bench.Section{Name: "redis", Run: runRedis},
+		bench.Section{Name: "etcd", Run: runEtcd},
 	)
 }

@@ -1,0 +1,365 @@
+package anchors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/etcd/client/v3/concurrency"
+	recipe "go.etcd.io/etcd/client/v3/experimental/recipes"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/mgr-go/mgr/internal/bench"
+	"github.com/mgr-go/mgr/runtime/etcd"
+	"github.com/mgr-go/mgr/runtime/mgr"
+	"github.com/mgr-go/mgr/runtime/syncmgr"
+)
+
+// The etcd rows: the SyncManager types kept in etcd (the nested module runtime/etcd)
+// through an etcd-backed manager, against the same operations done directly with the
+// etcd client, in the same run, on the same embedded single-member etcd (temporary
+// directory, loopback ports, no fsync: the rows measure the manager's cost, not the
+// disk). Managers are served from this process over loopback TCP, as in runtime/etcd's
+// own benchmarks. Interleaved (bench.Interleave), one call at a time:
+//
+//	Lock Acquire+Release   vs concurrency.Mutex Lock+Unlock
+//	Dict Set then Get      vs Put then Get of one key
+//	Queue Put then Get     vs the recipe Queue's Enqueue then Dequeue
+//
+// and the throughput of 12 clients doing Dict.AddNumber on their own Dicts through one
+// manager, then spread over three.
+
+type etcdRow struct {
+	directKey, directLabel string
+	mgrKey, mgrLabel       string
+}
+
+var etcdRows = []etcdRow{
+	{"etcd.lockdirect", "etcd client concurrency.Mutex Lock+Unlock, sequential", "etcd.lock", "etcd-backed manager Lock Acquire+Release, interleaved with the direct client"},
+	{"etcd.dictdirect", "etcd client Put then Get, sequential", "etcd.dict", "etcd-backed manager Dict[string,int] Set then Get, interleaved"},
+	{"etcd.queuedirect", "etcd client recipe Queue Enqueue then Dequeue, sequential", "etcd.queue", "etcd-backed manager Queue[int] Put then Get, interleaved"},
+}
+
+var etcdThroughput = []struct {
+	managers   int
+	key, label string
+}{
+	{1, "etcd.tp1", "etcd-backed: 12 clients Dict.AddNumber through 1 manager"},
+	{3, "etcd.tp3", "etcd-backed: 12 clients Dict.AddNumber spread over 3 managers"},
+}
+
+func markEtcd(r *bench.Report, status string) {
+	for _, row := range etcdRows {
+		for _, x := range []struct{ key, label string }{{row.directKey, row.directLabel}, {row.mgrKey, row.mgrLabel}} {
+			r.Mark("etcd", x.key+".p50", x.label+" p50", "µs", status)
+			r.Mark("etcd", x.key+".rate", x.label, "ops/s", status)
+		}
+	}
+	for _, tp := range etcdThroughput {
+		r.Mark("etcd", tp.key, tp.label, "ops/s", status)
+	}
+}
+
+// errNoEtcd says the embedded etcd could not start here (no loopback port, no temp dir).
+var errNoEtcd = errors.New("embedded etcd could not start")
+
+// embeddedEtcd is a one-member etcd in this process.
+type embeddedEtcd struct {
+	e        *embed.Etcd
+	dir      string
+	endpoint string
+}
+
+func freeLoopbackPort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func startEtcd(ctx context.Context) (*embeddedEtcd, error) {
+	cp, err := freeLoopbackPort()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoEtcd, err)
+	}
+	pp, err := freeLoopbackPort()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoEtcd, err)
+	}
+	dir, err := os.MkdirTemp("", "mgrbench-etcd-")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoEtcd, err)
+	}
+	cfg := embed.NewConfig()
+	cfg.Name = "bench"
+	cfg.Dir = dir
+	cu, _ := url.Parse("http://127.0.0.1:" + strconv.Itoa(cp))
+	pu, _ := url.Parse("http://127.0.0.1:" + strconv.Itoa(pp))
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*pu}, []url.URL{*pu}
+	cfg.InitialCluster = "bench=" + pu.String()
+	cfg.LogLevel = "error"
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	cfg.UnsafeNoFsync = true
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("%w: %v", errNoEtcd, err)
+	}
+	s := &embeddedEtcd{e: e, dir: dir, endpoint: cu.Host}
+	select {
+	case <-e.Server.ReadyNotify():
+		return s, nil
+	case err = <-e.Err():
+	case <-time.After(60 * time.Second):
+		err = errors.New("not ready after 60 s")
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	s.stop()
+	return nil, fmt.Errorf("%w: %v", errNoEtcd, err)
+}
+
+func (s *embeddedEtcd) stop() {
+	s.e.Close()
+	os.RemoveAll(s.dir)
+}
+
+// etcdManager serves an etcd-backed manager from this process on loopback TCP.
+func etcdManager(ctx context.Context, endpoint, prefix string) (mgr.Address, func(), error) {
+	b, err := etcd.New(ctx, etcd.Config{Endpoints: []string{endpoint}, Prefix: prefix})
+	if err != nil {
+		return mgr.Address{}, nil, err
+	}
+	srv, err := mgr.NewServer(mgr.Options{AuthKey: etcdBenchKey})
+	if err == nil {
+		err = srv.SetBackend(b)
+	}
+	var ln net.Listener
+	if err == nil {
+		ln, err = mgr.Listen(mgr.Address{Network: "tcp", Addr: "127.0.0.1:0"}, nil)
+	}
+	if err != nil {
+		b.Close()
+		return mgr.Address{}, nil, err
+	}
+	go srv.Serve(ln)
+	return mgr.ListenerAddress(ln), func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+		b.Close()
+	}, nil
+}
+
+var etcdBenchKey = []byte("mgrbench-etcd")
+
+func runEtcd(ctx context.Context, cfg *bench.Config, r *bench.Report) error {
+	ec, err := startEtcd(ctx)
+	if errors.Is(err, errNoEtcd) {
+		cfg.Logf("etcd: skipped: %v", err)
+		markEtcd(r, "skipped ("+err.Error()+")")
+		return nil
+	}
+	if err != nil {
+		markEtcd(r, "error")
+		return err
+	}
+	err = runEtcdRows(ctx, cfg, r, ec)
+	ec.stop()
+	if err != nil {
+		return err
+	}
+	return runEtcdThroughput(ctx, cfg, r)
+}
+
+func runEtcdRows(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *embeddedEtcd) error {
+	addr, stop, err := etcdManager(ctx, ec.endpoint, "bench")
+	if err != nil {
+		return err
+	}
+	defer stop()
+	c, err := mgr.Connect(ctx, mgr.Options{Address: addr, AuthKey: etcdBenchKey})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ec.endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	sess, err := concurrency.NewSession(cli, concurrency.WithTTL(10))
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+
+	l, err := syncmgr.CreateLock(ctx, c)
+	if err != nil {
+		return err
+	}
+	d, err := syncmgr.CreateDict[string, int](ctx, c)
+	if err != nil {
+		return err
+	}
+	q, err := syncmgr.CreateQueue[int](ctx, c, 0)
+	if err != nil {
+		return err
+	}
+	mu := concurrency.NewMutex(sess, "direct/lock/")
+	rq := recipe.NewQueue(cli, "direct/queue")
+
+	ctx0 := context.Background()
+	var di, qi, ri int
+	pairs := [][2]func() error{
+		{
+			func() error {
+				if err := mu.Lock(ctx0); err != nil {
+					return err
+				}
+				return mu.Unlock(ctx0)
+			},
+			func() error {
+				if err := l.Acquire(ctx0); err != nil {
+					return err
+				}
+				return l.Release(ctx0)
+			},
+		},
+		{
+			func() error {
+				ri++
+				if _, err := cli.Put(ctx0, "direct/dict/k", strconv.Itoa(ri)); err != nil {
+					return err
+				}
+				g, err := cli.Get(ctx0, "direct/dict/k")
+				if err == nil && (len(g.Kvs) != 1 || string(g.Kvs[0].Value) != strconv.Itoa(ri)) {
+					err = fmt.Errorf("direct Get = %v, want %d", g.Kvs, ri)
+				}
+				return err
+			},
+			func() error {
+				di++
+				if err := d.Set(ctx0, "k", di); err != nil {
+					return err
+				}
+				v, ok, err := d.Get(ctx0, "k")
+				if err == nil && (!ok || v != di) {
+					err = fmt.Errorf("Dict.Get = %d, %v, want %d", v, ok, di)
+				}
+				return err
+			},
+		},
+		{
+			func() error {
+				if err := rq.Enqueue("1"); err != nil {
+					return err
+				}
+				_, err := rq.Dequeue()
+				return err
+			},
+			func() error {
+				qi++
+				if err := q.Put(ctx0, qi); err != nil {
+					return err
+				}
+				v, err := q.Get(ctx0)
+				if err == nil && v != qi {
+					err = fmt.Errorf("Queue.Get = %d, want %d", v, qi)
+				}
+				return err
+			},
+		},
+	}
+	warm, n := bench.Pick(cfg, 50, 300), bench.Pick(cfg, 300, 3000)
+	for i, row := range etcdRows {
+		s, err := bench.Interleave(ctx, warm, n, pairs[i][0], pairs[i][1])
+		if err != nil {
+			return fmt.Errorf("%s / %s: %w", row.directKey, row.mgrKey, err)
+		}
+		r.Set("etcd", row.directKey+".p50", row.directLabel+" p50", s[0].P50, "µs")
+		r.Set("etcd", row.directKey+".rate", row.directLabel, s[0].PerSec, "ops/s")
+		r.Set("etcd", row.mgrKey+".p50", row.mgrLabel+" p50", s[1].P50, "µs", row.directKey+".p50")
+		r.Set("etcd", row.mgrKey+".rate", row.mgrLabel, s[1].PerSec, "ops/s", row.directKey+".rate")
+	}
+	return nil
+}
+
+// runEtcdThroughput: 12 clients, each with a Dict of its own, doing AddNumber from 12
+// goroutines, all through one manager, then spread over three (each its own etcd
+// client). The ratio 3/1 says whether managers add capacity or etcd is the ceiling.
+// Each is measured twice, in the order 1, 3, 3, 1, each time on an etcd of its own, and
+// keeps its best: measured once each on one etcd, the second was the slower, whichever
+// it was.
+func runEtcdThroughput(ctx context.Context, cfg *bench.Config, r *bench.Report) error {
+	const clients = 12
+	window := bench.Pick(cfg, 500*time.Millisecond, 3*time.Second)
+	best := make([]float64, len(etcdThroughput))
+	for _, i := range []int{0, 1, 1, 0} {
+		tp := etcdThroughput[i]
+		ec, err := startEtcd(ctx)
+		if err != nil {
+			return err
+		}
+		stops := []func(){ec.stop}
+		var ds []*syncmgr.DictProxy[string, int]
+		err = func() error {
+			for m := range tp.managers {
+				addr, stop, err := etcdManager(ctx, ec.endpoint, fmt.Sprintf("tp%d", tp.managers))
+				if err != nil {
+					return err
+				}
+				stops = append(stops, stop)
+				for range clients / tp.managers {
+					c, err := mgr.Connect(ctx, mgr.Options{Address: addr, AuthKey: etcdBenchKey})
+					if err != nil {
+						return err
+					}
+					stops = append(stops, func() { c.Close() })
+					d, err := syncmgr.CreateDict[string, int](ctx, c)
+					if err != nil {
+						return fmt.Errorf("manager %d: %w", m, err)
+					}
+					ds = append(ds, d)
+				}
+			}
+			var next atomic.Uint64
+			ctx0 := context.Background()
+			rate, err := bench.Parallel(clients, window, func() error {
+				_, err := ds[next.Add(1)%uint64(len(ds))].AddNumber(ctx0, "n", 1)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			best[i] = max(best[i], rate)
+			return nil
+		}()
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", tp.key, err)
+		}
+	}
+	for i, tp := range etcdThroughput {
+		var anchors []string
+		if i > 0 {
+			anchors = []string{etcdThroughput[0].key}
+		}
+		r.Set("etcd", tp.key, tp.label+" (best of 2)", best[i], "ops/s", anchors...)
+	}
+	return nil
+}
