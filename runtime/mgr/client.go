@@ -422,6 +422,7 @@ func (c *Client) putCall(call *Call) {
 	}
 	call.h = nil
 	call.onDone = nil
+	call.cancelSent.Store(false) // else a resume would cancel the Call's next use
 	call.res = Decoder{}
 	call.err = nil
 	clear(call.Args.keep)
@@ -471,10 +472,10 @@ func (c *Client) send(ctx context.Context, call *Call, deferred bool) error {
 	// never leave it.
 	method := uint64(call.method)
 	ctl := call.h.isControl()
-	if !ctl && call.h.sess != c.sessGen.Load() {
-		return c.staleHandle(call)
-	}
 	if !ctl {
+		if call.h.sess != c.sessGen.Load() {
+			return c.staleHandle(call)
+		}
 		m, err := c.remoteMethod(ctx, call)
 		if err != nil {
 			return err
@@ -490,11 +491,22 @@ func (c *Client) send(ctx context.Context, call *Call, deferred bool) error {
 		}
 		return fmt.Errorf("%s: waiting for the manager to admit the call: %w", call.describe(), err)
 	}
+	// Every failure from here on gives the room back, in this one place.
+	if err := c.sendAdmitted(ctx, call, method, ctl, deferred); err != nil {
+		c.admit.release(call.slot)
+		return err
+	}
+	return nil
+}
+
+// sendAdmitted is send once call holds its room among the calls in flight: it frames
+// call and writes it. An error means call was not made pending (send gives the room
+// back); a failed write is not one: the connection's break handles it.
+func (c *Client) sendAdmitted(ctx context.Context, call *Call, method uint64, ctl, deferred bool) error {
 	var timeout uint64
 	if dl, ok := ctx.Deadline(); ok {
 		left := time.Until(dl)
 		if left <= 0 {
-			c.admit.release(call.slot)
 			return fmt.Errorf("%s: %w", call.describe(), context.DeadlineExceeded)
 		}
 		timeout = uint64(left)
@@ -503,7 +515,6 @@ func (c *Client) send(ctx context.Context, call *Call, deferred bool) error {
 	// (client_pipe.go).
 	kind, objID, err := call.h.target()
 	if err != nil {
-		c.admit.release(call.slot)
 		return fmt.Errorf("%s: %w", call.describe(), err)
 	}
 	call.id = c.nextID.Add(1)
@@ -534,13 +545,11 @@ func (c *Client) send(ctx context.Context, call *Call, deferred bool) error {
 	if c.err != nil {
 		err := c.err
 		c.mu.Unlock()
-		c.admit.release(call.slot)
 		return err
 	}
 	if !ctl && call.h.sess != c.sessGen.Load() {
 		// The manager restarted while this call was being made (restarted holds mu).
 		c.mu.Unlock()
-		c.admit.release(call.slot)
 		return c.staleHandle(call)
 	}
 	c.pending[call.id] = call
