@@ -36,7 +36,7 @@ func TestBridgeConverts(t *testing.T) {
 			res.Bool(true)
 			return nil
 		}}
-	params, results, ok := pySig(m.Sig)
+	params, results, ok := pySig(m.Sig, "")
 	if !ok {
 		t.Fatal("parseSig refused a convertible signature")
 	}
@@ -64,7 +64,7 @@ func TestBridgeConverts(t *testing.T) {
 	if _, err := call(context.Background(), nil, []any{big70, "ab", pickle.Bytes("c")}, nil); err == nil || !strings.Contains(err.Error(), "1180591620717411303424 is out of range for int8") {
 		t.Errorf("scale(2**70, ...): %v, want a TypeError saying 2**70 is out of range (not \"must be int, not int\")", err)
 	}
-	if _, _, ok := pySig("func(map[string]int) int"); ok {
+	if _, _, ok := pySig("func(map[string]int) int", ""); ok {
 		t.Error("parseSig took a map parameter, which has no Python conversion here")
 	}
 }
