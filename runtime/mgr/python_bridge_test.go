@@ -68,3 +68,21 @@ func TestBridgeConverts(t *testing.T) {
 		t.Error("parseSig took a map parameter, which has no Python conversion here")
 	}
 }
+
+// TestPySigConvertible: the bridge takes the types gen/python.go's pyConvertible takes
+// (rune and byte are int32 and uint8 there too) and refuses named ones, uintptr and any.
+func TestPySigConvertible(t *testing.T) {
+	for _, sig := range []string{"func(rune, byte, []uint8) (uint, float32)", "func()", "func(int) string"} {
+		if _, _, ok := pySig(sig, ""); !ok {
+			t.Errorf("pySig(%q) refused it", sig)
+		}
+	}
+	for _, sig := range []string{"func(time.Duration)", "func(uintptr)", "func() any", "func([]int)", "func(Celsius)"} {
+		if _, _, ok := pySig(sig, ""); ok {
+			t.Errorf("pySig(%q) took it", sig)
+		}
+	}
+	if _, _, ok := pySig("func(K, V) V", "syncmgr.Dict[string,int]"); !ok {
+		t.Error("pySig did not bind an instantiation's type parameters")
+	}
+}
