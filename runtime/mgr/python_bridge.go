@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"reflect"
 	"strings"
 	"unicode"
 
@@ -52,7 +53,7 @@ func NewPyType(typeID, goTypeID string, names map[string]string) (*PyType, error
 		if pyName == "" {
 			continue
 		}
-		params, results, ok := pySig(m.Sig)
+		params, results, ok := pySig(m.Sig, goTypeID)
 		if !ok {
 			skipped = append(skipped, fmt.Sprintf("%s %s", m.Name, m.Sig))
 			continue
@@ -94,64 +95,45 @@ func SnakeCase(name string) string {
 	return b.String()
 }
 
-// pySig splits "func(int, string) (bool, int)" into its parameter and result types,
-// reporting whether every one has a Python form.
-func pySig(sig string) (params, results []string, ok bool) {
-	rest, found := strings.CutPrefix(sig, "func(")
-	if !found {
+// pySig reads a method's signature with dyncall's parseSig (type parameters bound by
+// typeID's type arguments) and reports whether every parameter and result has a Python
+// form (pyConvertible).
+func pySig(sig, typeID string) (params, results []reflect.Type, ok bool) {
+	params, results, err := parseSig(sig, typeID)
+	if err != nil {
 		return nil, nil, false
 	}
-	i := strings.IndexByte(rest, ')')
-	if i < 0 {
-		return nil, nil, false
-	}
-	params = splitTypes(rest[:i])
-	out := strings.TrimSpace(rest[i+1:])
-	out = strings.TrimSuffix(strings.TrimPrefix(out, "("), ")")
-	results = splitTypes(out)
-	for _, t := range append(append([]string{}, params...), results...) {
-		if !pyConvertible(t) {
-			return nil, nil, false
+	for _, ts := range [][]reflect.Type{params, results} {
+		for _, t := range ts {
+			if !pyConvertible(t) {
+				return nil, nil, false
+			}
 		}
 	}
 	return params, results, true
 }
 
-func splitTypes(s string) []string {
-	if strings.TrimSpace(s) == "" {
-		return nil
+// pyConvertible reports whether t is one the bridge converts: Go's unnamed integer and
+// float types, string, bool and []byte — the set gen/python.go's pyConvertible accepts.
+// A named type (time.Duration) is not: its Call decodes it its own way.
+func pyConvertible(t reflect.Type) bool {
+	if t == bytesType {
+		return true
 	}
-	parts := strings.Split(s, ",")
-	for i := range parts {
-		parts[i] = strings.TrimSpace(parts[i])
+	if t.PkgPath() != "" {
+		return false
 	}
-	return parts
-}
-
-func pyConvertible(t string) bool {
-	switch t {
-	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64",
-		"float32", "float64", "string", "bool", "[]byte":
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.String, reflect.Bool:
 		return true
 	}
 	return false
 }
 
-// bitsOf is the size of a Go integer type (0 for int and uint: the platform's).
-func bitsOf(t string) int {
-	switch t {
-	case "int8", "uint8":
-		return 8
-	case "int16", "uint16":
-		return 16
-	case "int32", "uint32":
-		return 32
-	}
-	return 64
-}
-
 // bridgeMethod calls m with Python arguments converted to params.
-func bridgeMethod(name string, m *Method, params, results []string) PyMethod {
+func bridgeMethod(name string, m *Method, params, results []reflect.Type) PyMethod {
 	return func(ctx context.Context, obj any, args []any, kwds *pickle.Dict) (any, error) {
 		if kwds != nil {
 			return nil, PyTypeError("%s() takes no keyword arguments", name)
@@ -190,16 +172,17 @@ func bridgeMethod(name string, m *Method, params, results []string) PyMethod {
 	}
 }
 
-// pyToGo encodes Python value v as Go type t, as the generated Call decodes it.
-func pyToGo(e *Encoder, t string, v any) error {
-	switch t {
-	case "string":
+// pyToGo encodes Python value v as Go type t (one pyConvertible accepts), as the
+// generated Call decodes it.
+func pyToGo(e *Encoder, t reflect.Type, v any) error {
+	switch t.Kind() {
+	case reflect.String:
 		s, ok := v.(string)
 		if !ok {
 			return fmt.Errorf("must be str, not %s", pyKind(v))
 		}
 		e.String(s)
-	case "[]byte":
+	case reflect.Slice: // []byte
 		switch b := v.(type) {
 		case pickle.Bytes:
 			e.ByteSlice([]byte(b))
@@ -208,13 +191,13 @@ func pyToGo(e *Encoder, t string, v any) error {
 		default:
 			return fmt.Errorf("must be bytes, not %s", pyKind(v))
 		}
-	case "bool":
+	case reflect.Bool:
 		b, ok := v.(bool)
 		if !ok {
 			return fmt.Errorf("must be bool, not %s", pyKind(v))
 		}
 		e.Bool(b)
-	case "float32", "float64":
+	case reflect.Float32, reflect.Float64:
 		var f float64
 		switch x := v.(type) {
 		case float64:
@@ -224,15 +207,16 @@ func pyToGo(e *Encoder, t string, v any) error {
 		default:
 			return fmt.Errorf("must be float, not %s", pyKind(v))
 		}
-		if t == "float32" {
+		if t.Kind() == reflect.Float32 {
 			e.Float32(float32(f))
 		} else {
 			e.Float64(f)
 		}
 	default: // the integer types
+		unsigned := t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uint64
 		if b, isBig := v.(pickle.BigInt); isBig {
 			// A Python int beyond int64: only a uint64 can hold one, and only up to 2⁶⁴-1.
-			if x := b.Big(); t == "uint64" && x.Sign() > 0 && x.IsUint64() {
+			if x := b.Big(); unsigned && t.Size() == 8 && x.Sign() > 0 && x.IsUint64() {
 				e.Uint64(x.Uint64())
 				return nil
 			}
@@ -241,14 +225,17 @@ func pyToGo(e *Encoder, t string, v any) error {
 		n, ok := v.(int64)
 		if !ok {
 			if b, isBool := v.(bool); isBool {
-				n, ok = map[bool]int64{true: 1, false: 0}[b], true
+				n, ok = 0, true
+				if b {
+					n = 1
+				}
 			}
 		}
 		if !ok {
 			return fmt.Errorf("must be int, not %s", pyKind(v))
 		}
-		bits := bitsOf(t)
-		if strings.HasPrefix(t, "u") {
+		bits := 8 * int(t.Size())
+		if unsigned {
 			if n < 0 || (bits < 64 && n >= 1<<bits) {
 				return fmt.Errorf("%d is out of range for %s", n, t)
 			}
@@ -263,21 +250,20 @@ func pyToGo(e *Encoder, t string, v any) error {
 	return nil
 }
 
-// goToPy decodes a result of Go type t as a Python value.
-func goToPy(d *Decoder, t string) any {
-	switch t {
-	case "string":
+// goToPy decodes a result of Go type t (one pyConvertible accepts) as a Python value.
+func goToPy(d *Decoder, t reflect.Type) any {
+	switch t.Kind() {
+	case reflect.String:
 		return d.String()
-	case "[]byte":
+	case reflect.Slice: // []byte
 		return pickle.Bytes(d.ByteSlice())
-	case "bool":
+	case reflect.Bool:
 		return d.Bool()
-	case "float32":
+	case reflect.Float32:
 		return float64(d.Float32())
-	case "float64":
+	case reflect.Float64:
 		return d.Float64()
-	}
-	if strings.HasPrefix(t, "u") {
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		u := d.Uint64()
 		if u > math.MaxInt64 {
 			return pickle.NewBigInt(new(big.Int).SetUint64(u))

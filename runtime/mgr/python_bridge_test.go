@@ -36,7 +36,7 @@ func TestBridgeConverts(t *testing.T) {
 			res.Bool(true)
 			return nil
 		}}
-	params, results, ok := pySig(m.Sig)
+	params, results, ok := pySig(m.Sig, "")
 	if !ok {
 		t.Fatal("parseSig refused a convertible signature")
 	}
@@ -64,7 +64,25 @@ func TestBridgeConverts(t *testing.T) {
 	if _, err := call(context.Background(), nil, []any{big70, "ab", pickle.Bytes("c")}, nil); err == nil || !strings.Contains(err.Error(), "1180591620717411303424 is out of range for int8") {
 		t.Errorf("scale(2**70, ...): %v, want a TypeError saying 2**70 is out of range (not \"must be int, not int\")", err)
 	}
-	if _, _, ok := pySig("func(map[string]int) int"); ok {
+	if _, _, ok := pySig("func(map[string]int) int", ""); ok {
 		t.Error("parseSig took a map parameter, which has no Python conversion here")
+	}
+}
+
+// TestPySigConvertible: the bridge takes the types gen/python.go's pyConvertible takes
+// (rune and byte are int32 and uint8 there too) and refuses named ones, uintptr and any.
+func TestPySigConvertible(t *testing.T) {
+	for _, sig := range []string{"func(rune, byte, []uint8) (uint, float32)", "func()", "func(int) string"} {
+		if _, _, ok := pySig(sig, ""); !ok {
+			t.Errorf("pySig(%q) refused it", sig)
+		}
+	}
+	for _, sig := range []string{"func(time.Duration)", "func(uintptr)", "func() any", "func([]int)", "func(Celsius)"} {
+		if _, _, ok := pySig(sig, ""); ok {
+			t.Errorf("pySig(%q) took it", sig)
+		}
+	}
+	if _, _, ok := pySig("func(K, V) V", "syncmgr.Dict[string,int]"); !ok {
+		t.Error("pySig did not bind an instantiation's type parameters")
 	}
 }

@@ -148,13 +148,17 @@ func (pc *pyConn) object(ident string) (*object, *PyType, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("KeyError: %v", err)
 	}
-	obj := s.lookup(id)
+	// One read lock for the object and its face: this runs on every call.
+	s.mu.RLock()
+	obj := s.objects[id]
+	var face *PyType
+	if obj != nil {
+		face = obj.py
+	}
+	s.mu.RUnlock()
 	if obj == nil {
 		return nil, nil, fmt.Errorf("KeyError: object %s does not exist (released, or never created)", ident)
 	}
-	s.mu.RLock()
-	face := obj.py
-	s.mu.RUnlock()
 	if face == nil {
 		face = pythonFaceOf(obj.desc.TypeID)
 		if face == nil {

@@ -3,7 +3,6 @@ package mgr
 import (
 	"context"
 	"fmt"
-	"sort"
 	"sync"
 
 	"github.com/mgr-go/mgr/runtime/pyproto/pickle"
@@ -56,6 +55,9 @@ type PyType struct {
 var pyTypes struct {
 	sync.RWMutex
 	byID map[string]*PyType
+	// byGo holds, for each Go TypeID, the PyType of the least TypeID registered for it:
+	// pythonFaceOf answers from it on every call to an object a Go client made.
+	byGo map[string]*PyType
 }
 
 // RegisterPython makes a PyType known to this process: any manager serving Python
@@ -79,6 +81,12 @@ func RegisterPython(t *PyType) {
 		panic(fmt.Sprintf("mgr: Python typeid %s registered twice", t.TypeID))
 	}
 	pyTypes.byID[t.TypeID] = t
+	if pyTypes.byGo == nil {
+		pyTypes.byGo = map[string]*PyType{}
+	}
+	if cur := pyTypes.byGo[t.GoTypeID]; cur == nil || t.TypeID < cur.TypeID {
+		pyTypes.byGo[t.GoTypeID] = t
+	}
 }
 
 // LookupPython returns the PyType registered as typeID, or nil.
@@ -93,17 +101,7 @@ func LookupPython(typeID string) *PyType {
 func pythonFaceOf(goTypeID string) *PyType {
 	pyTypes.RLock()
 	defer pyTypes.RUnlock()
-	ids := make([]string, 0, len(pyTypes.byID))
-	for id, t := range pyTypes.byID {
-		if t.GoTypeID == goTypeID {
-			ids = append(ids, id)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	sort.Strings(ids)
-	return pyTypes.byID[ids[0]]
+	return pyTypes.byGo[goTypeID]
 }
 
 // pyShared is a typeid that gives Python clients a named object (Python's

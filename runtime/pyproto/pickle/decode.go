@@ -150,23 +150,32 @@ func (m *machine) read(opPos, n int) (string, error) {
 }
 
 func (m *machine) readLen(opPos, width int) (int, error) {
-	s, err := m.read(opPos, width)
+	n, err := m.readUint(opPos, width)
 	if err != nil {
 		return 0, err
-	}
-	var n uint64
-	switch width {
-	case 1:
-		n = uint64(s[0])
-	case 4:
-		n = uint64(binary.LittleEndian.Uint32([]byte(s)))
-	case 8:
-		n = binary.LittleEndian.Uint64([]byte(s))
 	}
 	if n > uint64(m.b.lim.MaxString) {
 		return 0, m.fail(opPos, ErrLimit, "length %d exceeds MaxString %d", n, m.b.lim.MaxString)
 	}
 	return int(n), nil
+}
+
+// readUint reads a little-endian unsigned integer of width bytes.
+func (m *machine) readUint(opPos, width int) (uint64, error) {
+	s, err := m.read(opPos, width)
+	if err != nil {
+		return 0, err
+	}
+	return leUint(s), nil
+}
+
+// readBody reads a body prefixed by its length in width bytes (see readLen).
+func (m *machine) readBody(opPos, width int) (string, error) {
+	n, err := m.readLen(opPos, width)
+	if err != nil {
+		return "", err
+	}
+	return m.read(opPos, n)
 }
 
 func (m *machine) push(opPos int, v any) error {
@@ -199,6 +208,44 @@ func (m *machine) top(opPos int) (any, error) {
 		return nil, m.fail(opPos, ErrMalformed, "stack underflow")
 	}
 	return m.stack[n-1], nil
+}
+
+// popTop pops one value and returns it with the value left on top: the operand and
+// target of APPEND, SETITEM, BUILD and the calls.
+func (m *machine) popTop(opPos int) (v, target any, err error) {
+	if v, err = m.pop(opPos); err != nil {
+		return nil, nil, err
+	}
+	if target, err = m.top(opPos); err != nil {
+		return nil, nil, err
+	}
+	return v, target, nil
+}
+
+// popMarkTop pops the values above the last MARK and returns them with the value
+// left on top, the target of APPENDS, SETITEMS and ADDITEMS.
+func (m *machine) popMarkTop(opPos int) (items []any, target any, err error) {
+	if items, _, err = m.popMark(opPos); err != nil {
+		return nil, nil, err
+	}
+	if target, err = m.top(opPos); err != nil {
+		return nil, nil, err
+	}
+	return items, target, nil
+}
+
+// popCall pops the argument tuple of REDUCE, NEWOBJ or NEWOBJ_EX (named name in the
+// error) and returns it with the callable left on top, which the caller replaces.
+func (m *machine) popCall(opPos int, name string) (fn any, args Tuple, err error) {
+	a, fn, err := m.popTop(opPos)
+	if err != nil {
+		return nil, Tuple{}, err
+	}
+	args, ok := a.(Tuple)
+	if !ok {
+		return nil, Tuple{}, m.fail(opPos, ErrMalformed, "%s arguments must be a tuple, got %s", name, pyTypeName(a))
+	}
+	return fn, args, nil
 }
 
 // popMark removes and returns the values above the last MARK, and the MARK's offset.
@@ -346,34 +393,20 @@ func (m *machine) step(opPos int, op byte) error {
 		return m.push(opPos, true)
 	case opNewfalse:
 		return m.push(opPos, false)
-	case opBinint1:
-		s, err := m.read(opPos, 1)
+	case opBinint1, opBinint2:
+		n, err := m.readUint(opPos, pick(op == opBinint2, 2, 1))
 		if err != nil {
 			return err
 		}
-		return m.push(opPos, int64(s[0]))
-	case opBinint2:
-		s, err := m.read(opPos, 2)
-		if err != nil {
-			return err
-		}
-		return m.push(opPos, int64(binary.LittleEndian.Uint16([]byte(s))))
+		return m.push(opPos, int64(n))
 	case opBinint:
-		s, err := m.read(opPos, 4)
+		n, err := m.readUint(opPos, 4)
 		if err != nil {
 			return err
 		}
-		return m.push(opPos, int64(int32(binary.LittleEndian.Uint32([]byte(s)))))
+		return m.push(opPos, int64(int32(n)))
 	case opLong1, opLong4:
-		w := 1
-		if op == opLong4 {
-			w = 4
-		}
-		n, err := m.readLen(opPos, w)
-		if err != nil {
-			return err
-		}
-		s, err := m.read(opPos, n)
+		s, err := m.readBody(opPos, pick(op == opLong4, 4, 1))
 		if err != nil {
 			return err
 		}
@@ -394,11 +427,7 @@ func (m *machine) step(opPos int, op byte) error {
 		default:
 			w = 8
 		}
-		n, err := m.readLen(opPos, w)
-		if err != nil {
-			return err
-		}
-		s, err := m.read(opPos, n)
+		s, err := m.readBody(opPos, w)
 		if err != nil {
 			return err
 		}
@@ -492,21 +521,13 @@ func (m *machine) step(opPos int, op byte) error {
 		}
 		return m.pushAt(opPos, at, fs)
 	case opAppend:
-		v, err := m.pop(opPos)
-		if err != nil {
-			return err
-		}
-		t, err := m.top(opPos)
+		v, t, err := m.popTop(opPos)
 		if err != nil {
 			return err
 		}
 		return m.appendTo(opPos, t, []any{v})
 	case opAppends:
-		items, _, err := m.popMark(opPos)
-		if err != nil {
-			return err
-		}
-		t, err := m.top(opPos)
+		items, t, err := m.popMarkTop(opPos)
 		if err != nil {
 			return err
 		}
@@ -516,31 +537,19 @@ func (m *machine) step(opPos int, op byte) error {
 		if err != nil {
 			return err
 		}
-		k, err := m.pop(opPos)
-		if err != nil {
-			return err
-		}
-		t, err := m.top(opPos)
+		k, t, err := m.popTop(opPos)
 		if err != nil {
 			return err
 		}
 		return m.setItems(opPos, t, []any{k, v})
 	case opSetitems:
-		items, _, err := m.popMark(opPos)
-		if err != nil {
-			return err
-		}
-		t, err := m.top(opPos)
+		items, t, err := m.popMarkTop(opPos)
 		if err != nil {
 			return err
 		}
 		return m.setItems(opPos, t, items)
 	case opAdditems:
-		items, _, err := m.popMark(opPos)
-		if err != nil {
-			return err
-		}
-		t, err := m.top(opPos)
+		items, t, err := m.popMarkTop(opPos)
 		if err != nil {
 			return err
 		}
@@ -568,11 +577,7 @@ func (m *machine) step(opPos int, op byte) error {
 		}
 		return m.memoPut(opPos, uint64(len(m.memo)+len(m.sparse)), v)
 	case opBinput, opLongBinput:
-		w := 1
-		if op == opLongBinput {
-			w = 4
-		}
-		s, err := m.read(opPos, w)
+		idx, err := m.readUint(opPos, pick(op == opLongBinput, 4, 1))
 		if err != nil {
 			return err
 		}
@@ -580,17 +585,13 @@ func (m *machine) step(opPos int, op byte) error {
 		if err != nil {
 			return err
 		}
-		return m.memoPut(opPos, leUint(s), v)
+		return m.memoPut(opPos, idx, v)
 	case opBinget, opLongBinget:
-		w := 1
-		if op == opLongBinget {
-			w = 4
-		}
-		s, err := m.read(opPos, w)
+		idx, err := m.readUint(opPos, pick(op == opLongBinget, 4, 1))
 		if err != nil {
 			return err
 		}
-		v, err := m.memoGet(opPos, leUint(s))
+		v, err := m.memoGet(opPos, idx)
 		if err != nil {
 			return err
 		}
@@ -633,17 +634,9 @@ func (m *machine) step(opPos int, op byte) error {
 		}
 		return m.pushAt(opPos, start, g)
 	case opReduce:
-		args, err := m.pop(opPos)
+		fn, t, err := m.popCall(opPos, "REDUCE")
 		if err != nil {
 			return err
-		}
-		fn, err := m.top(opPos)
-		if err != nil {
-			return err
-		}
-		t, ok := args.(Tuple)
-		if !ok {
-			return m.fail(opPos, ErrMalformed, "REDUCE arguments must be a tuple, got %s", pyTypeName(args))
 		}
 		v, err := reduce(fn, t, m.b)
 		if err != nil {
@@ -651,17 +644,9 @@ func (m *machine) step(opPos int, op byte) error {
 		}
 		m.stack[len(m.stack)-1] = v
 	case opNewobj:
-		args, err := m.pop(opPos)
+		cls, t, err := m.popCall(opPos, "NEWOBJ")
 		if err != nil {
 			return err
-		}
-		cls, err := m.top(opPos)
-		if err != nil {
-			return err
-		}
-		t, ok := args.(Tuple)
-		if !ok {
-			return m.fail(opPos, ErrMalformed, "NEWOBJ arguments must be a tuple, got %s", pyTypeName(args))
 		}
 		if g, ok := cls.(globalRef); ok && g == (globalRef{managersModule, "Token"}) && t.n == 0 {
 			m.stack[len(m.stack)-1] = &tokenNode{}
@@ -673,28 +658,16 @@ func (m *machine) step(opPos int, op byte) error {
 		if err != nil {
 			return err
 		}
-		args, err := m.pop(opPos)
+		cls, t, err := m.popCall(opPos, "NEWOBJ_EX")
 		if err != nil {
 			return err
-		}
-		cls, err := m.top(opPos)
-		if err != nil {
-			return err
-		}
-		t, ok := args.(Tuple)
-		if !ok {
-			return m.fail(opPos, ErrMalformed, "NEWOBJ_EX arguments must be a tuple, got %s", pyTypeName(args))
 		}
 		if _, ok := kw.(*Dict); !ok {
 			return m.fail(opPos, ErrMalformed, "NEWOBJ_EX keywords must be a dict, got %s", pyTypeName(kw))
 		}
 		m.stack[len(m.stack)-1] = &objNode{kind: opNewobjEx, fn: cls, args: t, kwargs: kw}
 	case opBuild:
-		state, err := m.pop(opPos)
-		if err != nil {
-			return err
-		}
-		t, err := m.top(opPos)
+		state, t, err := m.popTop(opPos)
 		if err != nil {
 			return err
 		}
@@ -858,4 +831,12 @@ func leUint(s string) uint64 {
 		n = n<<8 | uint64(s[i])
 	}
 	return n
+}
+
+// pick returns a if cond, else b: the operand width of an opcode's short and long forms.
+func pick(cond bool, a, b int) int {
+	if cond {
+		return a
+	}
+	return b
 }

@@ -148,28 +148,24 @@ func (e *encoder) bigInt(x *big.Int) {
 }
 
 func (e *encoder) str(s string) {
-	switch n := len(s); {
-	case n < 256:
-		e.buf = append(e.buf, opShortBinunicode, byte(n))
-	case n <= math.MaxUint32:
-		e.buf = append(e.buf, opBinunicode)
-		e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(n))
-	default:
-		e.buf = append(e.buf, opBinunicode8)
-		e.buf = binary.LittleEndian.AppendUint64(e.buf, uint64(n))
-	}
-	e.buf = append(e.buf, s...)
+	e.sized(opShortBinunicode, opBinunicode, opBinunicode8, s)
 }
 
 func (e *encoder) bytes(s string) {
+	e.sized(opShortBinbytes, opBinbytes, opBinbytes8, s)
+}
+
+// sized writes s after its length, with the opcode of the 1-, 4- or 8-byte length form
+// (the smallest that fits).
+func (e *encoder) sized(op1, op4, op8 byte, s string) {
 	switch n := len(s); {
 	case n < 256:
-		e.buf = append(e.buf, opShortBinbytes, byte(n))
+		e.buf = append(e.buf, op1, byte(n))
 	case n <= math.MaxUint32:
-		e.buf = append(e.buf, opBinbytes)
+		e.buf = append(e.buf, op4)
 		e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(n))
 	default:
-		e.buf = append(e.buf, opBinbytes8)
+		e.buf = append(e.buf, op8)
 		e.buf = binary.LittleEndian.AppendUint64(e.buf, uint64(n))
 	}
 	e.buf = append(e.buf, s...)
