@@ -27,11 +27,14 @@ type pyConn struct {
 	holder *pyHolder
 	addr   any    // the manager's address as CPython tokens carry it
 	undo   pyUndo // what the running call registered with Undo (python_undo.go)
+
+	out, scratch []byte      // reused by reply
+	names        pyLastNames // reused by decodePyRequest (python_fastreq.go)
 }
 
 func (s *Server) servePyConn(conn net.Conn) {
 	conn.SetDeadline(time.Now().Add(s.opts.handshakeTimeout()))
-	raw := &stashConn{Conn: conn}
+	raw := &stashConn{Conn: conn, rio: newRawIO(conn)}
 	c := pywire.NewConn(raw, pywire.MaxHandshakeFrame)
 	quickAck(conn)
 	err := pywire.ServerHandshake(c, s.opts.AuthKey, pywire.Modern)
@@ -44,7 +47,7 @@ func (s *Server) servePyConn(conn net.Conn) {
 	c.SetMax(s.opts.maxFrame())
 	// From here writes are bounded (a peer that stops reading for a lease fails them)
 	// without re-arming a timer on every reply.
-	c.SetWriter(&stallWriter{conn: conn, timeout: s.opts.lease()})
+	c.SetWriter(&pyWriter{conn: conn, raw: raw.rio, timeout: s.opts.lease()})
 	pc := &pyConn{srv: s, conn: conn, raw: raw, c: c, holder: s.pyHolderFor(conn), addr: pyTokenAddress(conn.LocalAddr())}
 	defer conn.Close()
 	// The manager's shutdown ends CPython connections too (after its drain, when it
@@ -60,7 +63,7 @@ func (s *Server) servePyConn(conn net.Conn) {
 		return
 	}
 	conn.SetDeadline(time.Time{})
-	req, err := decodePyRequest(frame)
+	req, err := decodePyRequest(frame, nil)
 	if err != nil {
 		pc.reply(pyTraceback(err))
 		return
@@ -103,20 +106,35 @@ func pyTokenAddress(a net.Addr) any {
 // instead of being lost.
 func (pc *pyConn) reply(r pyReply) error {
 	undo := pc.undo.take()
-	out, err := r.encode()
+	out, scratch, err := r.appendFrame(pc.out, pc.scratch)
+	pc.scratch = scratch
 	if err != nil {
 		runUndo(undo)
 		undo = nil
-		out, err = pyReply{kind: "#UNSERIALIZABLE", value: fmt.Sprintf("the reply cannot be pickled: %v", err)}.encode()
+		out, scratch, err = pyReply{kind: "#UNSERIALIZABLE", value: fmt.Sprintf("the reply cannot be pickled: %v", err)}.appendFrame(pc.out, pc.scratch)
+		pc.scratch = scratch
 		if err != nil {
 			return err
 		}
 	}
-	if err := pc.c.WriteFrame(out); err != nil {
+	pc.keep(out)
+	if err := pc.c.WriteFramed(pywire.PutHeader(out)); err != nil {
 		runUndo(undo) // a frame not written whole is one the client cannot read
 		return err
 	}
 	return nil
+}
+
+// keep keeps the reply buffer for the next reply, unless it has grown large: one large
+// reply must not pin its buffer for the life of the connection.
+func (pc *pyConn) keep(out []byte) {
+	pc.out = nil
+	if cap(out) <= 64<<10 {
+		pc.out = out
+	}
+	if cap(pc.scratch) > 64<<10 {
+		pc.scratch = nil
+	}
 }
 
 // serveCalls answers method calls until the client closes the connection. A CPython
@@ -142,7 +160,7 @@ func (pc *pyConn) serveCalls() {
 			pc.reply(pyTraceback(errors.New("the manager is shutting down")))
 			return
 		}
-		req, err := decodePyRequest(f)
+		req, err := decodePyRequest(f, &pc.names)
 		var r pyReply
 		if err != nil {
 			r = pyTraceback(err)

@@ -213,9 +213,15 @@ func (pc *pyConn) call(ctx context.Context, req pyRequest) pyReply {
 		return pyTraceback(fmt.Errorf("AttributeError: method %q of %s object is not in exposed=%v", req.method, face.TypeID, face.Exposed))
 	}
 	pc.srv.pyPinProxies(req.args)
-	v, err := pc.intercepted(ctx, obj, req.method, func(ctx context.Context) (any, error) {
-		return pyLocked(obj, func() (any, error) { return m(ctx, obj.value, req.args, req.kwds) })
-	})
+	var v any
+	if len(pc.srv.opts.ServerInterceptors) == 0 {
+		// No interceptors: no closure for them to run (it would be allocated per call).
+		v, err = pyLocked(obj, func() (any, error) { return m(ctx, obj.value, req.args, req.kwds) })
+	} else {
+		v, err = pc.intercepted(ctx, obj, req.method, func(ctx context.Context) (any, error) {
+			return pyLocked(obj, func() (any, error) { return m(ctx, obj.value, req.args, req.kwds) })
+		})
+	}
 	if err != nil {
 		return pyFailure(err)
 	}

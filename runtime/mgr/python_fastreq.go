@@ -41,7 +41,22 @@ var requestTails = [][]byte{
 	{opEmptyDict, opTuple, opStop},
 }
 
-func fastPyRequest(frame []byte) (pyRequest, bool) {
+// pyLastNames holds a connection's last ident and method name, so that the next request,
+// which names the same ones (a client thread's loop calling one proxy's method), takes
+// them without allocating a string.
+type pyLastNames struct{ ident, method string }
+
+// name returns b as a string: last when they are equal, else a new one, kept in last.
+func (n *pyLastNames) name(last *string, b []byte) string {
+	if string(b) != *last { // compares without allocating
+		*last = string(b)
+	}
+	return *last
+}
+
+// fastPyRequest decodes the common requests (see above); names, if not nil, is the
+// connection's (pyLastNames).
+func fastPyRequest(frame []byte, names *pyLastNames) (pyRequest, bool) {
 	var req pyRequest
 	if len(frame) < pickleFrameStart+1 || frame[0] != opProto || (frame[1] != 4 && frame[1] != 5) || frame[2] != opFrame ||
 		binary.LittleEndian.Uint64(frame[3:pickleFrameStart]) != uint64(len(frame)-pickleFrameStart) ||
@@ -50,7 +65,11 @@ func fastPyRequest(frame []byte) (pyRequest, bool) {
 	}
 	p := pickleFrameStart + 1
 	prefixStart := p
-	str := func() (string, bool) {
+	var dummy pyLastNames
+	if names == nil {
+		names = &dummy
+	}
+	str := func(last *string) (string, bool) {
 		if p+2 > len(frame) || frame[p] != opShortUnicode {
 			return "", false
 		}
@@ -58,7 +77,7 @@ func fastPyRequest(frame []byte) (pyRequest, bool) {
 		if p+2+n > len(frame) {
 			return "", false
 		}
-		s := string(frame[p+2 : p+2+n])
+		s := names.name(last, frame[p+2:p+2+n])
 		p += 2 + n
 		if p < len(frame) && frame[p] == opMemoize {
 			p++
@@ -72,12 +91,12 @@ func fastPyRequest(frame []byte) (pyRequest, bool) {
 		p++
 	} else {
 		var ok bool
-		if req.ident, ok = str(); !ok {
+		if req.ident, ok = str(&names.ident); !ok {
 			return req, false
 		}
 	}
 	var ok bool
-	if req.method, ok = str(); !ok {
+	if req.method, ok = str(&names.method); !ok {
 		return req, false
 	}
 	prefix := frame[prefixStart:p]

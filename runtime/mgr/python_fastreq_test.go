@@ -51,7 +51,7 @@ func TestFastPyRequest(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := slowPyRequest(t, frame)
-			got, fast := fastPyRequest(frame)
+			got, fast := fastPyRequest(frame, nil)
 			if wantFast := want.kwds == nil; fast != wantFast {
 				t.Errorf("%s request %d (%s): fast path taken %v, want %v", py.Version, i, want.method, fast, wantFast)
 			}

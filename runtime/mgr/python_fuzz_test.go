@@ -24,7 +24,7 @@ func FuzzPyRequest(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, frame []byte) {
-		fast, ok := fastPyRequest(frame)
+		fast, ok := fastPyRequest(frame, nil)
 		general, err := decodePyRequestGeneral(frame)
 		if !ok {
 			return

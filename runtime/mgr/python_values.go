@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/mgr-go/mgr/runtime/pyproto/pickle"
+	pywire "github.com/mgr-go/mgr/runtime/pyproto/wire"
 )
 
 // CPython's messages: a request is the pickled 4-tuple (ident, methodname, args, kwds),
@@ -18,8 +19,8 @@ type pyRequest struct {
 	kwds   *pickle.Dict // nil when empty
 }
 
-func decodePyRequest(frame []byte) (pyRequest, error) {
-	if req, ok := fastPyRequest(frame); ok { // python_fastreq.go
+func decodePyRequest(frame []byte, names *pyLastNames) (pyRequest, error) {
+	if req, ok := fastPyRequest(frame, names); ok { // python_fastreq.go
 		return req, nil
 	}
 	return decodePyRequestGeneral(frame)
@@ -78,32 +79,37 @@ type pyReply struct {
 	value any
 }
 
-// encode pickles the reply. The hot path writes (kind, value) as the pickler's output
-// for value with the kind pushed before it and TUPLE2 after: one encoding of the value,
-// where pickle.MakeTuple would encode it twice (once canonically). The kind is pushed
-// without MEMOIZE, so the value's memo indices stay right.
-func (r pyReply) encode() ([]byte, error) {
-	out, err := pickle.AppendEncode(make([]byte, 0, 64), r.value)
+// appendFrame pickles the reply after pywire.HeaderRoom bytes of room for its frame's
+// header (pywire.PutHeader), using scratch for the value's own pickle and dst for the
+// result, so that a connection that keeps both allocates nothing per reply. The hot path
+// writes (kind, value) as the pickler's output for value with the kind pushed before it
+// and TUPLE2 after: one encoding of the value, where pickle.MakeTuple would encode it
+// twice (once canonically). The kind is pushed without MEMOIZE, so the value's memo
+// indices stay right.
+func (r pyReply) appendFrame(dst, scratch []byte) (frame, scratchOut []byte, err error) {
+	out, err := pickle.AppendEncode(scratch[:0], r.value)
 	if err != nil {
-		return nil, err
+		return nil, scratch, err
 	}
 	const head = 11 // PROTO 4, FRAME and its 8-byte length
+	dst = append(dst[:0], make([]byte, pywire.HeaderRoom)...)
 	if len(out) < head+1 || out[0] != 0x80 || out[2] != 0x95 || out[len(out)-1] != '.' || len(r.kind) > 255 {
 		t, err := pickle.MakeTuple(r.kind, r.value) // not the layout expected: the long way
 		if err != nil {
-			return nil, err
+			return nil, out, err
 		}
-		return pickle.Encode(t)
+		dst, err = pickle.AppendEncode(dst, t)
+		return dst, out, err
 	}
 	body := out[head : len(out)-1]
-	buf := make([]byte, 0, head+2+len(r.kind)+len(body)+2)
-	buf = append(buf, out[:head]...)
-	buf = append(buf, 0x8c, byte(len(r.kind))) // SHORT_BINUNICODE
-	buf = append(buf, r.kind...)
-	buf = append(buf, body...)
-	buf = append(buf, 0x86, '.') // TUPLE2, STOP
-	binary.LittleEndian.PutUint64(buf[3:head], uint64(len(buf)-head))
-	return buf, nil
+	start := len(dst)
+	dst = append(dst, out[:head]...)
+	dst = append(dst, 0x8c, byte(len(r.kind))) // SHORT_BINUNICODE
+	dst = append(dst, r.kind...)
+	dst = append(dst, body...)
+	dst = append(dst, 0x86, '.') // TUPLE2, STOP
+	binary.LittleEndian.PutUint64(dst[start+3:start+head], uint64(len(dst)-start-head))
+	return dst, out, nil
 }
 
 func pyReturn(v any) pyReply { return pyReply{kind: "#RETURN", value: v} }

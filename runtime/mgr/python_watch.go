@@ -25,6 +25,7 @@ const watchAfter = 20 * time.Millisecond
 // first.
 type stashConn struct {
 	net.Conn
+	rio   *rawIO // the raw reader where there is one (python_rawio_linux.go)
 	mu    sync.Mutex
 	stash []byte
 }
@@ -38,6 +39,9 @@ func (c *stashConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	c.mu.Unlock()
+	if c.rio != nil {
+		return c.rio.Read(p)
+	}
 	return c.Conn.Read(p)
 }
 

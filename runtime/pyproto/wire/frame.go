@@ -46,6 +46,7 @@ type Conn struct {
 	max  int
 	rbuf []byte
 	wbuf []byte
+	hdr  [8]byte // a frame's header as it is read: a field, so that reading allocates nothing
 }
 
 // NewConn returns a Conn over rw whose frames are limited to max bytes (DefaultMaxFrame
@@ -80,7 +81,7 @@ func (c *Conn) ReadFrame() ([]byte, error) {
 }
 
 func (c *Conn) readFrame(max int) ([]byte, error) {
-	var hdr [8]byte
+	hdr := &c.hdr
 	if _, err := io.ReadFull(c.r, hdr[:4]); err != nil {
 		return nil, err // io.EOF when nothing came, ErrUnexpectedEOF inside the header
 	}

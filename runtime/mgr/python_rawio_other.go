@@ -1,0 +1,10 @@
+//go:build !linux
+
+package mgr
+
+import "net"
+
+// rawIO is Linux's (python_rawio_linux.go); elsewhere the connection is used as it is.
+type rawIO struct{ net.Conn }
+
+func newRawIO(net.Conn) *rawIO { return nil }
