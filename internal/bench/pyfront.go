@@ -81,7 +81,7 @@ func runPyFront(ctx context.Context, cfg *Config, r *Report) error {
 	}
 	go srv.ServePython(tcp)
 
-	run := func(args ...string) (pyfrontOut, error) {
+	run := func(args ...string) ([]byte, error) {
 		args = append([]string{script}, args...)
 		if cfg.Quick {
 			args = append(args, "--quick")
@@ -93,26 +93,27 @@ func runPyFront(ctx context.Context, cfg *Config, r *Report) error {
 		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		var o pyfrontOut
 		if err := cmd.Run(); err != nil {
-			return o, fmt.Errorf("%s: %v: %s", filepath.Base(script), err, lastLines(stderr.String(), 5))
+			return nil, fmt.Errorf("%s: %v: %s", filepath.Base(script), err, lastLines(stderr.String(), 5))
 		}
-		return o, json.Unmarshal(stdout.Bytes(), &o)
+		return stdout.Bytes(), nil
 	}
-	goOut, err := run("--address", sock, "--tcp", tcp.Addr().String(), "--key", hex.EncodeToString(key))
+	// One run, both managers: the sequential rows interleaved (pyfront_bench.py).
+	var both struct {
+		Go pyfrontOut `json:"go"`
+		Py pyfrontOut `json:"py"`
+	}
+	out, err := run("--address", sock, "--tcp", tcp.Addr().String(), "--key", hex.EncodeToString(key))
+	if err == nil {
+		err = json.Unmarshal(out, &both)
+	}
 	if err != nil {
 		for _, k := range pyfrontKeys {
 			r.mark("pyfront", k.key, k.label, k.unit, "error")
 		}
 		return err
 	}
-	pyOut, err := run("--cpython")
-	if err != nil {
-		for _, k := range pyfrontKeys {
-			r.mark("pyfront", k.key, k.label, k.unit, "error")
-		}
-		return err
-	}
+	goOut, pyOut := both.Go, both.Py
 	r.set("pyfront", "pyfront.go.seq.p50", pyfrontKeys[0].label, goOut.Seq.P50, "µs", "pyfront.py.seq.p50")
 	r.set("pyfront", "pyfront.py.seq.p50", pyfrontKeys[1].label, pyOut.Seq.P50, "µs")
 	r.set("pyfront", "pyfront.go.procs4", pyfrontKeys[2].label, goOut.Procs4, "calls/s", "pyfront.py.procs4")
