@@ -30,6 +30,9 @@ var (
 	ErrEmpty = errors.New("syncmgr: queue is empty")
 	// ErrFull: a non-blocking or timed Put found the queue full (Python's queue.Full).
 	ErrFull = errors.New("syncmgr: queue is full")
+	// ErrShutDown: Put on a queue that has been shut down, or Get on one shut down and
+	// empty (Python 3.13's queue.ShutDown).
+	ErrShutDown = errors.New("syncmgr: queue is shut down")
 	// ErrTaskDone: TaskDone called more times than items were put (Python's ValueError
 	// "task_done() called too many times").
 	ErrTaskDone = errors.New("syncmgr: TaskDone called too many times")

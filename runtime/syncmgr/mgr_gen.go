@@ -2850,6 +2850,7 @@ type _mgrgenRerunGoGenerate_Queue[T any] interface {
 	GetMany(context.Context, int) ([]T, error)
 	GetNowait(context.Context) (T, error)
 	GetTimeout(context.Context, time.Duration) (T, error)
+	IsShutDown() bool
 	Join(context.Context) error
 	Maxsize() int
 	Put(context.Context, T) error
@@ -2857,6 +2858,7 @@ type _mgrgenRerunGoGenerate_Queue[T any] interface {
 	PutNowait(context.Context, T) error
 	PutTimeout(context.Context, T, time.Duration) error
 	Qsize() int
+	Shutdown(bool)
 	TaskDone() error
 }
 
@@ -3020,11 +3022,25 @@ func (p *QueueProxy[T]) GetTimeout(ctx context.Context, timeout time.Duration) (
 	return r0, c.End()
 }
 
+// IsShutDown calls Queue.IsShutDown in the manager.
+//
+// IsShutDown reports whether Shutdown has been called.
+func (p *QueueProxy[T]) IsShutDown(ctx context.Context) (bool, error) {
+	var r0 bool
+	c := p.Begin(6)
+	res, err := c.Do(ctx)
+	if err != nil {
+		return r0, err
+	}
+	r0 = res.Bool()
+	return r0, c.End()
+}
+
 // Join calls Queue.Join in the manager.
 //
 // Join blocks until every item put has been marked with TaskDone, or ctx ends.
 func (p *QueueProxy[T]) Join(ctx context.Context) error {
-	c := p.Begin(6)
+	c := p.Begin(7)
 	if _, err := c.Do(ctx); err != nil {
 		return err
 	}
@@ -3036,7 +3052,7 @@ func (p *QueueProxy[T]) Join(ctx context.Context) error {
 // Maxsize returns the bound given at creation (<= 0: unbounded).
 func (p *QueueProxy[T]) Maxsize(ctx context.Context) (int, error) {
 	var r0 int
-	c := p.Begin(7)
+	c := p.Begin(8)
 	res, err := c.Do(ctx)
 	if err != nil {
 		return r0, err
@@ -3049,7 +3065,7 @@ func (p *QueueProxy[T]) Maxsize(ctx context.Context) (int, error) {
 //
 // Put appends item, waiting for room in a bounded queue until ctx ends.
 func (p *QueueProxy[T]) Put(ctx context.Context, item T) error {
-	c := p.Begin(8)
+	c := p.Begin(9)
 	c.Args.Value(&item)
 	if _, err := c.Do(ctx); err != nil {
 		return err
@@ -3063,7 +3079,7 @@ func (p *QueueProxy[T]) Put(ctx context.Context, item T) error {
 // ctx ends; on an error the items before the one that failed are queued (the error
 // says how many).
 func (p *QueueProxy[T]) PutMany(ctx context.Context, items []T) error {
-	c := p.Begin(9)
+	c := p.Begin(10)
 	c.Args.Value(&items)
 	if _, err := c.Do(ctx); err != nil {
 		return err
@@ -3075,7 +3091,7 @@ func (p *QueueProxy[T]) PutMany(ctx context.Context, items []T) error {
 //
 // PutNowait appends item if there is room, else fails with ErrFull.
 func (p *QueueProxy[T]) PutNowait(ctx context.Context, item T) error {
-	c := p.Begin(10)
+	c := p.Begin(11)
 	c.Args.Value(&item)
 	if _, err := c.Do(ctx); err != nil {
 		return err
@@ -3088,7 +3104,7 @@ func (p *QueueProxy[T]) PutNowait(ctx context.Context, item T) error {
 // PutTimeout appends item, waiting at most timeout (negative: no limit) for room; it
 // fails with ErrFull when the time is up (Python's put(item, timeout=...)).
 func (p *QueueProxy[T]) PutTimeout(ctx context.Context, item T, timeout time.Duration) error {
-	c := p.Begin(11)
+	c := p.Begin(12)
 	c.Args.Value(&item)
 	c.Args.Duration(timeout)
 	if _, err := c.Do(ctx); err != nil {
@@ -3102,7 +3118,7 @@ func (p *QueueProxy[T]) PutTimeout(ctx context.Context, item T, timeout time.Dur
 // Qsize returns the number of items queued.
 func (p *QueueProxy[T]) Qsize(ctx context.Context) (int, error) {
 	var r0 int
-	c := p.Begin(12)
+	c := p.Begin(13)
 	res, err := c.Do(ctx)
 	if err != nil {
 		return r0, err
@@ -3111,12 +3127,27 @@ func (p *QueueProxy[T]) Qsize(ctx context.Context) (int, error) {
 	return r0, c.End()
 }
 
+// Shutdown calls Queue.Shutdown in the manager.
+//
+// Shutdown shuts the queue down, as Python 3.13's Queue.shutdown: from now on Put
+// fails with ErrShutDown, and Get does once the queue is empty; callers waiting in
+// either are woken to fail so. With immediate, the items still queued are dropped (each
+// counted as done, so Join returns) and Get fails at once.
+func (p *QueueProxy[T]) Shutdown(ctx context.Context, immediate bool) error {
+	c := p.Begin(14)
+	c.Args.Bool(immediate)
+	if _, err := c.Do(ctx); err != nil {
+		return err
+	}
+	return c.End()
+}
+
 // TaskDone calls Queue.TaskDone in the manager.
 //
 // TaskDone marks one item taken with Get as processed; when every item put has been
 // marked, Join returns. Calling it more often than items were put is ErrTaskDone.
 func (p *QueueProxy[T]) TaskDone(ctx context.Context) error {
-	c := p.Begin(13)
+	c := p.Begin(15)
 	if _, err := c.Do(ctx); err != nil {
 		return err
 	}
@@ -3242,6 +3273,20 @@ func RegisterQueue[T any]() {
 			},
 			// 6
 			{
+				Name:   "IsShutDown",
+				Sig:    "func() bool",
+				Inline: true,
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					if err := args.Done(); err != nil {
+						return err
+					}
+					r0 := obj.(*Queue[T]).IsShutDown()
+					res.Bool(r0)
+					return nil
+				},
+			},
+			// 7
+			{
 				Name:         "Join",
 				Sig:          "func()",
 				Inline:       true,
@@ -3253,7 +3298,7 @@ func RegisterQueue[T any]() {
 					return obj.(*Queue[T]).Join(ctx)
 				},
 			},
-			// 7
+			// 8
 			{
 				Name:   "Maxsize",
 				Sig:    "func() int",
@@ -3267,7 +3312,7 @@ func RegisterQueue[T any]() {
 					return nil
 				},
 			},
-			// 8
+			// 9
 			{
 				Name:         "Put",
 				Sig:          "func(T)",
@@ -3282,7 +3327,7 @@ func RegisterQueue[T any]() {
 					return obj.(*Queue[T]).Put(ctx, a0)
 				},
 			},
-			// 9
+			// 10
 			{
 				Name:         "PutMany",
 				Sig:          "func([]T)",
@@ -3297,7 +3342,7 @@ func RegisterQueue[T any]() {
 					return obj.(*Queue[T]).PutMany(ctx, a0)
 				},
 			},
-			// 10
+			// 11
 			{
 				Name:         "PutNowait",
 				Sig:          "func(T)",
@@ -3312,7 +3357,7 @@ func RegisterQueue[T any]() {
 					return obj.(*Queue[T]).PutNowait(ctx, a0)
 				},
 			},
-			// 11
+			// 12
 			{
 				Name:         "PutTimeout",
 				Sig:          "func(T, time.Duration)",
@@ -3328,7 +3373,7 @@ func RegisterQueue[T any]() {
 					return obj.(*Queue[T]).PutTimeout(ctx, a0, a1)
 				},
 			},
-			// 12
+			// 13
 			{
 				Name:   "Qsize",
 				Sig:    "func() int",
@@ -3342,7 +3387,21 @@ func RegisterQueue[T any]() {
 					return nil
 				},
 			},
-			// 13
+			// 14
+			{
+				Name:   "Shutdown",
+				Sig:    "func(bool)",
+				Inline: true,
+				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
+					a0 := args.Bool()
+					if err := args.Done(); err != nil {
+						return err
+					}
+					obj.(*Queue[T]).Shutdown(a0)
+					return nil
+				},
+			},
+			// 15
 			{
 				Name:   "TaskDone",
 				Sig:    "func()",
@@ -5457,5 +5516,6 @@ func init() {
 	mgr.RegisterError("github.com/mgr-go/mgr/runtime/syncmgr.ErrNotOrdered", ErrNotOrdered)
 	mgr.RegisterError("github.com/mgr-go/mgr/runtime/syncmgr.ErrNotOwner", ErrNotOwner)
 	mgr.RegisterError("github.com/mgr-go/mgr/runtime/syncmgr.ErrOverRelease", ErrOverRelease)
+	mgr.RegisterError("github.com/mgr-go/mgr/runtime/syncmgr.ErrShutDown", ErrShutDown)
 	mgr.RegisterError("github.com/mgr-go/mgr/runtime/syncmgr.ErrTaskDone", ErrTaskDone)
 }

@@ -28,6 +28,7 @@ type Queue[T any] struct {
 	// unfinished counts items put and not yet marked done; allDone closes at zero.
 	unfinished int
 	allDone    chan struct{}
+	shutDown   bool // Shutdown was called: Put fails, and Get once the queue is empty
 }
 
 // NewQueue returns a Queue holding at most maxsize items (maxsize <= 0: no limit).
@@ -94,6 +95,10 @@ func (q *Queue[T]) put(ctx context.Context, v T, block bool, dl time.Time) error
 	committed := false
 	q.mu.Lock()
 	for {
+		if q.shutDown {
+			q.mu.Unlock()
+			return ErrShutDown
+		}
 		for q.fullLocked() {
 			if !block {
 				q.mu.Unlock()
@@ -111,6 +116,10 @@ func (q *Queue[T]) put(ctx context.Context, v T, block bool, dl time.Time) error
 			} else if err != nil {
 				q.mu.Unlock()
 				return err
+			}
+			if q.shutDown {
+				q.mu.Unlock()
+				return ErrShutDown
 			}
 		}
 		if committed {
@@ -132,6 +141,10 @@ func (q *Queue[T]) get(ctx context.Context, block bool, dl time.Time) (T, error)
 	var zero T
 	q.mu.Lock()
 	for q.lenLocked() == 0 {
+		if q.shutDown {
+			q.mu.Unlock()
+			return zero, ErrShutDown
+		}
 		if !block {
 			q.mu.Unlock()
 			return zero, ErrEmpty
@@ -289,6 +302,45 @@ func (q *Queue[T]) TaskDone() error {
 		close(q.allDone)
 	}
 	return nil
+}
+
+// Shutdown shuts the queue down, as Python 3.13's Queue.shutdown: from now on Put
+// fails with ErrShutDown, and Get does once the queue is empty; callers waiting in
+// either are woken to fail so. With immediate, the items still queued are dropped (each
+// counted as done, so Join returns) and Get fails at once.
+func (q *Queue[T]) Shutdown(immediate bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.shutDown = true
+	if immediate {
+		var zero T
+		for q.lenLocked() > 0 {
+			q.items[q.head] = zero
+			q.head++
+			if q.unfinished > 0 {
+				q.unfinished--
+				if q.unfinished == 0 {
+					close(q.allDone)
+				}
+			}
+		}
+	}
+	// Wake every waiter: each looks again and finds the queue shut down.
+	if q.getWaiters > 0 {
+		close(q.notEmpty)
+		q.notEmpty = make(chan struct{})
+	}
+	if q.putWaiters > 0 {
+		close(q.notFull)
+		q.notFull = make(chan struct{})
+	}
+}
+
+// IsShutDown reports whether Shutdown has been called.
+func (q *Queue[T]) IsShutDown() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.shutDown
 }
 
 // Join blocks until every item put has been marked with TaskDone, or ctx ends.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -62,6 +63,38 @@ func TestCPythonSyncManager(t *testing.T) {
 			waitFor(t, "the Python client's objects to be released", func() bool { return m.Server().NumObjects() == 2 })
 		})
 	}
+}
+
+// TestCPythonQueueShutdown runs Python 3.13's Queue.shutdown — put and get raising
+// queue.ShutDown, immediate shutdown dropping items, waking a getter and releasing join —
+// from an unmodified client of every CPython 3.13 or later found.
+func TestCPythonQueueShutdown(t *testing.T) {
+	ran := false
+	for _, py := range pythons.ForTest(t) {
+		if !atLeast(py.Version, 3, 13) {
+			continue
+		}
+		ran = true
+		t.Run(py.Version, func(t *testing.T) {
+			_, sock, key := start(t)
+			out, err := py.Command(filepath.Join("testdata", "queue_shutdown.py"), sock, hex.EncodeToString(key)).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "OK") {
+				t.Fatalf("python: %v\n%s", err, out)
+			}
+		})
+	}
+	if !ran {
+		t.Skip("no CPython 3.13 or later found (Queue.shutdown is new in 3.13)")
+	}
+}
+
+// atLeast reports whether version ("3.13.0") is major.minor or later.
+func atLeast(version string, major, minor int) bool {
+	var ma, mi int
+	if _, err := fmt.Sscanf(version, "%d.%d", &ma, &mi); err != nil {
+		return false
+	}
+	return ma > major || (ma == major && mi >= minor)
 }
 
 // TestCPythonClientKilled kills a CPython client holding objects (kill -9) on a Unix

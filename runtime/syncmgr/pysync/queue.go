@@ -20,6 +20,8 @@ func queueErr(err error) error {
 		return &pickle.Exception{Module: "_queue", Name: "Empty"}
 	case errors.Is(err, syncmgr.ErrFull):
 		return &pickle.Exception{Module: "queue", Name: "Full"}
+	case errors.Is(err, syncmgr.ErrShutDown):
+		return &pickle.Exception{Module: "queue", Name: "ShutDown"} // Python 3.13
 	case errors.Is(err, syncmgr.ErrTaskDone):
 		return mgr.PyException("ValueError", "task_done() called too many times")
 	}
@@ -30,7 +32,7 @@ func newQueue(typeID string) *mgr.PyType {
 	return &mgr.PyType{
 		TypeID:   typeID,
 		GoTypeID: syncmgr.QueueTypeID[any](),
-		Exposed:  []string{"empty", "full", "get", "get_nowait", "join", "put", "put_nowait", "qsize", "task_done"},
+		Exposed:  []string{"empty", "full", "get", "get_nowait", "join", "put", "put_nowait", "qsize", "shutdown", "task_done"},
 		New: func(ctx context.Context, args []any, kwds *pickle.Dict) (any, error) {
 			v, set, err := params("Queue", args, kwds, "maxsize")
 			if err != nil {
@@ -96,6 +98,15 @@ func newQueue(typeID string) *mgr.PyType {
 			"put_nowait": m1("put_nowait", func(o, x any) (any, error) {
 				return nil, queueErr(o.(*pyQueue).PutNowait(context.Background(), x))
 			}),
+			// Python 3.13's Queue.shutdown(immediate=False); earlier clients never call it.
+			"shutdown": func(_ context.Context, o any, args []any, kwds *pickle.Dict) (any, error) {
+				v, set, err := params("shutdown", args, kwds, "immediate")
+				if err != nil {
+					return nil, err
+				}
+				o.(*pyQueue).Shutdown(set[0] && truth(v[0]))
+				return nil, nil
+			},
 			"task_done": m0("task_done", func(o any) (any, error) { return nil, queueErr(o.(*pyQueue).TaskDone()) }),
 			"join": func(ctx context.Context, o any, args []any, kwds *pickle.Dict) (any, error) {
 				if err := noArgs("join", args, kwds); err != nil {
