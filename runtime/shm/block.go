@@ -110,7 +110,9 @@ func (b *Block) Released() {
 	if m == nil {
 		return
 	}
-	if unknown || !b.pool.put(m, pids) {
+	// A block made while the pool was off told its openers nothing to check (Desc.Pooled):
+	// its memfd is not recycled even if the pool is on by now.
+	if unknown || !b.desc.Pooled || !b.pool.put(m, pids) {
 		m.close()
 	}
 }
