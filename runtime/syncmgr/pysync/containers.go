@@ -65,8 +65,10 @@ var dictType = &mgr.PyType{
 	TypeID:   "dict",
 	GoTypeID: syncmgr.DictTypeID[any, any](),
 	Exposed: []string{"__contains__", "__delitem__", "__getitem__", "__iter__", "__len__", "__setitem__",
-		"clear", "copy", "get", "items", "keys", "pop", "popitem", "setdefault", "update", "values"},
-	MethodToTypeID: map[string]string{"__iter__": "Iterator"},
+		"clear", "copy", "get", "items", "keys", "pop", "popitem", "setdefault", "update", "values",
+		// Python 3.14's DictProxy adds these (its __ior__ returns the proxy, client-side).
+		"__ior__", "__or__", "__reversed__", "__ror__", "fromkeys"},
+	MethodToTypeID: map[string]string{"__iter__": "Iterator", "__reversed__": "Iterator"},
 	New: func(ctx context.Context, args []any, kwds *pickle.Dict) (any, error) {
 		d := syncmgr.NewDict[any, any]()
 		if _, err := dictUpdate(d, args, kwds); err != nil {
@@ -119,7 +121,65 @@ var dictType = &mgr.PyType{
 			return nil, nil
 		},
 		"clear": m0("clear", func(o any) (any, error) { o.(*pyDict).Clear(); return nil, nil }),
-		"copy":  m0("copy", func(o any) (any, error) { return dictOf(o.(*pyDict)), nil }),
+		"__ior__": m1("__ior__", func(o, x any) (any, error) {
+			if _, ok := x.(*pickle.Dict); !ok {
+				return nil, mgr.PyTypeError("unsupported operand type(s) for |=: 'dict' and '%s'", pyTypeName(x))
+			}
+			return dictUpdate(o.(*pyDict), []any{x}, nil)
+		}),
+		"__or__": m1("__or__", func(o, x any) (any, error) {
+			other, ok := x.(*pickle.Dict)
+			if !ok {
+				return nil, mgr.PyTypeError("unsupported operand type(s) for |: 'dict' and '%s'", pyTypeName(x))
+			}
+			out := dictOf(o.(*pyDict))
+			for k, v := range other.All() {
+				out.Set(k, v)
+			}
+			return out, nil
+		}),
+		"__ror__": m1("__ror__", func(o, x any) (any, error) {
+			other, ok := x.(*pickle.Dict)
+			if !ok {
+				return nil, mgr.PyTypeError("unsupported operand type(s) for |: '%s' and 'dict'", pyTypeName(x))
+			}
+			out := pickle.NewDict()
+			for k, v := range other.All() {
+				out.Set(k, v)
+			}
+			for _, it := range o.(*pyDict).Items() {
+				out.Set(it.Key, it.Value)
+			}
+			return out, nil
+		}),
+		"__reversed__": m0("__reversed__", func(o any) (any, error) {
+			keys := o.(*pyDict).Keys()
+			slices.Reverse(keys)
+			return &Iterator{items: keys}, nil
+		}),
+		// d.fromkeys(keys, value) is dict.fromkeys: a new plain dict, d unchanged.
+		"fromkeys": func(_ context.Context, _ any, args []any, kwds *pickle.Dict) (any, error) {
+			v, set, err := params("fromkeys", args, kwds, "iterable", "value")
+			if err != nil {
+				return nil, err
+			}
+			if err := need("fromkeys", set, 1, "iterable"); err != nil {
+				return nil, err
+			}
+			keys, err := items(v[0], "fromkeys")
+			if err != nil {
+				return nil, err
+			}
+			out := pickle.NewDict()
+			for _, k := range keys {
+				if err := key(k); err != nil {
+					return nil, err
+				}
+				out.Set(k, v[1])
+			}
+			return out, nil
+		},
+		"copy": m0("copy", func(o any) (any, error) { return dictOf(o.(*pyDict)), nil }),
 		"get": func(_ context.Context, o any, args []any, kwds *pickle.Dict) (any, error) {
 			v, set, err := params("get", args, kwds, "key", "default")
 			if err != nil {
@@ -364,7 +424,8 @@ var listType = &mgr.PyType{
 	GoTypeID: syncmgr.ListTypeID[any](),
 	Exposed: []string{"__add__", "__contains__", "__delitem__", "__getitem__", "__len__", "__mul__",
 		"__reversed__", "__rmul__", "__setitem__", "append", "count", "extend", "index", "insert",
-		"pop", "remove", "reverse", "sort", "__imul__"},
+		"pop", "remove", "reverse", "sort", "__imul__",
+		"clear", "copy"}, // Python 3.14's ListProxy adds these two
 	New: func(ctx context.Context, args []any, kwds *pickle.Dict) (any, error) {
 		v, set, err := params("list", args, kwds, "iterable")
 		if err != nil {
@@ -418,6 +479,8 @@ var listType = &mgr.PyType{
 			l.Extend(all.([]any))
 			return nil, nil
 		}),
+		"clear": m0("clear", func(o any) (any, error) { o.(*pyList).Clear(); return nil, nil }),
+		"copy":  m0("copy", func(o any) (any, error) { return o.(*pyList).Copy(), nil }),
 		"__reversed__": m0("__reversed__", func(o any) (any, error) {
 			all := o.(*pyList).Copy()
 			slices.Reverse(all)

@@ -88,6 +88,22 @@ func TestCPythonQueueShutdown(t *testing.T) {
 	}
 }
 
+// TestCPythonSet serves Python 3.14's 'set' typeid to clients of every CPython found,
+// whose proxy class is written as 3.14's SetProxy (there is no 3.14 here): operators,
+// in-place operators returning the proxy, methods of several operands, KeyError and
+// TypeError where Python raises them.
+func TestCPythonSet(t *testing.T) {
+	for _, py := range pythons.ForTest(t) {
+		t.Run(py.Version, func(t *testing.T) {
+			_, sock, key := start(t)
+			out, err := py.Command(filepath.Join("testdata", "set_client.py"), sock, hex.EncodeToString(key)).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "OK") {
+				t.Fatalf("python: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
 // atLeast reports whether version ("3.13.0") is major.minor or later.
 func atLeast(version string, major, minor int) bool {
 	var ma, mi int

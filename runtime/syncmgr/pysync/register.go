@@ -10,7 +10,7 @@ import (
 func Types() []*mgr.PyType {
 	return []*mgr.PyType{dictType, listType, newQueue("Queue"), newQueue("JoinableQueue"),
 		lockType, rlockType, semaphoreType, boundedSemaphoreType, conditionType, eventType,
-		barrierType, namespaceType, valueType, arrayType, iteratorType}
+		barrierType, namespaceType, valueType, arrayType, iteratorType, setType}
 }
 
 func init() {
@@ -19,6 +19,7 @@ func init() {
 	syncmgr.RegisterDict[any, any]()
 	syncmgr.RegisterValue[any]()
 	syncmgr.RegisterArray[any]()
+	syncmgr.RegisterSet[any]()
 	// Python values travel inside interfaces as their pickle (runtime/mgr/codec_opaque.go);
 	// this registration still reads pickle.Bytes from peers built before that.
 	mgr.RegisterValue[pickle.Bytes]()
