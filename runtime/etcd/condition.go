@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/mgr-go/mgr/runtime/mgr"
@@ -132,12 +133,12 @@ func condKind(b *Backend) *kind {
 			return nil, err
 		}
 		c := obj.(*condObj)
-		meta := ""
+		meta, lk := "", l
 		switch {
 		case l != nil:
 			meta = "lock " + l.key
 		case rl != nil:
-			meta = "rlock " + rl.key
+			meta, lk = "rlock "+rl.key, rl
 		}
 		if meta != "" {
 			octx, cancel := b.op(ctx)
@@ -145,6 +146,7 @@ func condKind(b *Backend) *kind {
 			if _, err := b.cli.Put(octx, c.key+"/meta", meta); err != nil {
 				return nil, storeErr(ctx, "CreateCondition", err)
 			}
+			c.setLock(lk) // the client's lock as this manager serves it: their caches agree
 		}
 		return c, nil
 	}
@@ -162,6 +164,9 @@ func lockTypeID(reentrant bool) string {
 type condObj struct {
 	b   *Backend
 	key string
+
+	mu sync.Mutex
+	lk *lockObj // the condition's lock once known: <cond>/meta never changes after New
 }
 
 // Released implements mgr.Releaser for created conditions.
@@ -169,8 +174,14 @@ func (c *condObj) Released() { c.b.releaseKeys(c.key) }
 
 func (c *condObj) waiters() string { return c.key + "/w/" }
 
-// lock returns the condition's lock.
+// lock returns the condition's lock, read from <cond>/meta at the first call only.
 func (c *condObj) lock(ctx context.Context) (*lockObj, error) {
+	c.mu.Lock()
+	lk := c.lk
+	c.mu.Unlock()
+	if lk != nil {
+		return lk, nil
+	}
 	octx, cancel := c.b.op(ctx)
 	defer cancel()
 	r, err := c.b.cli.Get(octx, c.key+"/meta")
@@ -182,7 +193,17 @@ func (c *condObj) lock(ctx context.Context) (*lockObj, error) {
 	}
 	var kind, key string
 	fmt.Sscanf(string(r.Kvs[0].Value), "%s %s", &kind, &key)
-	return &lockObj{b: c.b, key: key, reentrant: kind == "rlock"}, nil
+	return c.setLock(&lockObj{b: c.b, key: key, reentrant: kind == "rlock"}), nil
+}
+
+// setLock records the condition's lock (the first recorded stays: its caches are in use).
+func (c *condObj) setLock(lk *lockObj) *lockObj {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lk == nil {
+		c.lk = lk
+	}
+	return c.lk
 }
 
 // wait releases the lock, waits to be notified (or until dl), and takes the lock back
