@@ -2,11 +2,18 @@ package etcd_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/mgr-go/mgr/runtime/etcd"
+	"github.com/mgr-go/mgr/runtime/mgr"
 	"github.com/mgr-go/mgr/runtime/syncmgr"
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
 )
 
 // A session that takes and gives back a lock again and again writes one waiter key
@@ -115,5 +122,74 @@ func waitLocked(t *testing.T, ctx context.Context, cli *clientv3.Client, prefix 
 		if ctx.Err() != nil {
 			t.Fatalf("%d keys under %s, want %d: %v", r.Count, prefix, n, ctx.Err())
 		}
+	}
+}
+
+// A Queue's Get reads its items and claims from the first item it saw last, not from
+// the start of the queue's keys: etcd's index keeps every item ever acknowledged until
+// its history is compacted, and a read from the start walks them all. Checked on the
+// requests themselves (an interceptor sees each transaction's ranges).
+func TestQueueReadsFromHead(t *testing.T) {
+	ec := startEtcd(t, 1)
+	ctx := testCtx(t, 60*time.Second)
+	var mu sync.Mutex
+	var starts []string // where each read of the items began
+	spy := grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if tr, ok := req.(*etcdserverpb.TxnRequest); ok {
+			for _, op := range tr.Success {
+				if r := op.GetRequestRange(); r != nil && !r.CountOnly && strings.HasPrefix(string(r.Key), "head/o/n/q/i/") {
+					mu.Lock()
+					starts = append(starts, string(r.Key))
+					mu.Unlock()
+				}
+			}
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	})
+	b, err := etcd.New(ctx, etcd.Config{Endpoints: ec.endpoints, Prefix: "head", DialOptions: []grpc.DialOption{spy}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := declareTestObjects(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := mgr.NewServer(mgr.Options{AuthKey: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.SetBackend(b); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := mgr.Listen(mgr.Address{Network: "tcp", Addr: "127.0.0.1:0"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		srv.Shutdown(context.Background())
+		b.Close()
+	})
+	q, err := syncmgr.LookupQueue[int](ctx, connect(t, mgr.ListenerAddress(ln)), "q")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := q.Put(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := q.Get(ctx); v != i || err != nil {
+			t.Fatalf("Get = %d, %v; want %d", v, err, i)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(starts) != 5 {
+		t.Fatalf("%d reads of the items, want 5: %q", len(starts), starts)
+	}
+	// The 5th Get's read begins at item 2, not at the queue's start: the first item the
+	// 4th Get's read saw (the session's items are acknowledged at its next Get, so item
+	// 2 was still there).
+	if want := "head/o/n/q/i/" + fmt.Sprintf("%020d", 2); starts[4] != want {
+		t.Errorf("the 5th Get read the items from %q, want %q", starts[4], want)
 	}
 }
