@@ -195,7 +195,7 @@ type queueObj struct {
 	meta     meta                     // the counters this manager wrote last
 	metaRev  int64                    // the revision that wrote them; 0: unknown
 	claims   int64                    // claims seen at the last Get, to size the next read
-	head     int                      // no item numbered below it exists (readFrom)
+	head     string                   // no item numbered below it exists (readFrom); "": none known
 }
 
 // queueSession is what one session got from the queue and has not acknowledged.
@@ -215,11 +215,10 @@ func lastPart(key []byte) string             { s := string(key); return s[string
 // every item ever acknowledged — before the first live one (Queue.Get had slowed 1.9×
 // after 4,000 items). No item below the first one read appears later: Put numbers new
 // items from the tail up; and a claim goes with its item. Called with q.mu held.
+// (Item numbers are fixed-width: as strings they sort as numbers.)
 func (q *queueObj) readFrom(items []*mvccpb.KeyValue) {
 	if len(items) > 0 {
-		if n, err := strconv.Atoi(lastPart(items[0].Key)); err == nil && n > q.head {
-			q.head = n
-		}
+		q.head = max(q.head, lastPart(items[0].Key))
 	}
 }
 
@@ -467,7 +466,7 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 		// to find an unclaimed one if the claims are about what they were last time.
 		q.mu.Lock()
 		limit := q.claims + int64(len(acks)) + 8
-		from := itemNumber(q.head)
+		from := max(q.head, itemNumber(0))
 		q.mu.Unlock()
 		octx, cancel := q.b.op(ctx)
 		tr, err := q.b.cli.Txn(octx).Then(
