@@ -165,8 +165,9 @@ type condObj struct {
 	b   *Backend
 	key string
 
-	mu sync.Mutex
-	lk *lockObj // the condition's lock once known: <cond>/meta never changes after New
+	mu    sync.Mutex
+	lk    *lockObj   // the condition's lock once known: <cond>/meta never changes after New
+	spare spareNames // waiter key names known to be gone from etcd, to use again (names.go)
 }
 
 // Released implements mgr.Releaser for created conditions.
@@ -225,7 +226,7 @@ func (c *condObj) wait(ctx context.Context, dl time.Time) (bool, error) {
 		return false, fmt.Errorf("%w: Condition.Wait on an un-acquired lock", syncmgr.ErrNotOwner)
 	}
 	saved := countOf(held.Value)
-	me := c.waiters() + strconv.FormatInt(int64(sl.id), 16) + "-" + strconv.FormatUint(waiterSeq.Add(1), 10)
+	me := c.spare.name(c.waiters() + strconv.FormatInt(int64(sl.id), 16) + "-")
 	octx, cancel := c.b.op(ctx)
 	// Join the waiters and release the lock entirely, in one transaction: a Notify right
 	// after the release cannot be missed.
@@ -236,8 +237,10 @@ func (c *condObj) wait(ctx context.Context, dl time.Time) (bool, error) {
 		return false, storeErr(ctx, "Condition.Wait", err)
 	}
 	if !t.Succeeded {
+		c.spare.give(me) // not written
 		return false, fmt.Errorf("%w: Condition.Wait: the lock changed hands", syncmgr.ErrNotOwner)
 	}
+	l.spareKey(string(held.Key)) // deleted here
 	mgr.Blocking(ctx)
 	wctx := ctx
 	if !dl.IsZero() {
@@ -247,15 +250,20 @@ func (c *condObj) wait(ctx context.Context, dl time.Time) (bool, error) {
 	}
 	werr := waitDelete(wctx, c.b.cli, me, t.Header.Revision, sl)
 	notified := werr == nil
+	gone := notified // me is; only this call gives the name back
 	if !notified {
 		// Leave the waiters, unless a Notify took us out just now.
 		octx, cancel := c.b.op(context.WithoutCancel(ctx))
 		r, err := c.b.cli.Txn(octx).If(clientv3.Compare(clientv3.CreateRevision(me), ">", 0)).Then(clientv3.OpDelete(me)).Commit()
 		cancel()
 		notified = err == nil && !r.Succeeded
-		if ctx.Err() != nil && !notified {
-			return false, ctx.Err()
-		}
+		gone = err == nil
+	}
+	if gone {
+		c.spare.give(me)
+	}
+	if ctx.Err() != nil && !notified {
+		return false, ctx.Err()
 	}
 	// Take the lock back, as it was.
 	_, err = l.acquire(ctx, true, time.Time{})

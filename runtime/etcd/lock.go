@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mgr-go/mgr/runtime/mgr"
@@ -145,46 +143,17 @@ type lockObj struct {
 	lastLease clientv3.LeaseID
 	lastMod   int64
 	lastCount int
-	spare     []string // waiter key names known to be gone from etcd, to use again (waiterKey)
+	spare     spareNames // waiter key names known to be gone from etcd, to use again
 }
-
-var waiterSeq atomic.Uint64 // makes each acquire's key unique within this manager
-
-// Waiter keys are <lock>/w/<lease>-<n>. A name this manager knows to be gone from etcd
-// (it deleted the key, or never wrote it) is used again by the same session's next
-// acquire: etcd keeps an index entry for every key name ever written, deleted or not,
-// until its history is compacted, and every Acquire reads <lock>/w/ (the free check)
-// walking all of them — with a new name per acquire, Acquire had slowed 1.7× after
-// 3,000 acquires. One name per session (per waiter of the session at once) keeps one
-// entry. maxSpare bounds the names kept, of sessions that may have ended.
-const maxSpare = 8
 
 // waiterKey returns a waiter key name for the session with lease: a spare one of its
-// own, or a new one.
+// own (names.go), or a new one.
 func (l *lockObj) waiterKey(lease clientv3.LeaseID) string {
-	prefix := l.waiters() + strconv.FormatInt(int64(lease), 16) + "-"
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for i := len(l.spare) - 1; i >= 0; i-- {
-		if k := l.spare[i]; strings.HasPrefix(k, prefix) {
-			l.spare = append(l.spare[:i], l.spare[i+1:]...)
-			return k
-		}
-	}
-	return prefix + strconv.FormatUint(waiterSeq.Add(1), 10)
+	return l.spare.name(l.waiters() + strconv.FormatInt(int64(lease), 16) + "-")
 }
 
-// spareKey keeps key, gone from etcd, for its session's next acquire. Only the call
-// that deleted the key (or that got the name and never wrote it) gives it back, so a
-// name is never handed out twice.
-func (l *lockObj) spareKey(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.spare) >= maxSpare {
-		l.spare = append(l.spare[:0], l.spare[1:]...)
-	}
-	l.spare = append(l.spare, key)
-}
+// spareKey keeps key, gone from etcd, for its session's next acquire.
+func (l *lockObj) spareKey(key string) { l.spare.give(key) }
 
 func (l *lockObj) waiters() string { return l.key + "/w/" }
 func (l *lockObj) owner() string   { return l.key + "/owner" }

@@ -16,93 +16,123 @@ import (
 	"google.golang.org/grpc"
 )
 
-// A session that takes and gives back a lock again and again writes one waiter key
-// name, not one per acquire: etcd keeps every name ever written in its index until its
+// namesWritten runs fn and returns how many times each key under prefix was written
+// (put) meanwhile.
+func namesWritten(t *testing.T, ctx context.Context, cli *clientv3.Client, prefix string, fn func()) map[string]int {
+	t.Helper()
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wch := cli.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithFilterDelete())
+	names := map[string]int{}
+	mark := func(m string) { // a write through the watch: all before it has been seen
+		t.Helper()
+		if _, err := cli.Put(ctx, prefix+m, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cli.Delete(ctx, prefix+m); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			select {
+			case wr := <-wch:
+				for _, ev := range wr.Events {
+					if k := string(ev.Kv.Key); k == prefix+m {
+						return
+					} else {
+						names[k]++
+					}
+				}
+			case <-ctx.Done():
+				t.Fatalf("no watch event for %s", prefix+m)
+			}
+		}
+	}
+	mark("~begin")
+	clear(names)
+	fn()
+	mark("~end")
+	return names
+}
+
+// Sessions that take and give back a lock again and again write one waiter key name
+// each, not one per acquire: etcd keeps every name ever written in its index until its
 // history is compacted, and each Acquire's free check walks all the names under the
-// lock's waiters prefix (with a name per acquire, Acquire had slowed 1.7× after 3,000
-// of them). Contended or not, TryAcquire refused or not.
-func TestLockReusesWaiterKeys(t *testing.T) {
+// lock's waiters prefix (with a name per acquire, Acquire had slowed 1.7× after 3,000 of
+// them). Contended or not, TryAcquire refused or not. The same for a Semaphore's permits
+// and a Condition's waiters.
+func TestWaitsReuseKeyNames(t *testing.T) {
 	ec := startEtcd(t, 1)
 	ctx := testCtx(t, 60*time.Second)
 	a := inProcManager(t, ec.endpoints, "reuse", 3*time.Second)
 	c1, c2 := connect(t, a), connect(t, a)
-	l1, err := syncmgr.LookupLock(ctx, c1, "lock")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l2, err := syncmgr.LookupLock(ctx, c2, "lock")
-	if err != nil {
-		t.Fatal(err)
-	}
 	cli, err := clientv3.New(clientv3.Config{Endpoints: ec.endpoints, DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	wch := cli.Watch(wctx, "reuse/o/n/lock/w/", clientv3.WithPrefix(), clientv3.WithFilterDelete())
-	// The watch is in place once a write through it is seen.
-	if _, err := cli.Put(ctx, "reuse/o/n/lock/w/~probe", ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cli.Delete(ctx, "reuse/o/n/lock/w/~probe"); err != nil {
-		t.Fatal(err)
-	}
-	names := map[string]int{}
-	collect := func(until string) {
+	must := func(err error) {
 		t.Helper()
-		for {
-			select {
-			case wr := <-wch:
-				for _, ev := range wr.Events {
-					names[string(ev.Kv.Key)]++
-					if string(ev.Kv.Key) == until {
-						return
-					}
-				}
-			case <-ctx.Done():
-				t.Fatalf("no watch event for %s", until)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	const rounds = 10
+	check := func(what string, names map[string]int, want int) {
+		t.Helper()
+		if len(names) != want {
+			t.Fatalf("%s: %d rounds wrote %d key names, want %d: %v", what, rounds, len(names), want, names)
+		}
+		for k, n := range names {
+			if n != rounds {
+				t.Errorf("%s: %s written %d times, want %d", what, k, n, rounds)
 			}
 		}
 	}
-	collect("reuse/o/n/lock/w/~probe")
-	delete(names, "reuse/o/n/lock/w/~probe")
 
-	const rounds = 10
-	for range rounds {
-		if err := l1.Acquire(ctx); err != nil {
-			t.Fatal(err)
+	l1, err := syncmgr.LookupLock(ctx, c1, "lock")
+	must(err)
+	l2, err := syncmgr.LookupLock(ctx, c2, "lock")
+	must(err)
+	check("Lock, two sessions", namesWritten(t, ctx, cli, "reuse/o/n/lock/w/", func() {
+		for range rounds {
+			must(l1.Acquire(ctx))
+			if ok, err := l2.TryAcquire(ctx); ok || err != nil {
+				t.Fatalf("TryAcquire of a held lock = %v, %v", ok, err)
+			}
+			got := make(chan error, 1)
+			go func() { got <- l2.Acquire(ctx) }()
+			waitLocked(t, ctx, cli, "reuse/o/n/lock/w/", 2) // l2 waits
+			must(l1.Release(ctx))
+			must(<-got)
+			must(l2.Release(ctx))
 		}
-		if ok, err := l2.TryAcquire(ctx); ok || err != nil {
-			t.Fatalf("TryAcquire of a held lock = %v, %v", ok, err)
+	}), 2)
+
+	s1, err := syncmgr.LookupSemaphore(ctx, c1, "sem") // 2 permits
+	must(err)
+	check("Semaphore, one session", namesWritten(t, ctx, cli, "reuse/o/n/sem/h/", func() {
+		for range rounds {
+			must(s1.Acquire(ctx))
+			must(s1.Release(ctx, 1))
 		}
-		got := make(chan error, 1)
-		go func() { got <- l2.Acquire(ctx) }()
-		waitLocked(t, ctx, cli, "reuse/o/n/lock/w/", 2) // l2 waits
-		if err := l1.Release(ctx); err != nil {
-			t.Fatal(err)
+	}), 1)
+
+	k1, err := syncmgr.LookupCondition(ctx, c1, "cond")
+	must(err)
+	k2, err := syncmgr.LookupCondition(ctx, c2, "cond")
+	must(err)
+	check("Condition waiters, one session", namesWritten(t, ctx, cli, "reuse/o/n/cond/w/", func() {
+		for range rounds {
+			must(k1.Acquire(ctx))
+			woke := make(chan error, 1)
+			go func() { woke <- k1.Wait(ctx) }()
+			must(k2.Acquire(ctx)) // the waiter has released the lock: it waits
+			must(k2.Notify(ctx, 1))
+			must(k2.Release(ctx))
+			must(<-woke)
+			must(k1.Release(ctx))
 		}
-		if err := <-got; err != nil {
-			t.Fatal(err)
-		}
-		if err := l2.Release(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := cli.Put(ctx, "reuse/o/n/lock/w/~end", ""); err != nil {
-		t.Fatal(err)
-	}
-	collect("reuse/o/n/lock/w/~end")
-	delete(names, "reuse/o/n/lock/w/~end")
-	if len(names) != 2 {
-		t.Fatalf("%d rounds of two sessions wrote %d waiter key names, want 2 (one per session): %v", rounds, len(names), names)
-	}
-	for k, n := range names {
-		if n != rounds {
-			t.Errorf("%s written %d times, want %d", k, n, rounds)
-		}
-	}
+	}), 1)
 }
 
 // waitLocked waits until n keys are under prefix.
