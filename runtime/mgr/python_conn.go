@@ -148,6 +148,7 @@ func (pc *pyConn) serveCalls() {
 	ctx, cancel := context.WithCancel(context.WithValue(withCaller(s.callsCtx, caller), pyUndoKey{}, &pc.undo))
 	defer cancel()
 	pc.w.cancel = cancel
+	defer pc.stopWatching()
 	for {
 		f, err := pc.c.ReadFrame()
 		if err != nil {
