@@ -45,6 +45,7 @@ func TestFastPyRequest(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", py.Version, err)
 		}
+		var names pyLastNames // one connection's, carried from request to request
 		for i, line := range strings.Fields(string(out)) {
 			frame, err := hex.DecodeString(line)
 			if err != nil {
@@ -52,6 +53,9 @@ func TestFastPyRequest(t *testing.T) {
 			}
 			want := slowPyRequest(t, frame)
 			got, fast := fastPyRequest(frame, nil)
+			if again, _ := fastPyRequest(frame, &names); !reflect.DeepEqual(again, got) {
+				t.Errorf("%s request %d: with the last names kept %#v, without %#v", py.Version, i, again, got)
+			}
 			if wantFast := want.kwds == nil; fast != wantFast {
 				t.Errorf("%s request %d (%s): fast path taken %v, want %v", py.Version, i, want.method, fast, wantFast)
 			}
