@@ -39,6 +39,7 @@ import (
 type callRec struct {
 	context.Context
 	sess   *session
+	id     uint64             // the call's request ID (CallID)
 	cancel context.CancelFunc // nil for an inline call registered by overrun: it cannot be cancelled
 	undo   []func()           // registered by the method (Undo), in its goroutine
 
