@@ -22,10 +22,16 @@ import (
 //
 //   - shm.handoff: a fresh shm block per hand-off — create it, map it, copy the bytes
 //     in, send its token; the consumer attaches, maps, reads, unmaps and releases; the
-//     producer releases it after the answer. Everything a one-off hand-off pays.
+//     producer releases it after the answer. Everything a one-off hand-off pays, but
+//     for what the manager does after the release: a pooled memfd is cleared then
+//     (runtime/shm's pool), before a later Create may take it.
 //   - shm.handoff.reuse: one block mapped by both once; per hand-off the producer copies
 //     the bytes in and says so, the consumer reads them.
 //   - shm.bytes: the bytes as a []byte call: Queue[[]byte].Put here, Get there.
+//
+// Both sides count the same things: not making the data (src, filled before the clock);
+// the buffers that carry it (the block and both mappings; the manager's and the
+// consumer's fresh []byte); the sending; the consumer touching every page; the releases.
 //
 // CPython's figure (cpython_bench.py) is the first way with SharedMemoryManager.
 

@@ -191,11 +191,14 @@ func finishReply(buf []byte, reqID uint64, refs []uint64) []byte {
 	h = binary.AppendUvarint(h, reqID)
 	h = binary.AppendUvarint(h, uint64(len(refs)))
 	if len(refs) > 0 {
-		// Rare (a method returning proxies), and the list has no reserved room: copy.
+		// Rare (a method returning proxies), and the list has no reserved room: copy —
+		// into a new slice, never into hdr's: hdr would then escape, and cost every
+		// reply an allocation.
 		for _, id := range refs {
 			h = binary.AppendUvarint(h, id)
 		}
-		frame := append(h, buf[replyReserve:]...)
+		frame := make([]byte, 0, len(h)+len(buf)-replyReserve)
+		frame = append(append(frame, h...), buf[replyReserve:]...)
 		wire.PutHeader(frame, len(frame)-wire.HeaderSize)
 		return frame
 	}

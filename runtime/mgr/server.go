@@ -54,6 +54,9 @@ type Server struct {
 	cancelAll      context.CancelFunc
 	once           sync.Once
 	finished       chan struct{}
+
+	localMu sync.Mutex  // guards locals alone
+	locals  map[any]any // per-manager state of shared types (server_local.go)
 }
 
 // object is one entry of the table.
@@ -105,7 +108,7 @@ func NewServer(opts Options) (*Server, error) {
 		drained:    make(chan struct{}, 1),
 		finished:   make(chan struct{}),
 	}
-	s.callsCtx, s.cancelAll = context.WithCancel(context.Background())
+	s.callsCtx, s.cancelAll = context.WithCancel(context.WithValue(context.Background(), serverKey{}, s))
 	var e [8]byte
 	rand.Read(e[:])
 	s.epoch = binary.LittleEndian.Uint64(e[:]) | 1 // never 0, which means "none"

@@ -41,22 +41,36 @@ func BenchmarkHandOff64MiB(b *testing.B) {
 			copy(mp.Bytes(), data)
 		}
 	})
-	b.Run("shm-create-open-copy", func(b *testing.B) {
-		b.SetBytes(int64(len(data)))
-		for b.Loop() {
-			blk, err := shm.CreateBlock(ctx, m.Client(), len(data))
-			if err != nil {
-				b.Fatal(err)
+	// A fresh block per iteration, from the manager's pool (a released block's memory,
+	// cleared) and with the pool off (fresh pages every time). Back to back, the pool
+	// may still be clearing the block released just before: then Create gets another
+	// pooled one or fresh memory.
+	nopool, err := mgr.Start(ctx, mgr.Options{MaxFrame: 1 << 30, Initializer: shm.PoolInitializer, InitArg: shm.PoolOptions{MaxBytes: -1}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nopool.Shutdown(ctx)
+	for _, c := range []struct {
+		name string
+		m    *mgr.Manager
+	}{{"shm-create-open-copy", m}, {"shm-create-open-copy-nopool", nopool}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				blk, err := shm.CreateBlock(ctx, c.m.Client(), len(data))
+				if err != nil {
+					b.Fatal(err)
+				}
+				mp, err := shm.Open(ctx, blk)
+				if err != nil {
+					b.Fatal(err)
+				}
+				copy(mp.Bytes(), data)
+				mp.Close()
+				blk.Close(ctx)
 			}
-			mp, err := shm.Open(ctx, blk)
-			if err != nil {
-				b.Fatal(err)
-			}
-			copy(mp.Bytes(), data)
-			mp.Close()
-			blk.Close(ctx)
-		}
-	})
+		})
+	}
 	q, err := syncmgr.CreateQueue[[]byte](ctx, m.Client(), 0)
 	if err != nil {
 		b.Fatal(err)

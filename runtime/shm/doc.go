@@ -22,6 +22,35 @@
 // but nobody can Open the block any more. Unlike Python there is no name in /dev/shm to
 // leak: a crash leaves nothing behind.
 //
+// # Recycling
+//
+// A fresh block's memory costs the kernel a page allocation and a page clear for every
+// 4 KiB page (16,384 for 64 MiB), more than the copy into it. So the manager keeps the
+// memfds of released blocks in a pool, and a new block takes the smallest that holds it
+// (cut to its size) instead of fresh memory. What that guarantees:
+//
+//   - A new block is all zeros, never a previous block's bytes: the pool clears a memfd
+//     when it takes it in (in the manager, after the release, not on the next Create).
+//   - A pooled memfd belongs to the manager alone. It is taken in only when none of the
+//     processes that asked for the block's Desc maps it any more (their /proc/<pid>/maps;
+//     holders that were kill -9'ed map nothing) — a mapping that outlives its block keeps
+//     the memory it has, and that memfd is closed, never pooled; it moves to another
+//     descriptor number, so a stale /proc/<pid>/fd/<n> no longer names it; and Open,
+//     after mapping, checks that the block is still alive. No client can see a pooled
+//     memfd or a later block through an earlier one.
+//   - "Unlinked when the last reference goes" then means: no process but the manager can
+//     reach the memory, and the manager frees it when the pool is full
+//     (PoolOptions.MaxBytes, default 256 MiB, and at most 16 memfds), when it waited
+//     MaxIdle (default 30 s) for a new block, or when the manager shuts down.
+//
+// Set the bounds, or turn the pool off (MaxBytes < 0), with SetPool from an Initializer
+// or Options{Initializer: shm.PoolInitializer, InitArg: shm.PoolOptions{…}}.
+//
+// Fresh memory is allocated when the block is made (fallocate: a machine without the
+// memory fails CreateBlock instead of a later write with SIGBUS), and Open fills the
+// mapping's page tables in one go (MAP_POPULATE) rather than one fault per page: a
+// block's whole size is memory from the start, not as it is touched.
+//
 // # How a client gets the memfd
 //
 // mgr's transport carries bytes, not file descriptors, so a client opens the manager's

@@ -30,6 +30,19 @@ func Open(ctx context.Context, b *BlockProxy) (*Mapping, error) {
 	if err != nil {
 		return nil, fmt.Errorf("shm: open block #%d: %w", b.ObjectID(), err)
 	}
+	if d.Pooled {
+		// The manager recycles released blocks' memfds: had the block been released
+		// between Desc and the mapping (its last reference closed meanwhile), the memfd
+		// mapped might be the pool's, or another block's by now. A block still alive
+		// after the mapping was never released, so its memfd is the one mapped.
+		if d2, err := b.Desc(ctx); err != nil || d2.Ino != d.Ino || d2.FD != d.FD {
+			unmap(data)
+			if err == nil {
+				err = ErrReleased
+			}
+			return nil, fmt.Errorf("shm: open block #%d: %w", b.ObjectID(), err)
+		}
+	}
 	return &Mapping{data: data, desc: d}, nil
 }
 

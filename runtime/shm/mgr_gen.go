@@ -17,7 +17,7 @@ const _ = mgr.SupportPackageIsVersion2
 // _mgrgenRerunGoGenerate_Block lists the methods of Block this file was generated for.
 // If the assertion below fails to compile, those methods changed: re-run go generate.
 type _mgrgenRerunGoGenerate_Block interface {
-	Desc() (Desc, error)
+	Desc(context.Context) (Desc, error)
 	Size() int
 }
 
@@ -119,14 +119,13 @@ func (p *BlockProxy) Size(ctx context.Context) (int, error) {
 // that links it: the manager and its clients.
 func init() {
 	mgr.Register(&mgr.TypeDesc{
-		TypeID:    BlockTypeID,
-		InlineNew: true,
+		TypeID: BlockTypeID,
 		New: func(ctx context.Context, args *mgr.Decoder) (any, error) {
 			a0 := args.Int()
 			if err := args.Done(); err != nil {
 				return nil, err
 			}
-			v, err := NewBlock(a0)
+			v, err := NewBlock(ctx, a0)
 			if err != nil {
 				return nil, err
 			}
@@ -135,14 +134,15 @@ func init() {
 		Methods: []mgr.Method{
 			// 0
 			{
-				Name:   "Desc",
-				Sig:    "func() github.com/mgr-go/mgr/runtime/shm.Desc",
-				Inline: true,
+				Name:         "Desc",
+				Sig:          "func() github.com/mgr-go/mgr/runtime/shm.Desc",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
 					}
-					r0, err := obj.(*Block).Desc()
+					r0, err := obj.(*Block).Desc(ctx)
 					if err != nil {
 						return err
 					}

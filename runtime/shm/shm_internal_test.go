@@ -11,11 +11,12 @@ import (
 // TestOpenRefusesWhatIsNotLocal: a manager on another machine, in another PID namespace,
 // or a descriptor that is not the block's — each fails clearly, never maps.
 func TestOpenRefusesWhatIsNotLocal(t *testing.T) {
-	d, fd, err := createMemfd(4096)
+	mem, err := newMemfd(4096)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeFD(fd)
+	defer mem.close()
+	d := Desc{Size: mem.size, PID: os.Getpid(), FD: mem.fd, Dev: mem.dev, Ino: mem.ino, BootID: bootID()}
 	if b, err := mapDesc(d); err != nil {
 		t.Fatalf("the real descriptor: %v", err)
 	} else {

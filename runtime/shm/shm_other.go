@@ -7,9 +7,24 @@ package shm
 // shm_open fallback would need a name in a shared namespace that a crash leaks, which is
 // what this package exists to avoid.)
 
-func createMemfd(size int) (Desc, int, error) { return Desc{}, -1, ErrUnsupported }
+type memfd struct {
+	fd, size int
+	dev, ino uint64
+}
 
-func closeFD(fd int) {}
+func newMemfd(size int) (*memfd, error) { return nil, ErrUnsupported }
+
+func (m *memfd) clear() error { return ErrUnsupported }
+
+func (m *memfd) cut(size int) error { return ErrUnsupported }
+
+func (m *memfd) renumber() error { return ErrUnsupported }
+
+func (m *memfd) close() {}
+
+func (m *memfd) mappedBy(pid int) (bool, error) { return true, ErrUnsupported }
+
+func bootID() string { return "" }
 
 func mapDesc(d Desc) ([]byte, error) { return nil, ErrUnsupported }
 

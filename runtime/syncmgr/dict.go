@@ -1,8 +1,11 @@
 package syncmgr
 
 import (
+	"context"
 	"fmt"
 	"sync"
+
+	"github.com/mgr-go/mgr/runtime/mgr"
 )
 
 // Item is one key and value of a Dict.
@@ -215,31 +218,47 @@ func (d *Dict[K, V]) UpdateItems(items []Item[K, V]) {
 	}
 }
 
-// Pop removes key and returns its value, or fails with ErrNoKey.
-func (d *Dict[K, V]) Pop(key K) (V, error) {
+// Pop removes key and returns its value, or fails with ErrNoKey. Should the caller
+// never get the value (its reply cannot be encoded or sent, or the caller gave up on the
+// call), the manager puts it back (mgr.Undo), at the end of the order, unless the key
+// has been set again meanwhile: a value taken out is never lost on the way.
+func (d *Dict[K, V]) Pop(ctx context.Context, key K) (V, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	v, ok := d.deleteLocked(key)
 	if !ok {
 		return v, fmt.Errorf("%w: %v", ErrNoKey, key)
 	}
+	mgr.Undo(ctx, func() { d.putBack(key, v) })
 	return v, nil
 }
 
 // PopItem removes and returns the newest entry (Python's popitem(), LIFO), or fails
-// with ErrNoKey when the Dict is empty.
-func (d *Dict[K, V]) PopItem() (K, V, error) {
+// with ErrNoKey when the Dict is empty. Like Pop, an entry whose caller never gets it
+// goes back.
+func (d *Dict[K, V]) PopItem(ctx context.Context) (K, V, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for i := len(d.entries) - 1; i >= 0; i-- {
 		if e := d.entries[i]; e.live {
 			d.deleteLocked(e.key)
+			mgr.Undo(ctx, func() { d.putBack(e.key, e.val) })
 			return e.key, e.val, nil
 		}
 	}
 	var k K
 	var v V
 	return k, v, fmt.Errorf("%w: PopItem on an empty Dict", ErrNoKey)
+}
+
+// putBack undoes a Pop whose value never reached its caller; a key set again since
+// keeps its newer value.
+func (d *Dict[K, V]) putBack(k K, v V) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.index[k]; !ok {
+		d.setLocked(k, v)
+	}
 }
 
 // SetDefault returns the value of key, setting it to def first if it is missing

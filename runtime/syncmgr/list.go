@@ -1,9 +1,12 @@
 package syncmgr
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
+
+	"github.com/mgr-go/mgr/runtime/mgr"
 )
 
 // List is a shared list (Python's list). Indexes follow Python: a negative index counts
@@ -57,7 +60,7 @@ func (l *List[T]) Set(i int, v T) error {
 
 // Delete removes the element at index i, or fails with ErrIndex (Python's del l[i]).
 func (l *List[T]) Delete(i int) error {
-	_, err := l.Pop(i)
+	_, _, err := l.pop(i)
 	return err
 }
 
@@ -88,17 +91,29 @@ func (l *List[T]) Insert(i int, v T) {
 }
 
 // Pop removes and returns the element at index i (-1: the last), or fails with ErrIndex.
-func (l *List[T]) Pop(i int) (T, error) {
+// Should the caller never get the element (its reply cannot be encoded or sent, or the
+// caller gave up on the call), the manager puts it back at its index (mgr.Undo; at the
+// end if the list has since become shorter): an element taken out is never lost on the
+// way.
+func (l *List[T]) Pop(ctx context.Context, i int) (T, error) {
+	v, j, err := l.pop(i)
+	if err == nil {
+		mgr.Undo(ctx, func() { l.Insert(j, v) })
+	}
+	return v, err
+}
+
+func (l *List[T]) pop(i int) (T, int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	j, err := pyIndex(i, len(l.items))
 	if err != nil {
 		var zero T
-		return zero, err
+		return zero, 0, err
 	}
 	v := l.items[j]
 	l.items = slices.Delete(l.items, j, j+1)
-	return v, nil
+	return v, j, nil
 }
 
 // Index returns the index of the first element equal to v, or ErrNotFound.

@@ -901,8 +901,8 @@ type _mgrgenRerunGoGenerate_Dict[K comparable, V any] interface {
 	Items() []Item[K, V]
 	Keys() []K
 	Len() int
-	Pop(K) (V, error)
-	PopItem() (K, V, error)
+	Pop(context.Context, K) (V, error)
+	PopItem(context.Context) (K, V, error)
 	Range(int, int) []Item[K, V]
 	Set(K, V)
 	SetDefault(K, V) V
@@ -1183,7 +1183,10 @@ func (p *DictProxy[K, V]) Len(ctx context.Context) (int, error) {
 
 // Pop calls Dict.Pop in the manager.
 //
-// Pop removes key and returns its value, or fails with ErrNoKey.
+// Pop removes key and returns its value, or fails with ErrNoKey. Should the caller
+// never get the value (its reply cannot be encoded or sent, or the caller gave up on the
+// call), the manager puts it back (mgr.Undo), at the end of the order, unless the key
+// has been set again meanwhile: a value taken out is never lost on the way.
 func (p *DictProxy[K, V]) Pop(ctx context.Context, key K) (V, error) {
 	var r0 V
 	c := p.Begin(13)
@@ -1199,7 +1202,8 @@ func (p *DictProxy[K, V]) Pop(ctx context.Context, key K) (V, error) {
 // PopItem calls Dict.PopItem in the manager.
 //
 // PopItem removes and returns the newest entry (Python's popitem(), LIFO), or fails
-// with ErrNoKey when the Dict is empty.
+// with ErrNoKey when the Dict is empty. Like Pop, an entry whose caller never gets it
+// goes back.
 func (p *DictProxy[K, V]) PopItem(ctx context.Context) (K, V, error) {
 	var r0 K
 	var r1 V
@@ -1549,16 +1553,17 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 13
 			{
-				Name:   "Pop",
-				Sig:    "func(K) V",
-				Inline: true,
+				Name:         "Pop",
+				Sig:          "func(K) V",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					var a0 K
 					args.Value(&a0)
 					if err := args.Done(); err != nil {
 						return err
 					}
-					r0, err := obj.(*Dict[K, V]).Pop(a0)
+					r0, err := obj.(*Dict[K, V]).Pop(ctx, a0)
 					if err != nil {
 						return err
 					}
@@ -1568,14 +1573,15 @@ func RegisterDict[K comparable, V any]() {
 			},
 			// 14
 			{
-				Name:   "PopItem",
-				Sig:    "func() (K, V)",
-				Inline: true,
+				Name:         "PopItem",
+				Sig:          "func() (K, V)",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
 					}
-					r0, r1, err := obj.(*Dict[K, V]).PopItem()
+					r0, r1, err := obj.(*Dict[K, V]).PopItem(ctx)
 					if err != nil {
 						return err
 					}
@@ -1854,7 +1860,7 @@ type _mgrgenRerunGoGenerate_List[T any] interface {
 	Index(T) (int, error)
 	Insert(int, T)
 	Len() int
-	Pop(int) (T, error)
+	Pop(context.Context, int) (T, error)
 	Range(int, int) []T
 	Remove(T) error
 	Reverse()
@@ -2120,6 +2126,10 @@ func (p *ListProxy[T]) Len(ctx context.Context) (int, error) {
 // Pop calls List.Pop in the manager.
 //
 // Pop removes and returns the element at index i (-1: the last), or fails with ErrIndex.
+// Should the caller never get the element (its reply cannot be encoded or sent, or the
+// caller gave up on the call), the manager puts it back at its index (mgr.Undo; at the
+// end if the list has since become shorter): an element taken out is never lost on the
+// way.
 func (p *ListProxy[T]) Pop(ctx context.Context, i int) (T, error) {
 	var r0 T
 	c := p.Begin(13)
@@ -2445,15 +2455,16 @@ func RegisterList[T any]() {
 			},
 			// 13
 			{
-				Name:   "Pop",
-				Sig:    "func(int) T",
-				Inline: true,
+				Name:         "Pop",
+				Sig:          "func(int) T",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
 					if err := args.Done(); err != nil {
 						return err
 					}
-					r0, err := obj.(*List[T]).Pop(a0)
+					r0, err := obj.(*List[T]).Pop(ctx, a0)
 					if err != nil {
 						return err
 					}
@@ -3676,7 +3687,7 @@ type _mgrgenRerunGoGenerate_Set[T comparable] interface {
 	IsSuperset([]T) bool
 	Items() []T
 	Len() int
-	Pop() (T, error)
+	Pop(context.Context) (T, error)
 	Remove(T) error
 	SymmetricDifference([]T) []T
 	SymmetricDifferenceUpdate([]T)
@@ -3941,6 +3952,8 @@ func (p *SetProxy[T]) Len(ctx context.Context) (int, error) {
 // Pop calls Set.Pop in the manager.
 //
 // Pop removes and returns an arbitrary element, or fails with ErrNoKey when empty.
+// Should the caller never get the element (its reply cannot be encoded or sent, or the
+// caller gave up on the call), the manager adds it back (mgr.Undo).
 func (p *SetProxy[T]) Pop(ctx context.Context) (T, error) {
 	var r0 T
 	c := p.Begin(13)
@@ -4235,14 +4248,15 @@ func RegisterSet[T comparable]() {
 			},
 			// 13
 			{
-				Name:   "Pop",
-				Sig:    "func() T",
-				Inline: true,
+				Name:         "Pop",
+				Sig:          "func() T",
+				Inline:       true,
+				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
 						return err
 					}
-					r0, err := obj.(*Set[T]).Pop()
+					r0, err := obj.(*Set[T]).Pop(ctx)
 					if err != nil {
 						return err
 					}

@@ -131,3 +131,65 @@ func storeNewList(ctx context.Context, c *mgr.Client, d *syncmgr.DictProxy[strin
 	}
 	return d.Set(ctx, key, l)
 }
+
+// TestPopTooLargeLosesNothing: Dict.Pop, Dict.PopItem, List.Pop and Set.Pop take a value
+// out and then reply with it; a reply the client cannot take (larger than the MaxFrame it
+// announced) used to fail the call with the value already gone. Now the call fails with
+// ErrFrameTooLarge and the value is back (mgr.Undo).
+func TestPopTooLargeLosesNothing(t *testing.T) {
+	ctx := testCtx(t)
+	m, err := syncmgr.StartInProcess(mgr.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Shutdown(context.Background()) })
+	small, err := mgr.Connect(ctx, mgr.Options{Address: m.Address(), AuthKey: m.AuthKey(), MaxFrame: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	big := strings.Repeat("x", 2<<20)
+	tooLarge := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, mgr.ErrFrameTooLarge) {
+			t.Fatalf("%s of a 2 MiB value for a client with MaxFrame 1 MiB: %v, want ErrFrameTooLarge", what, err)
+		}
+	}
+
+	d := must[*syncmgr.DictProxy[string, string]](t)(syncmgr.CreateDict[string, string](ctx, m.Client()))
+	if err := d.Set(ctx, "big", big); err != nil {
+		t.Fatal(err)
+	}
+	ds := must[*syncmgr.DictProxy[string, string]](t)(syncmgr.AttachDict[string, string](ctx, small, must[mgr.Token](t)(d.Token(ctx))))
+	_, err = ds.Pop(ctx, "big")
+	tooLarge("Dict.Pop", err)
+	_, _, err = ds.PopItem(ctx)
+	tooLarge("Dict.PopItem", err)
+	if v, ok, err := d.Get(ctx, "big"); err != nil || !ok || len(v) != len(big) {
+		t.Fatalf("Dict after the failed pops: %d bytes, %v, %v; want the 2 MiB value", len(v), ok, err)
+	}
+
+	l := must[*syncmgr.ListProxy[string]](t)(syncmgr.CreateList[string](ctx, m.Client(), nil))
+	for _, v := range []string{"a", big, "c"} {
+		if err := l.Append(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ls := must[*syncmgr.ListProxy[string]](t)(syncmgr.AttachList[string](ctx, small, must[mgr.Token](t)(l.Token(ctx))))
+	_, err = ls.Pop(ctx, 1)
+	tooLarge("List.Pop", err)
+	if all, err := l.Copy(ctx); err != nil || len(all) != 3 || all[0] != "a" || all[1] != big || all[2] != "c" {
+		t.Fatalf("List after the failed pop: %d items, %v; want a, the 2 MiB value, c", len(all), err)
+	}
+
+	s := must[*syncmgr.SetProxy[string]](t)(syncmgr.CreateSet[string](ctx, m.Client(), nil))
+	if _, err := s.Add(ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	ss := must[*syncmgr.SetProxy[string]](t)(syncmgr.AttachSet[string](ctx, small, must[mgr.Token](t)(s.Token(ctx))))
+	_, err = ss.Pop(ctx)
+	tooLarge("Set.Pop", err)
+	if ok, err := s.Contains(ctx, big); err != nil || !ok {
+		t.Fatalf("Set after the failed pop: contains the 2 MiB value = %v, %v", ok, err)
+	}
+}

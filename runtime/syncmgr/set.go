@@ -1,8 +1,11 @@
 package syncmgr
 
 import (
+	"context"
 	"fmt"
 	"sync"
+
+	"github.com/mgr-go/mgr/runtime/mgr"
 )
 
 // Set is a shared set (Python 3.14's SyncManager set). The operations that Python
@@ -83,11 +86,14 @@ func (s *Set[T]) Len() int {
 }
 
 // Pop removes and returns an arbitrary element, or fails with ErrNoKey when empty.
-func (s *Set[T]) Pop() (T, error) {
+// Should the caller never get the element (its reply cannot be encoded or sent, or the
+// caller gave up on the call), the manager adds it back (mgr.Undo).
+func (s *Set[T]) Pop(ctx context.Context) (T, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for v := range s.m {
 		delete(s.m, v)
+		mgr.Undo(ctx, func() { s.Add(v) })
 		return v, nil
 	}
 	var zero T

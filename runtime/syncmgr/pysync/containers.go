@@ -150,7 +150,7 @@ var dictType = &mgr.PyType{
 		}),
 		"keys":   m0("keys", func(o any) (any, error) { return o.(*pyDict).Keys(), nil }),
 		"values": m0("values", func(o any) (any, error) { return o.(*pyDict).Values(), nil }),
-		"pop": func(_ context.Context, o any, args []any, kwds *pickle.Dict) (any, error) {
+		"pop": func(ctx context.Context, o any, args []any, kwds *pickle.Dict) (any, error) {
 			v, set, err := params("pop", args, kwds, "key", "default")
 			if err != nil {
 				return nil, err
@@ -161,7 +161,7 @@ var dictType = &mgr.PyType{
 			if err := key(v[0]); err != nil {
 				return nil, err
 			}
-			x, err := o.(*pyDict).Pop(v[0])
+			x, err := o.(*pyDict).Pop(ctx, v[0])
 			if err != nil {
 				if set[1] {
 					return v[1], nil
@@ -170,13 +170,24 @@ var dictType = &mgr.PyType{
 			}
 			return x, nil
 		},
-		"popitem": m0("popitem", func(o any) (any, error) {
-			k, v, err := o.(*pyDict).PopItem()
+		"popitem": func(ctx context.Context, o any, args []any, kwds *pickle.Dict) (any, error) {
+			if err := noArgs("popitem", args, kwds); err != nil {
+				return nil, err
+			}
+			d := o.(*pyDict)
+			k, v, err := d.PopItem(ctx)
 			if err != nil {
 				return nil, mgr.PyException("KeyError", "popitem(): dictionary is empty")
 			}
-			return pickle.MakeTuple(k, v)
-		}),
+			t, err := pickle.MakeTuple(k, v)
+			if err != nil {
+				// The caller gets an error, not the entry: it goes back where it was (it
+				// was the newest), unless the key was set again meanwhile.
+				d.GetOrSet(k, v)
+				return nil, err
+			}
+			return t, nil
+		},
 		"setdefault": func(_ context.Context, o any, args []any, kwds *pickle.Dict) (any, error) {
 			v, set, err := params("setdefault", args, kwds, "key", "default")
 			if err != nil {
@@ -458,7 +469,7 @@ var listType = &mgr.PyType{
 			o.(*pyList).Insert(i, v[1])
 			return nil, nil
 		},
-		"pop": func(_ context.Context, o any, args []any, kwds *pickle.Dict) (any, error) {
+		"pop": func(ctx context.Context, o any, args []any, kwds *pickle.Dict) (any, error) {
 			v, set, err := params("pop", args, kwds, "index")
 			if err != nil {
 				return nil, err
@@ -469,7 +480,7 @@ var listType = &mgr.PyType{
 					return nil, err
 				}
 			}
-			x, err := o.(*pyList).Pop(i)
+			x, err := o.(*pyList).Pop(ctx, i)
 			if err != nil {
 				if errors.Is(err, syncmgr.ErrIndex) {
 					return nil, mgr.PyException("IndexError", "pop index out of range")
