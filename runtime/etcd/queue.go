@@ -30,10 +30,12 @@ import (
 // on, is fenced off the session's queue work. So an item is handed out exactly once.
 //
 // What is not exact:
-//   - A session that is not adopted within the TTL — its client has no Failover, or
-//     reached no manager in time, or the managers were too loaded to renew the lease
-//     (ErrLeaseLost) — loses its claims with its lease: the items it had got but not
-//     acknowledged come back (at-least-once).
+//   - A session that is not adopted in time: its client has no Failover, or reached no
+//     manager within the TTL, or the managers were too loaded to renew the lease
+//     (ErrLeaseLost). On a dead manager its claims expire with its lease, and the items
+//     it had got but not acknowledged come back (at-least-once). On a live manager that
+//     ends it (its resume window passed), the items whose replies were sent count as
+//     delivered and are acknowledged, even if the client never read them.
 //   - A client that dies holding an item has got it: the item is acknowledged when its
 //     session ends (or by the adoption) and nobody else gets it. Work the consumer had
 //     not finished is the consumer's to recover (at-most-once processing).
