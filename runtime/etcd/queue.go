@@ -39,11 +39,6 @@ import (
 //   - A client that dies holding an item has got it: the item is acknowledged when its
 //     session ends (or by the adoption) and nobody else gets it. Work the consumer had
 //     not finished is the consumer's to recover (at-most-once processing).
-//   - A Get cancelled by its caller's ctx that took an item all the same, whose reserved
-//     reply the client then accepted (mgr.Undo), is never acknowledged by its own
-//     manager, which is not told of the acceptance: its claim goes with the session's
-//     lease when the session ends, and the item comes back (at-least-once). An adoption
-//     acknowledges it.
 //   - The client's own writes that were in flight at the failover may or may not have
 //     landed (mgr.ErrManagerRestarted): the cluster example shows how to tell.
 
@@ -564,13 +559,13 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 		}
 		acks = nil
 		q.b.hook("claimed")
-		// Delivered when the call returns; unless the client never takes the reply: then
-		// the claim goes and the item is back at once.
-		undone := false
+		// Delivered once the reply is the client's — written, or, reserved for a caller
+		// that cancelled meanwhile, accepted (OnTaken) — and acknowledged with the
+		// session's next Get or TaskDone, which cannot come before. If the client never
+		// takes the reply, the claim goes and the item is back at once (Undo).
 		mgr.Undo(ctx, func() {
 			q.mu.Lock()
-			undone = true
-			for i, n := range qs.delivered {
+			for i, n := range qs.delivered { // a CPython client's call: taken at once
 				if n == num {
 					qs.delivered = append(qs.delivered[:i], qs.delivered[i+1:]...)
 					break
@@ -581,14 +576,11 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 				go q.dropClaim(nil, sl, num, callID) // not holding up the runtime
 			}
 		})
-		q.mu.Lock()
-		if !undone && ctx.Err() == nil {
-			// A call whose caller has given up may have its reply held for the client
-			// to accept or refuse: it is not acknowledged with the rest (at worst its
-			// claim returns the item to the queue at the session's end: at-least-once).
+		mgr.OnTaken(ctx, func() {
+			q.mu.Lock()
 			qs.delivered = append(qs.delivered, num)
-		}
-		q.mu.Unlock()
+			q.mu.Unlock()
+		})
 		return pick, nil
 	}
 }
