@@ -22,7 +22,10 @@ import (
 // method is atomic and linearizable across all managers (the Value CompareAndSwap test
 // checks this with porcupine). The cost: one round trip per call when this manager's
 // copy is current, two when another manager wrote meanwhile, and the object's state is
-// bounded by etcd's value limit (1.5 MiB by default).
+// bounded by etcd's value limit (1.5 MiB by default). One difference from the in-memory
+// types: a value a Pop took out whose reply then cannot reach its caller (larger than
+// the client takes, say) stays out — the in-memory Dict puts it back (mgr.Undo); here
+// that would be a second transaction, not done yet.
 
 // blobType is how one value-like TypeID is snapshotted and restored.
 type blobType struct {
@@ -208,7 +211,9 @@ func (o *blobObj) call(ctx context.Context, i int, readOnly bool, args *mgr.Deco
 			return err
 		}
 		enc := mgr.NewEncoder(nil)
-		if err := m.Call(ctx, obj, mgr.NewDecoder(raw), enc); err != nil {
+		// On a copy whose outcome is written below: an Undo the method registers would
+		// change only the copy (WithoutUndo).
+		if err := m.Call(mgr.WithoutUndo(ctx), obj, mgr.NewDecoder(raw), enc); err != nil {
 			return err // the methods fail before they change anything
 		}
 		if enc.Err() != nil {

@@ -188,3 +188,21 @@ func (sess *session) settle(reqID uint64, accept bool) {
 	runUndo(r.undo)
 	sess.dropRefs(r.refs)
 }
+
+// WithoutUndo returns ctx for running a method on something other than the object the
+// manager serves — a scratch copy, say, whose outcome the caller stores elsewhere (the
+// etcd backend runs syncmgr's methods on a copy and writes the result to etcd). Under it
+// Undo registers nothing, since an undo would change only the copy, and Commit reports
+// just ctx's own error: what the caller stores, and when, is the caller's to commit and
+// to undo.
+func WithoutUndo(ctx context.Context) context.Context { return withoutUndo{ctx} }
+
+type withoutUndo struct{ context.Context }
+
+func (c withoutUndo) Value(key any) any {
+	switch key.(type) {
+	case callRecKey, pyUndoKey:
+		return nil
+	}
+	return c.Context.Value(key)
+}

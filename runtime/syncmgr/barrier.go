@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/mgr-go/mgr/runtime/mgr"
 )
 
 // Barrier makes a fixed number of parties wait for each other (Python's Barrier). A
@@ -48,10 +50,31 @@ func (b *Barrier) WaitTimeout(ctx context.Context, timeout time.Duration) (int, 
 }
 
 func (b *Barrier) wait(ctx context.Context, dl time.Time) (int, error) {
+	committed := false
 	b.mu.Lock()
-	if b.broken {
+	for {
+		if b.broken {
+			b.mu.Unlock()
+			return 0, ErrBrokenBarrier
+		}
+		if committed || b.count+1 < b.parties {
+			break
+		}
+		// This arrival trips the barrier, which nothing can take back: the caller must
+		// hear that it did, not that its call was cancelled while the others went on
+		// (mgr.Commit). Commit takes the session's lock, so not under b.mu; whoever
+		// arrives meanwhile is seen when the loop looks again.
 		b.mu.Unlock()
-		return 0, ErrBrokenBarrier
+		if err := mgr.Commit(ctx); err != nil {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if !b.broken {
+				b.breakLocked() // it gave up: as any waiter that gives up, it breaks the barrier
+			}
+			return 0, fmt.Errorf("%w: %w", ErrBrokenBarrier, err)
+		}
+		committed = true
+		b.mu.Lock()
 	}
 	g := b.gen
 	idx := b.count

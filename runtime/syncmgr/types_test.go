@@ -3,6 +3,7 @@ package syncmgr_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -415,5 +416,33 @@ func TestUnregisteredInstantiation(t *testing.T) {
 	type local struct{ X int }
 	if _, err := syncmgr.CreateQueue[local](ctx, m.Client(), 0); !errors.Is(err, mgr.ErrUnknownType) {
 		t.Fatalf("unregistered Queue[local]: %v, want ErrUnknownType", err)
+	}
+}
+
+// TestBarrierLastArrivalThatGaveUpBreaksIt: the arrival that would trip the barrier, made
+// with a ctx that has already ended, used to trip it — the others went on while its
+// caller heard "cancelled". Now it gives up like any waiter: the barrier breaks, and
+// everyone hears so.
+func TestBarrierLastArrivalThatGaveUpBreaksIt(t *testing.T) {
+	ctx := testCtx(t)
+	b := must[*syncmgr.Barrier](t)(syncmgr.NewBarrier(2))
+	first := make(chan error, 1)
+	go func() { _, err := b.Wait(ctx); first <- err }()
+	for b.NWaiting() != 1 { // the first waiter is in; no manager to wait through here
+		if ctx.Err() != nil {
+			t.Fatal("the first waiter never arrived")
+		}
+		runtime.Gosched()
+	}
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := b.Wait(gone); !errors.Is(err, syncmgr.ErrBrokenBarrier) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("the last arrival, given up: %v; want ErrBrokenBarrier and context.Canceled", err)
+	}
+	if err := <-first; !errors.Is(err, syncmgr.ErrBrokenBarrier) {
+		t.Fatalf("the waiter before it: %v; want ErrBrokenBarrier", err)
+	}
+	if !b.Broken() {
+		t.Fatal("Broken = false")
 	}
 }
