@@ -78,13 +78,13 @@ type Backend struct {
 	// call reaches a point a test waits for or kills the manager at ("claimed": a Get's
 	// claim committed; "ack": about to acknowledge delivered items; "wait": a Get waits
 	// for an item; "fenced": a Get's claim refused, its session adopted elsewhere).
-	testHook func(point string)
+	testHook func(ctx context.Context, point string)
 }
 
-// hook tells the test hook, if any, that point is reached.
-func (b *Backend) hook(point string) {
+// hook tells the test hook, if any, that the call running under ctx reached point.
+func (b *Backend) hook(ctx context.Context, point string) {
 	if b.testHook != nil {
-		b.testHook(point)
+		b.testHook(ctx, point)
 	}
 }
 

@@ -133,12 +133,12 @@ func spawn(t testing.TB, env ...string) *proc {
 
 // killAt returns a test hook (MGRETCD_DIE="point:n") that kills the manager — SIGKILL,
 // nothing said to anyone — the n-th time a queue call reaches point.
-func killAt(spec string) func(string) {
+func killAt(spec string) func(context.Context, string) {
 	point, nth, _ := strings.Cut(spec, ":")
 	n, _ := strconv.Atoi(nth)
 	var mu sync.Mutex
 	seen := 0
-	return func(p string) {
+	return func(_ context.Context, p string) {
 		if p != point {
 			return
 		}

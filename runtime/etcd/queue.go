@@ -505,7 +505,7 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 		}
 		if num == "" {
 			if len(acks) > 0 { // acknowledge now rather than hold them over a wait
-				q.b.hook("ack")
+				q.b.hook(ctx, "ack")
 				octx, cancel := q.b.op(ctx)
 				t, err := q.b.cli.Txn(octx).If(sl.fence()...).Then(q.ackOps(acks)...).Else(sl.fenceElse()...).Commit()
 				cancel()
@@ -522,14 +522,14 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 				return nil, fmt.Errorf("%w: Queue.GetNowait", syncmgr.ErrEmpty)
 			}
 			mgr.Blocking(ctx)
-			q.b.hook("wait")
+			q.b.hook(ctx, "wait")
 			if err := q.waitChange(wctx, tr.Header.Revision); err != nil {
 				return nil, q.waitErr(ctx, wctx, "Queue.Get", err, syncmgr.ErrEmpty)
 			}
 			continue
 		}
 		if len(acks) > 0 {
-			q.b.hook("ack")
+			q.b.hook(ctx, "ack")
 		}
 		octx, cancel = q.b.op(ctx)
 		// The claim names its call, for an adoption to tell whether the client got the
@@ -551,14 +551,14 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 			return nil, storeErr(ctx, "Queue.Get", err)
 		}
 		if sl.adopted(t) {
-			q.b.hook("fenced")
+			q.b.hook(ctx, "fenced")
 			return nil, errAdopted("Queue.Get") // and the adoption settled the acks
 		}
 		if !t.Succeeded {
 			continue // another getter was faster
 		}
 		acks = nil
-		q.b.hook("claimed")
+		q.b.hook(ctx, "claimed")
 		// Delivered once the reply is the client's — written, or, reserved for a caller
 		// that cancelled meanwhile, accepted (OnTaken) — and acknowledged with the
 		// session's next Get or TaskDone, which cannot come before. If the client never
@@ -647,7 +647,7 @@ func (q *queueObj) taskDone(ctx context.Context) error {
 		}
 		m.unfinished--
 		if len(acks) > 0 {
-			q.b.hook("ack")
+			q.b.hook(ctx, "ack")
 		}
 		t, err := q.b.cli.Txn(octx).If(append(sl.fence(), clientv3.Compare(clientv3.ModRevision(q.metaKey()), "=", r.Kvs[0].ModRevision))...).
 			Then(append(q.ackOps(acks), clientv3.OpPut(q.metaKey(), m.String()))...).Else(sl.fenceElse()...).Commit()

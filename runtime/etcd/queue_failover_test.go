@@ -148,7 +148,7 @@ func queueKeys(t *testing.T, ctx context.Context, cli *clientv3.Client, prefix s
 
 // inProcHookedManager is inProcManager with a test hook on its backend and a short
 // resume window.
-func inProcHookedManager(t *testing.T, endpoints []string, prefix string, hook func(string)) mgr.Address {
+func inProcHookedManager(t *testing.T, endpoints []string, prefix string, hook func(context.Context, string)) mgr.Address {
 	t.Helper()
 	ctx := testCtx(t, 30*time.Second)
 	b, err := etcd.New(ctx, etcd.Config{Endpoints: endpoints, Prefix: prefix, TTL: 10 * time.Second, OpTimeout: 3 * time.Second})
@@ -185,7 +185,7 @@ func inProcHookedManager(t *testing.T, endpoints []string, prefix string, hook f
 func TestQueueFencedAfterAdoption(t *testing.T) {
 	ec := startEtcd(t, 1)
 	points := make(chan string, 64)
-	a := inProcHookedManager(t, ec.endpoints, "fence", func(p string) {
+	a := inProcHookedManager(t, ec.endpoints, "fence", func(_ context.Context, p string) {
 		select {
 		case points <- p:
 		default:
@@ -271,5 +271,83 @@ func waitPoint(t *testing.T, ctx context.Context, points <-chan string, want ...
 		case <-ctx.Done():
 			t.Fatalf("the manager never reached %v", want)
 		}
+	}
+}
+
+// A Get whose caller cancels after its claim committed still hands its item out: the
+// reply goes out reserved, the client — its caller still waiting, within CancelGrace —
+// accepts it, and the item is the caller's. The queue must count it delivered
+// (mgr.OnTaken) and acknowledge it: it used to skip a Get whose ctx had ended, so the
+// claim went with the session's lease at its end and the item came back — a second
+// delivery, on a manager that never died.
+func TestQueueCancelledGetAcceptedIsAcknowledged(t *testing.T) {
+	ec := startEtcd(t, 1)
+	claimed := make(chan struct{}, 1)
+	a := inProcHookedManager(t, ec.endpoints, "accept", func(ctx context.Context, p string) {
+		if p == "claimed" {
+			claimed <- struct{}{}
+			<-ctx.Done() // the Cancel came and was acknowledged: the reply goes out reserved
+		}
+	})
+	ctx := testCtx(t, time.Minute)
+	c, err := mgr.Connect(ctx, mgr.Options{Address: a, AuthKey: testKey, CancelGrace: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	q, err := syncmgr.LookupQueue[int](ctx, c, "q")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Put(ctx, 5); err != nil {
+		t.Fatal(err)
+	}
+	gctx, gcancel := context.WithCancel(ctx)
+	type result struct {
+		v   int
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		v, err := q.Get(gctx)
+		got <- result{v, err}
+	}()
+	select {
+	case <-claimed:
+	case <-ctx.Done():
+		t.Fatal("the Get never claimed")
+	}
+	gcancel()
+	if r := <-got; r.v != 5 || r.err != nil {
+		t.Fatalf("Get cancelled after its claim, replying within the grace = %d, %v; want 5, nil", r.v, r.err)
+	}
+	// The session's next queue calls acknowledge it (once the client's Accept is in).
+	cli, err := clientv3.New(clientv3.Config{Endpoints: ec.endpoints, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	for backoff := 10 * time.Millisecond; ; backoff = min(2*backoff, 200*time.Millisecond) {
+		if _, err := q.GetNowait(ctx); !errors.Is(err, syncmgr.ErrEmpty) {
+			t.Fatalf("GetNowait: %v, want ErrEmpty", err)
+		}
+		left := queueKeys(t, ctx, cli, "accept/o/n/q/")
+		if len(left) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the item the caller took is never acknowledged: %v left in etcd", left)
+		case <-time.After(backoff):
+		}
+	}
+	c.Close()
+	other := connect(t, a)
+	oq, err := syncmgr.LookupQueue[int](ctx, other, "q")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := oq.GetNowait(ctx); !errors.Is(err, syncmgr.ErrEmpty) {
+		t.Fatalf("after the taker's session ended, GetNowait = %d, %v; want ErrEmpty", v, err)
 	}
 }
