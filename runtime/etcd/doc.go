@@ -50,7 +50,7 @@
 // have been applied), proxies made before are stale, objects are looked up again by
 // name. Within the TTL, that is: after it the lease has expired, and the client starts
 // afresh.
-
+//
 // Locks (Lock; see lock.go) follow etcd's concurrency.Mutex: a key per acquirer,
 // attached to its session's lease, the oldest holds the lock, each waiter watches the
 // deletion of the key just before its own — no polling, no herd. A lease-less owner key
