@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/mgr-go/mgr/runtime/mgr"
@@ -132,12 +133,12 @@ func condKind(b *Backend) *kind {
 			return nil, err
 		}
 		c := obj.(*condObj)
-		meta := ""
+		meta, lk := "", l
 		switch {
 		case l != nil:
 			meta = "lock " + l.key
 		case rl != nil:
-			meta = "rlock " + rl.key
+			meta, lk = "rlock "+rl.key, rl
 		}
 		if meta != "" {
 			octx, cancel := b.op(ctx)
@@ -145,6 +146,7 @@ func condKind(b *Backend) *kind {
 			if _, err := b.cli.Put(octx, c.key+"/meta", meta); err != nil {
 				return nil, storeErr(ctx, "CreateCondition", err)
 			}
+			c.setLock(lk) // the client's lock as this manager serves it: their caches agree
 		}
 		return c, nil
 	}
@@ -162,6 +164,10 @@ func lockTypeID(reentrant bool) string {
 type condObj struct {
 	b   *Backend
 	key string
+
+	mu    sync.Mutex
+	lk    *lockObj   // the condition's lock once known: <cond>/meta never changes after New
+	spare spareNames // waiter key names known to be gone from etcd, to use again (names.go)
 }
 
 // Released implements mgr.Releaser for created conditions.
@@ -169,8 +175,14 @@ func (c *condObj) Released() { c.b.releaseKeys(c.key) }
 
 func (c *condObj) waiters() string { return c.key + "/w/" }
 
-// lock returns the condition's lock.
+// lock returns the condition's lock, read from <cond>/meta at the first call only.
 func (c *condObj) lock(ctx context.Context) (*lockObj, error) {
+	c.mu.Lock()
+	lk := c.lk
+	c.mu.Unlock()
+	if lk != nil {
+		return lk, nil
+	}
 	octx, cancel := c.b.op(ctx)
 	defer cancel()
 	r, err := c.b.cli.Get(octx, c.key+"/meta")
@@ -182,7 +194,17 @@ func (c *condObj) lock(ctx context.Context) (*lockObj, error) {
 	}
 	var kind, key string
 	fmt.Sscanf(string(r.Kvs[0].Value), "%s %s", &kind, &key)
-	return &lockObj{b: c.b, key: key, reentrant: kind == "rlock"}, nil
+	return c.setLock(&lockObj{b: c.b, key: key, reentrant: kind == "rlock"}), nil
+}
+
+// setLock records the condition's lock (the first recorded stays: its caches are in use).
+func (c *condObj) setLock(lk *lockObj) *lockObj {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lk == nil {
+		c.lk = lk
+	}
+	return c.lk
 }
 
 // wait releases the lock, waits to be notified (or until dl), and takes the lock back
@@ -204,7 +226,7 @@ func (c *condObj) wait(ctx context.Context, dl time.Time) (bool, error) {
 		return false, fmt.Errorf("%w: Condition.Wait on an un-acquired lock", syncmgr.ErrNotOwner)
 	}
 	saved := countOf(held.Value)
-	me := c.waiters() + strconv.FormatInt(int64(sl.id), 16) + "-" + strconv.FormatUint(waiterSeq.Add(1), 10)
+	me := c.spare.name(c.waiters() + strconv.FormatInt(int64(sl.id), 16) + "-")
 	octx, cancel := c.b.op(ctx)
 	// Join the waiters and release the lock entirely, in one transaction: a Notify right
 	// after the release cannot be missed.
@@ -215,8 +237,10 @@ func (c *condObj) wait(ctx context.Context, dl time.Time) (bool, error) {
 		return false, storeErr(ctx, "Condition.Wait", err)
 	}
 	if !t.Succeeded {
+		c.spare.give(me) // not written
 		return false, fmt.Errorf("%w: Condition.Wait: the lock changed hands", syncmgr.ErrNotOwner)
 	}
+	l.spareKey(string(held.Key)) // deleted here
 	mgr.Blocking(ctx)
 	wctx := ctx
 	if !dl.IsZero() {
@@ -226,15 +250,20 @@ func (c *condObj) wait(ctx context.Context, dl time.Time) (bool, error) {
 	}
 	werr := waitDelete(wctx, c.b.cli, me, t.Header.Revision, sl)
 	notified := werr == nil
+	gone := notified // me is; only this call gives the name back
 	if !notified {
 		// Leave the waiters, unless a Notify took us out just now.
 		octx, cancel := c.b.op(context.WithoutCancel(ctx))
 		r, err := c.b.cli.Txn(octx).If(clientv3.Compare(clientv3.CreateRevision(me), ">", 0)).Then(clientv3.OpDelete(me)).Commit()
 		cancel()
 		notified = err == nil && !r.Succeeded
-		if ctx.Err() != nil && !notified {
-			return false, ctx.Err()
-		}
+		gone = err == nil
+	}
+	if gone {
+		c.spare.give(me)
+	}
+	if ctx.Err() != nil && !notified {
+		return false, ctx.Err()
 	}
 	// Take the lock back, as it was.
 	_, err = l.acquire(ctx, true, time.Time{})

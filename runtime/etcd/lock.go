@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mgr-go/mgr/runtime/mgr"
@@ -137,9 +136,24 @@ type lockObj struct {
 	mu      sync.Mutex
 	lastKey string // the waiter key this manager last granted the lock to ("": none)
 	lastRev int64  // its create revision
+	// The holding key as this manager last wrote it — the lease it is attached to, its
+	// mod revision and count — so that an RLock holder's next Acquire or Release is one
+	// transaction conditional on that mod revision, with no read first: any other write
+	// to the key (or its deletion) fails the condition.
+	lastLease clientv3.LeaseID
+	lastMod   int64
+	lastCount int
+	spare     spareNames // waiter key names known to be gone from etcd, to use again
 }
 
-var waiterSeq atomic.Uint64 // makes each acquire's key unique within this manager
+// waiterKey returns a waiter key name for the session with lease: a spare one of its
+// own (names.go), or a new one.
+func (l *lockObj) waiterKey(lease clientv3.LeaseID) string {
+	return l.spare.name(l.waiters() + strconv.FormatInt(int64(lease), 16) + "-")
+}
+
+// spareKey keeps key, gone from etcd, for its session's next acquire.
+func (l *lockObj) spareKey(key string) { l.spare.give(key) }
 
 func (l *lockObj) waiters() string { return l.key + "/w/" }
 func (l *lockObj) owner() string   { return l.key + "/owner" }
@@ -171,7 +185,12 @@ func (l *lockObj) acquire(ctx context.Context, block bool, dl time.Time) (bool, 
 	if err != nil {
 		return false, err
 	}
-	my := l.waiters() + strconv.FormatInt(int64(sl.id), 16) + "-" + strconv.FormatUint(waiterSeq.Add(1), 10)
+	if l.reentrant {
+		if ok, err := l.reenterLast(ctx, sl); err != nil || ok {
+			return ok, err
+		}
+	}
+	my := l.waiterKey(sl.id)
 	octx, cancel := l.b.op(ctx)
 	// Free: take it, and read and replace the owner, in one transaction.
 	r, err := l.b.cli.Txn(octx).
@@ -181,23 +200,26 @@ func (l *lockObj) acquire(ctx context.Context, block bool, dl time.Time) (bool, 
 		Commit()
 	cancel()
 	if err != nil {
+		// Whether my was written is unknown: it is not used again.
 		return false, storeErr(ctx, "Lock.Acquire", err)
 	}
 	if r.Succeeded {
 		prev := firstValue(r, 0)
-		l.granted(my, r.Header.Revision)
+		l.granted(my, r.Header.Revision, sl.id)
 		l.undoable(ctx, my, r.Header.Revision, prev)
 		return true, abandonedBy(prev, my)
 	}
 	if h := r.Responses[0].GetResponseRange().Kvs; l.reentrant && len(h) > 0 && clientv3.LeaseID(h[0].Lease) == sl.id {
 		// The caller's session holds it: count one more.
-		ok, err := l.reenter(ctx, string(h[0].Key), h[0].CreateRevision, sl)
+		l.spareKey(my) // not written
+		ok, err := l.reenter(ctx, h[0], sl)
 		if err != nil || ok {
 			return ok, err
 		}
 		return l.acquire(ctx, block, dl) // it changed meanwhile: start again
 	}
 	if !block {
+		l.spareKey(my) // not written
 		return false, nil
 	}
 	mgr.Blocking(ctx)
@@ -217,7 +239,7 @@ func (l *lockObj) acquire(ctx context.Context, block bool, dl time.Time) (bool, 
 			return l.gaveUp(ctx, wctx, my, err)
 		}
 		if held {
-			l.granted(my, rev)
+			l.granted(my, rev, sl.id)
 			l.undoable(ctx, my, rev, prev)
 			return true, abandonedBy(prev, my)
 		}
@@ -312,7 +334,11 @@ func (l *lockObj) gaveUp(ctx, wctx context.Context, my string, err error) (bool,
 	defer cancel()
 	// Only if it is not the holder: a waiter whose turn came as it gave up hands on the
 	// lock with the owner key unchanged (abandoned stays abandoned).
-	_, _ = l.b.cli.Delete(dctx, my)
+	if r, derr := l.b.cli.Delete(dctx, my); derr == nil && r.Deleted > 0 {
+		// This call deleted it, so nothing else gives the name back. (Not there, it may
+		// have been released — and given back — by another session: not used again.)
+		l.spareKey(my)
+	}
 	if ctx.Err() == nil && wctx.Err() != nil {
 		return false, nil
 	}
@@ -328,9 +354,12 @@ func (l *lockObj) undoable(ctx context.Context, my string, rev int64, prev []byt
 		if len(prev) > 0 {
 			restore = clientv3.OpPut(l.owner(), string(prev))
 		}
-		_, _ = l.b.cli.Txn(octx).
+		r, err := l.b.cli.Txn(octx).
 			If(clientv3.Compare(clientv3.CreateRevision(my), "=", rev)).
 			Then(clientv3.OpDelete(my), restore).Commit()
+		if err == nil && r.Succeeded {
+			l.spareKey(my)
+		}
 	})
 }
 
@@ -360,6 +389,7 @@ func (l *lockObj) release(ctx context.Context) error {
 			return storeErr(ctx, "Lock.Release", err)
 		}
 		if t.Succeeded {
+			l.spareKey(key)
 			return nil
 		}
 		kvs := t.Responses[0].GetResponseRange().Kvs
@@ -370,11 +400,35 @@ func (l *lockObj) release(ctx context.Context) error {
 	}
 }
 
-// granted remembers the key this manager last granted the lock to (release tries it first).
-func (l *lockObj) granted(key string, rev int64) {
+// granted remembers the key this manager last granted the lock to (release tries it
+// first), created at rev with count 1 and attached to lease.
+func (l *lockObj) granted(key string, rev int64, lease clientv3.LeaseID) {
+	l.wrote(key, rev, lease, rev, 1)
+}
+
+// wrote remembers the holding key as this manager last wrote it (count 0: it deleted it).
+func (l *lockObj) wrote(key string, rev int64, lease clientv3.LeaseID, mod int64, count int) {
 	l.mu.Lock()
-	l.lastKey, l.lastRev = key, rev
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	if count == 0 {
+		if l.lastKey == key {
+			l.lastKey, l.lastRev, l.lastLease, l.lastMod, l.lastCount = "", 0, 0, 0, 0
+		}
+		return
+	}
+	l.lastKey, l.lastRev, l.lastLease, l.lastMod, l.lastCount = key, rev, lease, mod, count
+}
+
+// last returns the holding key as this manager last wrote it for the session with
+// lease, or nil.
+func (l *lockObj) last(lease clientv3.LeaseID) *mvccpb.KeyValue {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lastKey == "" || l.lastLease != lease || l.lastMod == 0 {
+		return nil
+	}
+	return &mvccpb.KeyValue{Key: []byte(l.lastKey), CreateRevision: l.lastRev, ModRevision: l.lastMod,
+		Lease: int64(lease), Value: []byte(strconv.Itoa(l.lastCount))}
 }
 
 func (l *lockObj) locked(ctx context.Context) (bool, error) {
@@ -413,27 +467,43 @@ func countOf(v []byte) int {
 	return n
 }
 
-// reenter adds one to the count of the holding key, if it still is the one read.
-func (l *lockObj) reenter(ctx context.Context, key string, rev int64, sl *sessionLease) (bool, error) {
-	octx, cancel := l.b.op(ctx)
-	defer cancel()
-	r, err := l.b.cli.Get(octx, key)
-	if err != nil {
-		return false, storeErr(ctx, "RLock.Acquire", err)
-	}
-	if len(r.Kvs) == 0 || r.Kvs[0].CreateRevision != rev {
+// reenterLast counts one more acquire of the session with sl's lease in one round trip,
+// if this manager last wrote the holding key for it and nobody wrote it since. It
+// reports false if not (the caller takes the long way).
+func (l *lockObj) reenterLast(ctx context.Context, sl *sessionLease) (bool, error) {
+	kv := l.last(sl.id)
+	if kv == nil {
 		return false, nil
 	}
-	kv := r.Kvs[0]
-	t, err := l.b.cli.Txn(octx).If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
-		Then(clientv3.OpPut(key, strconv.Itoa(countOf(kv.Value)+1), clientv3.WithLease(sl.id))).Commit()
-	if err != nil {
-		return false, storeErr(ctx, "RLock.Acquire", err)
+	return l.reenter(ctx, kv, sl)
+}
+
+// reenter adds one to the count of the holding key kv (the caller's session's), if it is
+// still as read; if not, and the session still holds the lock, to the key as it is now,
+// which the same transaction reads. It reports false if the session no longer holds it.
+func (l *lockObj) reenter(ctx context.Context, kv *mvccpb.KeyValue, sl *sessionLease) (bool, error) {
+	octx, cancel := l.b.op(ctx)
+	defer cancel()
+	for {
+		key, n := string(kv.Key), countOf(kv.Value)+1
+		t, err := l.b.cli.Txn(octx).If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
+			Then(clientv3.OpPut(key, strconv.Itoa(n), clientv3.WithLease(sl.id))).
+			Else(clientv3.OpGet(l.waiters(), clientv3.WithFirstCreate()...)).Commit()
+		if err != nil {
+			return false, storeErr(ctx, "RLock.Acquire", err)
+		}
+		if t.Succeeded {
+			l.wrote(key, kv.CreateRevision, sl.id, t.Header.Revision, n)
+			mgr.Undo(ctx, func() { _ = l.releaseLease(l.b.ctx, sl.id) })
+			return true, nil
+		}
+		h := t.Responses[0].GetResponseRange().Kvs
+		if len(h) == 0 || clientv3.LeaseID(h[0].Lease) != sl.id {
+			l.wrote(key, 0, 0, 0, 0) // forget it
+			return false, nil
+		}
+		kv = h[0]
 	}
-	if t.Succeeded {
-		mgr.Undo(ctx, func() { _ = l.releaseLease(l.b.ctx, sl.id) })
-	}
-	return t.Succeeded, nil
 }
 
 // releaseOwn undoes one acquire of the caller's session, which must hold the RLock.
@@ -448,26 +518,46 @@ func (l *lockObj) releaseOwn(ctx context.Context) error {
 func (l *lockObj) releaseLease(ctx context.Context, lease clientv3.LeaseID) error {
 	octx, cancel := l.b.op(ctx)
 	defer cancel()
+	// The holding key as this manager last wrote it, if it did, else as read; a
+	// transaction that finds it changed reads it again in its Else branch.
+	kv := l.last(lease)
 	for {
-		r, err := l.b.cli.Get(octx, l.waiters(), clientv3.WithFirstCreate()...)
-		if err != nil {
-			return storeErr(ctx, "RLock.Release", err)
+		if kv == nil {
+			r, err := l.b.cli.Get(octx, l.waiters(), clientv3.WithFirstCreate()...)
+			if err != nil {
+				return storeErr(ctx, "RLock.Release", err)
+			}
+			if len(r.Kvs) == 0 {
+				return fmt.Errorf("%w: RLock.Release", syncmgr.ErrNotOwner)
+			}
+			kv = r.Kvs[0]
 		}
-		if len(r.Kvs) == 0 || clientv3.LeaseID(r.Kvs[0].Lease) != lease {
+		if clientv3.LeaseID(kv.Lease) != lease {
 			return fmt.Errorf("%w: RLock.Release", syncmgr.ErrNotOwner)
 		}
-		kv := r.Kvs[0]
 		key := string(kv.Key)
+		n := countOf(kv.Value) - 1
 		op := []clientv3.Op{clientv3.OpDelete(key), clientv3.OpDelete(l.owner())}
-		if n := countOf(kv.Value); n > 1 {
-			op = []clientv3.Op{clientv3.OpPut(key, strconv.Itoa(n-1), clientv3.WithLease(lease))}
+		if n > 0 {
+			op = []clientv3.Op{clientv3.OpPut(key, strconv.Itoa(n), clientv3.WithLease(lease))}
 		}
-		t, err := l.b.cli.Txn(octx).If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).Then(op...).Commit()
+		t, err := l.b.cli.Txn(octx).If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).Then(op...).
+			Else(clientv3.OpGet(l.waiters(), clientv3.WithFirstCreate()...)).Commit()
 		if err != nil {
 			return storeErr(ctx, "RLock.Release", err)
 		}
 		if t.Succeeded {
+			l.wrote(key, kv.CreateRevision, lease, t.Header.Revision, n)
+			if n == 0 {
+				l.spareKey(key)
+			}
 			return nil
+		}
+		kv = nil
+		if kvs := t.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
+			kv = kvs[0]
+		} else {
+			return fmt.Errorf("%w: RLock.Release", syncmgr.ErrNotOwner)
 		}
 	}
 }

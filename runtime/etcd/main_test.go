@@ -53,6 +53,7 @@ func declareTestObjects(ctx context.Context, b *etcd.Backend) error {
 		{"bsem", syncmgr.BoundedSemaphoreTypeID},
 		{"barrier", syncmgr.BarrierTypeID},
 		{"cond", syncmgr.ConditionTypeID},
+		{"rcond", syncmgr.ConditionTypeID},
 	} {
 		var args func(*mgr.Encoder)
 		switch d.name {
@@ -64,6 +65,8 @@ func declareTestObjects(ctx context.Context, b *etcd.Backend) error {
 			args = func(e *mgr.Encoder) { e.Int64(2) }
 		case "cond":
 			args = func(e *mgr.Encoder) { e.String("lock") }
+		case "rcond":
+			args = func(e *mgr.Encoder) { e.String("rlock") }
 		case "barrier":
 			args = func(e *mgr.Encoder) { e.Int64(3) }
 		}

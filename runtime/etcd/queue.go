@@ -9,6 +9,7 @@ import (
 
 	"github.com/mgr-go/mgr/runtime/mgr"
 	"github.com/mgr-go/mgr/runtime/syncmgr"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -210,6 +211,7 @@ type queueObj struct {
 	meta     meta                     // the counters this manager wrote last
 	metaRev  int64                    // the revision that wrote them; 0: unknown
 	claims   int64                    // claims seen at the last Get, to size the next read
+	head     string                   // no item numbered below it exists (readFrom); "": none known
 }
 
 // queueSession is what one session got from the queue and has not acknowledged.
@@ -222,6 +224,19 @@ func (q *queueObj) itemKey(n string) string  { return q.key + "/i/" + n }
 func (q *queueObj) claimKey(n string) string { return q.key + claimSegment + n }
 func itemNumber(n int) string                { return fmt.Sprintf("%020d", n) }
 func lastPart(key []byte) string             { s := string(key); return s[strings.LastIndexByte(s, '/')+1:] }
+
+// readFrom moves head up to the first item read. Reads start at head, not at the start
+// of <q>/i/ and <q>/claim/: etcd keeps an index entry for every key ever written,
+// deleted or not, until its history is compacted, and a read of a range walks them all —
+// every item ever acknowledged — before the first live one (Queue.Get had slowed 1.9×
+// after 4,000 items). No item below the first one read appears later: Put numbers new
+// items from the tail up; and a claim goes with its item. Called with q.mu held.
+// (Item numbers are fixed-width: as strings they sort as numbers.)
+func (q *queueObj) readFrom(items []*mvccpb.KeyValue) {
+	if len(items) > 0 {
+		q.head = max(q.head, lastPart(items[0].Key))
+	}
+}
 
 // Released implements mgr.Releaser for created queues.
 func (q *queueObj) Released() { q.b.releaseKeys(q.key) }
@@ -467,11 +482,12 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 		// to find an unclaimed one if the claims are about what they were last time.
 		q.mu.Lock()
 		limit := q.claims + int64(len(acks)) + 8
+		from := max(q.head, itemNumber(0))
 		q.mu.Unlock()
 		octx, cancel := q.b.op(ctx)
 		tr, err := q.b.cli.Txn(octx).Then(
-			clientv3.OpGet(q.key+claimSegment, clientv3.WithPrefix(), clientv3.WithKeysOnly()),
-			clientv3.OpGet(q.key+"/i/", clientv3.WithPrefix(), clientv3.WithLimit(limit))).Commit()
+			clientv3.OpGet(q.claimKey(from), clientv3.WithRange(clientv3.GetPrefixRangeEnd(q.key+claimSegment)), clientv3.WithKeysOnly()),
+			clientv3.OpGet(q.itemKey(from), clientv3.WithRange(clientv3.GetPrefixRangeEnd(q.key+"/i/")), clientv3.WithLimit(limit))).Commit()
 		cancel()
 		if err != nil {
 			q.giveBackAcks(qs, acks)
@@ -480,6 +496,7 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 		r, items := tr.Responses[0].GetResponseRange(), tr.Responses[1].GetResponseRange()
 		q.mu.Lock()
 		q.claims = r.Count
+		q.readFrom(items.Kvs)
 		q.mu.Unlock()
 		claimed := make(map[string]bool, len(r.Kvs)+len(acks))
 		for _, kv := range r.Kvs {

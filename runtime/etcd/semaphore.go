@@ -91,6 +91,7 @@ type semObj struct {
 	b       *Backend
 	key     string
 	bounded bool
+	spare   spareNames // permit ids known to be gone from etcd, to use again (names.go)
 }
 
 // Released implements mgr.Releaser for created semaphores.
@@ -149,7 +150,13 @@ func (s *semObj) acquire(ctx context.Context, block bool, dl time.Time) (bool, e
 	if err != nil {
 		return false, err
 	}
-	id := strconv.FormatInt(int64(sl.id), 16) + "-" + strconv.FormatUint(waiterSeq.Add(1), 10)
+	id := s.spare.name(strconv.FormatInt(int64(sl.id), 16) + "-")
+	written := false // or maybe: the id is not used again
+	defer func() {
+		if !written {
+			s.spare.give(id)
+		}
+	}()
 	take := []clientv3.Op{clientv3.OpPut(s.heldKey(id), "", clientv3.WithLease(sl.id)), clientv3.OpPut(s.markKey(id), "")}
 	wctx := ctx
 	if !dl.IsZero() {
@@ -194,11 +201,13 @@ func (s *semObj) acquire(ctx context.Context, block bool, dl time.Time) (bool, e
 		t, err := s.b.cli.Txn(octx).If(cmp...).Then(ops...).Commit()
 		cancel()
 		if err != nil {
+			written = true // maybe
 			return false, storeErr(ctx, "Semaphore.Acquire", err)
 		}
 		if !t.Succeeded {
 			continue
 		}
+		written = true
 		mgr.Undo(ctx, func() { _ = s.release(s.b.ctx, 1, &id) })
 		if abandoned {
 			return true, fmt.Errorf("%w (the permit is now held by the caller)", syncmgr.ErrAbandoned)
@@ -259,6 +268,9 @@ func (s *semObj) release(ctx context.Context, n int, only *string) error {
 			return storeErr(ctx, "Semaphore.Release", err)
 		}
 		if t.Succeeded {
+			for _, kv := range held[:k] {
+				s.spare.give(lastPart(kv.Key)) // deleted here, with its mark
+			}
 			return nil
 		}
 	}

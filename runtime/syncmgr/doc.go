@@ -35,7 +35,8 @@
 // (a Get that took an item returns it). When a client's own ctx gives up at the very
 // moment the manager grants a lock or hands out an item, nothing is lost: either the
 // call returns the item or grant (its reply was already on its way), or the manager
-// undoes it — the item goes back to the front of the queue, the permit is returned —
+// undoes it — the item goes back to the front of the queue, the permit is returned, a
+// value a Pop took goes back into its Dict, List or Set —
 // once the client says the caller gave up (mgr.Undo; the README's "How a call travels").
 // A Put that returns its ctx's error did not put its item in, so putting it again
 // duplicates nothing: the manager puts it only while the caller will hear so

@@ -15,6 +15,7 @@ import (
 	recipe "go.etcd.io/etcd/client/v3/experimental/recipes"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -36,17 +37,28 @@ import (
 //	Queue Put then Get     vs the recipe Queue's Enqueue then Dequeue
 //
 // and the throughput of 12 clients doing Dict.AddNumber on their own Dicts through one
-// manager, then spread over three.
+// manager, then spread over three. Each latency row also counts the etcd round trips
+// (unary gRPC calls, by an interceptor on each etcd client) one operation made on each
+// side: a count, not a timing, the same on any machine.
 
 type etcdRow struct {
 	directKey, directLabel string
 	mgrKey, mgrLabel       string
+	memKey, memLabel       string
 }
 
+// The mem rows are the same calls on an in-memory manager in this process, interleaved
+// with the other two: the hop alone (client → manager over loopback TCP and back, the
+// manager's dispatch), without etcd. An etcd-backed manager's call costs its etcd round
+// trips plus that hop, so etcd.X ≈ etcd.Xdirect + etcd.Xmem when it makes the direct
+// client's round trips and nothing more.
 var etcdRows = []etcdRow{
-	{"etcd.lockdirect", "etcd client concurrency.Mutex Lock+Unlock, sequential", "etcd.lock", "etcd-backed manager Lock Acquire+Release, interleaved with the direct client"},
-	{"etcd.dictdirect", "etcd client Put then Get, sequential", "etcd.dict", "etcd-backed manager Dict[string,int] Set then Get, interleaved"},
-	{"etcd.queuedirect", "etcd client recipe Queue Enqueue then Dequeue, sequential", "etcd.queue", "etcd-backed manager Queue[int] Put then Get, interleaved"},
+	{"etcd.lockdirect", "etcd client concurrency.Mutex Lock+Unlock, sequential", "etcd.lock", "etcd-backed manager Lock Acquire+Release, interleaved with the direct client",
+		"etcd.lockmem", "in-memory manager Lock Acquire+Release (the hop alone), interleaved"},
+	{"etcd.dictdirect", "etcd client Put then Get, sequential", "etcd.dict", "etcd-backed manager Dict[string,int] Set then Get, interleaved",
+		"etcd.dictmem", "in-memory manager Dict[string,int] Set then Get (the hop alone), interleaved"},
+	{"etcd.queuedirect", "etcd client recipe Queue Enqueue then Dequeue, sequential", "etcd.queue", "etcd-backed manager Queue[int] Put then Get, interleaved",
+		"etcd.queuemem", "in-memory manager Queue[int] Put then Get (the hop alone), interleaved"},
 }
 
 var etcdThroughput = []struct {
@@ -62,7 +74,9 @@ func markEtcd(r *bench.Report, status string) {
 		for _, x := range []struct{ key, label string }{{row.directKey, row.directLabel}, {row.mgrKey, row.mgrLabel}} {
 			r.Mark("etcd", x.key+".p50", x.label+" p50", "µs", status)
 			r.Mark("etcd", x.key+".rate", x.label, "ops/s", status)
+			r.Mark("etcd", x.key+".rtt", x.label+": etcd round trips per op", "calls", status)
 		}
+		r.Mark("etcd", row.memKey+".p50", row.memLabel+" p50", "µs", status)
 	}
 	for _, tp := range etcdThroughput {
 		r.Mark("etcd", tp.key, tp.label, "ops/s", status)
@@ -136,9 +150,23 @@ func (s *embeddedEtcd) stop() {
 	os.RemoveAll(s.dir)
 }
 
-// etcdManager serves an etcd-backed manager from this process on loopback TCP.
-func etcdManager(ctx context.Context, endpoint, prefix string) (mgr.Address, func(), error) {
-	b, err := etcd.New(ctx, etcd.Config{Endpoints: []string{endpoint}, Prefix: prefix})
+// rpcCount counts the unary gRPC calls (etcd round trips) of the etcd clients it is given to.
+type rpcCount struct{ n atomic.Int64 }
+
+func (c *rpcCount) dialOptions() []grpc.DialOption {
+	if c == nil {
+		return nil
+	}
+	return []grpc.DialOption{grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		c.n.Add(1)
+		return invoker(ctx, method, req, reply, cc, opts...)
+	})}
+}
+
+// etcdManager serves an etcd-backed manager from this process on loopback TCP; rc, if not
+// nil, counts its etcd round trips.
+func etcdManager(ctx context.Context, endpoint, prefix string, rc *rpcCount) (mgr.Address, func(), error) {
+	b, err := etcd.New(ctx, etcd.Config{Endpoints: []string{endpoint}, Prefix: prefix, DialOptions: rc.dialOptions()})
 	if err != nil {
 		return mgr.Address{}, nil, err
 	}
@@ -165,6 +193,24 @@ func etcdManager(ctx context.Context, endpoint, prefix string) (mgr.Address, fun
 
 var etcdBenchKey = []byte("mgrbench-etcd")
 
+// memManager serves an in-memory manager (no backend) from this process on loopback TCP.
+func memManager() (mgr.Address, func(), error) {
+	srv, err := mgr.NewServer(mgr.Options{AuthKey: etcdBenchKey})
+	if err != nil {
+		return mgr.Address{}, nil, err
+	}
+	ln, err := mgr.Listen(mgr.Address{Network: "tcp", Addr: "127.0.0.1:0"}, nil)
+	if err != nil {
+		return mgr.Address{}, nil, err
+	}
+	go srv.Serve(ln)
+	return mgr.ListenerAddress(ln), func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}, nil
+}
+
 func runEtcd(ctx context.Context, cfg *bench.Config, r *bench.Report) error {
 	ec, err := startEtcd(ctx)
 	if errors.Is(err, errNoEtcd) {
@@ -185,7 +231,8 @@ func runEtcd(ctx context.Context, cfg *bench.Config, r *bench.Report) error {
 }
 
 func runEtcdRows(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *embeddedEtcd) error {
-	addr, stop, err := etcdManager(ctx, ec.endpoint, "bench")
+	var mrc, drc rpcCount
+	addr, stop, err := etcdManager(ctx, ec.endpoint, "bench", &mrc)
 	if err != nil {
 		return err
 	}
@@ -195,7 +242,7 @@ func runEtcdRows(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *em
 		return err
 	}
 	defer c.Close()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ec.endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ec.endpoint}, DialTimeout: 5 * time.Second, DialOptions: drc.dialOptions(), Logger: zap.NewNop()})
 	if err != nil {
 		return err
 	}
@@ -218,12 +265,35 @@ func runEtcdRows(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *em
 	if err != nil {
 		return err
 	}
+	maddr, mstop, err := memManager()
+	if err != nil {
+		return err
+	}
+	defer mstop()
+	mc, err := mgr.Connect(ctx, mgr.Options{Address: maddr, AuthKey: etcdBenchKey})
+	if err != nil {
+		return err
+	}
+	defer mc.Close()
+	ml, err := syncmgr.CreateLock(ctx, mc)
+	if err != nil {
+		return err
+	}
+	md, err := syncmgr.CreateDict[string, int](ctx, mc)
+	if err != nil {
+		return err
+	}
+	mq, err := syncmgr.CreateQueue[int](ctx, mc, 0)
+	if err != nil {
+		return err
+	}
 	mu := concurrency.NewMutex(sess, "direct/lock/")
 	rq := recipe.NewQueue(cli, "direct/queue")
 
 	ctx0 := context.Background()
 	var di, qi, ri int
-	pairs := [][2]func() error{
+	// direct, etcd-backed manager, in-memory manager
+	pairs := [][3]func() error{
 		{
 			func() error {
 				if err := mu.Lock(ctx0); err != nil {
@@ -236,6 +306,12 @@ func runEtcdRows(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *em
 					return err
 				}
 				return l.Release(ctx0)
+			},
+			func() error {
+				if err := ml.Acquire(ctx0); err != nil {
+					return err
+				}
+				return ml.Release(ctx0)
 			},
 		},
 		{
@@ -261,6 +337,13 @@ func runEtcdRows(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *em
 				}
 				return err
 			},
+			func() error {
+				if err := md.Set(ctx0, "k", di); err != nil {
+					return err
+				}
+				_, _, err := md.Get(ctx0, "k")
+				return err
+			},
 		},
 		{
 			func() error {
@@ -281,18 +364,31 @@ func runEtcdRows(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *em
 				}
 				return err
 			},
+			func() error {
+				if err := mq.Put(ctx0, 1); err != nil {
+					return err
+				}
+				_, err := mq.Get(ctx0)
+				return err
+			},
 		},
 	}
 	warm, n := bench.Pick(cfg, 50, 300), bench.Pick(cfg, 300, 3000)
 	for i, row := range etcdRows {
-		s, err := bench.Interleave(ctx, warm, n, pairs[i][0], pairs[i][1])
+		mrc.n.Store(0)
+		drc.n.Store(0)
+		s, err := bench.Interleave(ctx, warm, n, pairs[i][0], pairs[i][1], pairs[i][2])
 		if err != nil {
 			return fmt.Errorf("%s / %s: %w", row.directKey, row.mgrKey, err)
 		}
+		ops := float64(warm + n)
+		r.Set("etcd", row.directKey+".rtt", row.directLabel+": etcd round trips per op", float64(drc.n.Load())/ops, "calls")
+		r.Set("etcd", row.mgrKey+".rtt", row.mgrLabel+": etcd round trips per op", float64(mrc.n.Load())/ops, "calls", row.directKey+".rtt")
 		r.Set("etcd", row.directKey+".p50", row.directLabel+" p50", s[0].P50, "µs")
 		r.Set("etcd", row.directKey+".rate", row.directLabel, s[0].PerSec, "ops/s")
 		r.Set("etcd", row.mgrKey+".p50", row.mgrLabel+" p50", s[1].P50, "µs", row.directKey+".p50")
 		r.Set("etcd", row.mgrKey+".rate", row.mgrLabel, s[1].PerSec, "ops/s", row.directKey+".rate")
+		r.Set("etcd", row.memKey+".p50", row.memLabel+" p50", s[2].P50, "µs")
 	}
 	return nil
 }
@@ -317,7 +413,7 @@ func runEtcdThroughput(ctx context.Context, cfg *bench.Config, r *bench.Report) 
 		var ds []*syncmgr.DictProxy[string, int]
 		err = func() error {
 			for m := range tp.managers {
-				addr, stop, err := etcdManager(ctx, ec.endpoint, fmt.Sprintf("tp%d", tp.managers))
+				addr, stop, err := etcdManager(ctx, ec.endpoint, fmt.Sprintf("tp%d", tp.managers), nil)
 				if err != nil {
 					return err
 				}
