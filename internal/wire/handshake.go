@@ -14,8 +14,11 @@ import (
 // speaks another one is refused in the handshake (ErrVersion), before anything else.
 // Version 4 added call metadata (KindCallMeta); version 5 pipelined calls (KindCallPipe,
 // KindCallPipeMeta, CtlCreatePipe) and releases of their results (CtlReleaseN's second
-// list).
-const ProtocolVersion = 5
+// list); version 6 widened Resume's list of call IDs to every call whose reply the client
+// has not taken (given up on and refused too, not only those still waiting), which a
+// manager adopting a session from another uses to tell delivered from undelivered — a
+// version-5 client would under-report it.
+const ProtocolVersion = 6
 
 // NonceSize is the size of each side's random challenge.
 const NonceSize = 32

@@ -105,7 +105,8 @@ const (
 // it sends a session and keeps those the client has not acknowledged (Ack, sent every few
 // dozen frames and when idle). A client whose connection breaks redials and sends Resume
 // — its session, token, the epoch it knew, how many frames it received, and the IDs of
-// its calls still waiting — before anything else. The manager answers Resumed: the
+// its calls whose replies it has not taken (still waiting, or given up on, or refused
+// with Reject) — before anything else. The manager answers Resumed: the
 // pending IDs it never read (the client sends those calls again; the manager drops a
 // call whose ID it has seen), and the IDs of reserved outcomes the client has received
 // but not answered; then it sends again every frame the client did not receive. A clean

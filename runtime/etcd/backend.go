@@ -77,6 +77,19 @@ type Backend struct {
 
 	mu    sync.Mutex
 	types map[string]*kind // built so far, by TypeID (nil: not kept in etcd)
+
+	// testHook, set only by this package's tests (export_test.go), is told when a queue
+	// call reaches a point a test waits for or kills the manager at ("claimed": a Get's
+	// claim committed; "ack": about to acknowledge delivered items; "wait": a Get waits
+	// for an item; "fenced": a Get's claim refused, its session adopted elsewhere).
+	testHook func(ctx context.Context, point string)
+}
+
+// hook tells the test hook, if any, that the call running under ctx reached point.
+func (b *Backend) hook(ctx context.Context, point string) {
+	if b.testHook != nil {
+		b.testHook(ctx, point)
+	}
 }
 
 // New connects to etcd and returns a Backend. Close it when the manager is done.

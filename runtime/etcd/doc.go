@@ -37,16 +37,20 @@
 // mgr.Adopter): a new session takes over the old session's lease — found by a record
 // <prefix>/sessions/<resume key> that the old manager wrote, attached to the lease, when
 // it granted it — and keeps it alive; the client keeps its locks (same fencing token),
-// permits and so on. What the old session was in the middle of is dropped: its queue
-// claims (their items come back: whether they reached the client is unknown), its lock
-// waits that had not been granted, its barrier and condition waits. The hand-over
-// deletes the record in one transaction, and a manager revokes a session's lease only
-// if the record is still there, so a lease is either handed over or revoked, never
+// permits and so on. Its queue claims are settled: the client lists the calls whose
+// replies it did not take, and each claim names its call, so a claim whose item reached
+// the client is acknowledged and the others' items come back (adopt.go). What the old
+// session was in the middle of is dropped: its lock waits that had not been granted, its
+// barrier and condition waits. The hand-over deletes the record in one transaction; a
+// manager revokes a session's lease only if the record is still there, and makes its
+// queue changes for the session only while it is (a fence, for an old manager that
+// lives on, cut off from its client), so a lease is either handed over or revoked, never
 // both. The client sees it as a restart of its manager: calls in flight fail with
-// mgr.ErrManagerRestarted (they may or may not have been applied), proxies made before
-// are stale, objects are looked up again by name. Within the TTL, that is: after it the
-// lease has expired, and the client starts afresh.
-
+// mgr.ErrManagerRestarted (a Get among them gave nothing; other calls may or may not
+// have been applied), proxies made before are stale, objects are looked up again by
+// name. Within the TTL, that is: after it the lease has expired, and the client starts
+// afresh.
+//
 // Locks (Lock; see lock.go) follow etcd's concurrency.Mutex: a key per acquirer,
 // attached to its session's lease, the oldest holds the lock, each waiter watches the
 // deletion of the key just before its own — no polling, no herd. A lease-less owner key
@@ -58,11 +62,13 @@
 // Queues (queue.go) do not delete on get, as etcd's recipe Queue does (losing the item
 // when the getter dies with it): a Get claims the item with a key attached to the
 // getter's lease, and the claim is acknowledged (item and claim deleted, in one
-// transaction) once the getter has it — at its session's next Get or TaskDone, or when
-// its session ends on a live manager. A manager that dies first leaves claims that
-// expire with its leases, and the items are back in their places: never lost, at worst
-// delivered twice (at-least-once; make consumers idempotent — the cluster test and
-// example show how).
+// transaction) once the getter has it — at its session's next Get or TaskDone, when its
+// session ends on a live manager, or when another manager adopts the session (then only
+// if the client took the Get's reply; otherwise the item comes back). So with
+// Options.Failover an item is handed out exactly once even when a manager dies. A
+// session not adopted within the TTL leaves claims that expire with its lease, and the
+// items are back in their places: never lost, at worst delivered twice (at-least-once).
+// queue.go lists what is and is not exact.
 //
 // Value-like types (Dict, List, Set, Value, Array, Namespace; blob.go) keep their state
 // in one key and run syncmgr's own methods on a restored copy; a change is a

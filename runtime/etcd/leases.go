@@ -3,7 +3,6 @@ package etcd
 import (
 	"context"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/mgr-go/mgr/runtime/mgr"
@@ -150,10 +149,13 @@ func (t *leaseTable) keep(ctx context.Context, c mgr.Caller, sl *sessionLease) {
 // Adopt implements mgr.Adopter: the session whose resume key is oldKey, of a manager
 // that died (or that its client cannot reach), is resumed here as c. If its lease is
 // still alive, c takes it over, with everything attached to it: its locks stay held,
-// its queue claims stay claimed. The hand-over is one transaction on the session's
-// record, which the old manager checks before it revokes the lease (end), so the
-// lease is either handed over or revoked, never both.
-func (b *Backend) Adopt(ctx context.Context, oldKey string, c mgr.Caller) error {
+// its queue claims are settled — acknowledged if the client took the Get's reply, given
+// back if it did not (untaken; adopt.go). The hand-over is one transaction on the
+// session's record, which the old manager checks before it revokes the lease (end), and
+// which its queue transactions for the session are conditional on (fence), so the lease
+// is either handed over or revoked, never both, and the old manager, should it live,
+// does no more queue work for the session.
+func (b *Backend) Adopt(ctx context.Context, oldKey string, untaken []uint64, c mgr.Caller) error {
 	octx, cancel := b.op(ctx)
 	defer cancel()
 	old := b.sessionKey(oldKey)
@@ -183,42 +185,10 @@ func (b *Backend) Adopt(ctx context.Context, oldKey string, c mgr.Caller) error 
 	b.leases.mu.Unlock()
 	close(sl.ready)
 	b.leases.keep(ctx, c, sl)
-	b.dropWaits(ctx, id)
-	return nil
-}
-
-// dropWaits undoes what the adopted lease's session was in the middle of, on the dead
-// manager, and which nobody will finish: its queue claims go, so their items are back
-// (the adopting manager cannot tell whether they reached the client: at-least-once), and
-// its waits go — a lock waiter's key that is not the holder's (else it would become the
-// holder with nobody to know it), a barrier's or a condition's waiter. What it holds
-// (locks, permits) it keeps.
-func (b *Backend) dropWaits(ctx context.Context, id clientv3.LeaseID) {
-	octx, cancel := b.op(ctx)
-	defer cancel()
-	r, err := b.cli.TimeToLive(octx, id, clientv3.WithAttachedKeys())
-	if err != nil {
-		return // they go when the session ends
-	}
-	var ops []clientv3.Op
-	for _, kb := range r.Keys {
-		k := string(kb)
-		switch {
-		case strings.Contains(k, claimSegment):
-			ops = append(ops, clientv3.OpDelete(k))
-		case strings.Contains(k, "/w/"):
-			prefix := k[:strings.LastIndexByte(k, '/')+1]
-			first, err := b.cli.Get(octx, prefix, clientv3.WithFirstCreate()...)
-			if err == nil && len(first.Kvs) > 0 && string(first.Kvs[0].Key) != k {
-				ops = append(ops, clientv3.OpDelete(k))
-			}
-		}
-	}
-	for len(ops) > 0 {
-		n := min(len(ops), maxTxnItems)
-		_, _ = b.cli.Txn(octx).Then(ops[:n]...).Commit()
-		ops = ops[n:]
-	}
+	// If the claims cannot be settled (etcd failing), the adoption is refused: the new
+	// session ends, its lease is revoked, the claims go and their items are back — an
+	// item the client took may then be delivered again.
+	return b.settleAdopted(ctx, id, untaken)
 }
 
 // onEnd registers fn to run when the session ends while its manager lives, before its

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -92,8 +93,15 @@ func runManager() int {
 		return 2
 	}
 	opts := mgr.Options{Address: addr, AuthKey: testKey}
+	setup := declareTestObjects
+	if die := os.Getenv("MGRETCD_DIE"); die != "" {
+		setup = func(ctx context.Context, b *etcd.Backend) error {
+			etcd.SetTestHook(b, killAt(die))
+			return declareTestObjects(ctx, b)
+		}
+	}
 	// The manager dies with the test (Pdeathsig); ctx never ends otherwise.
-	if err := etcd.Serve(context.Background(), opts, envConfig(), declareTestObjects); err != nil {
+	if err := etcd.Serve(context.Background(), opts, envConfig(), setup); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
 		return 1
 	}
@@ -126,15 +134,44 @@ func spawn(t testing.TB, env ...string) *proc {
 	return p
 }
 
+// killAt returns a test hook (MGRETCD_DIE="point:n") that kills the manager — SIGKILL,
+// nothing said to anyone — the n-th time a queue call reaches point.
+func killAt(spec string) func(context.Context, string) {
+	point, nth, _ := strings.Cut(spec, ":")
+	n, _ := strconv.Atoi(nth)
+	var mu sync.Mutex
+	seen := 0
+	return func(_ context.Context, p string) {
+		if p != point {
+			return
+		}
+		mu.Lock()
+		seen++
+		now := seen == n
+		mu.Unlock()
+		if now {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {} // the signal is on its way
+		}
+	}
+}
+
 // startManagers starts n manager processes on etcd and waits until each answers.
 func startManagers(t testing.TB, endpoints []string, prefix string, ttl time.Duration, n int) ([]*proc, []mgr.Address) {
 	t.Helper()
+	return startManagersEnv(t, endpoints, prefix, ttl, make([][]string, n))
+}
+
+// startManagersEnv starts a manager process per element of env, with those variables
+// added to its environment, and waits until each answers.
+func startManagersEnv(t testing.TB, endpoints []string, prefix string, ttl time.Duration, env [][]string) ([]*proc, []mgr.Address) {
+	t.Helper()
 	var ps []*proc
 	var addrs []mgr.Address
-	for range n {
+	for _, e := range env {
 		a := mgr.Address{Network: "tcp", Addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
-		ps = append(ps, spawn(t, envRole+"=manager", "MGRETCD_ADDR="+a.String(),
-			"MGRETCD_ENDPOINTS="+strings.Join(endpoints, ","), "MGRETCD_PREFIX="+prefix, "MGRETCD_TTL="+ttl.String()))
+		ps = append(ps, spawn(t, append([]string{envRole + "=manager", "MGRETCD_ADDR=" + a.String(),
+			"MGRETCD_ENDPOINTS=" + strings.Join(endpoints, ","), "MGRETCD_PREFIX=" + prefix, "MGRETCD_TTL=" + ttl.String()}, e...)...))
 		addrs = append(addrs, a)
 	}
 	for i, a := range addrs {

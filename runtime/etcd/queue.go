@@ -3,7 +3,6 @@ package etcd
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,14 +17,31 @@ import (
 // unfinished maxsize"), which every Put and TaskDone changes by compare-and-swap, in one
 // transaction with the items it adds. A Get does not delete its item — the recipe Queue
 // of etcd does, and loses the item when the getter dies with it — it claims it: a key
-// <q>/claim/<number> attached to the getting session's lease. Claimed items are not handed out
-// again. The claim is acknowledged (item and claim deleted, in one transaction) once the
-// getter has the item: at the session's next Get or TaskDone, or when its session ends
-// cleanly on a live manager. If the manager dies first, its leases expire after the TTL,
-// the claims vanish, and the items are back, in their places, for the next getter. So an
-// item is never lost; one may be delivered twice if a manager dies between handing it
-// out and the acknowledgement (at-least-once), which a consumer makes exact with an
-// idempotency mark (see the cluster example).
+// <q>/claim/<number>, attached to the getting session's lease, that names the Get's call
+// (mgr.CallID). Claimed items are not handed out again. The claim is acknowledged (item
+// and claim deleted, in one transaction) once the getter has the item: at the session's
+// next Get or TaskDone, or when its session ends on a live manager.
+//
+// Exactly once when a manager dies. A client with Options.Failover resumes its session
+// on another manager, which adopts it (adopt.go): the client says which calls it did not
+// get the replies of, so for each claim of the session the adopting manager knows
+// whether the item reached the client — it acknowledges the claim if so, and gives the
+// item back (in its place, for the next getter) if not; the Get whose reply was lost
+// fails with mgr.ErrManagerRestarted and gave nothing. The old manager, should it live
+// on, is fenced off the session's queue work. So an item is handed out exactly once.
+//
+// What is not exact:
+//   - A session that is not adopted in time: its client has no Failover, or reached no
+//     manager within the TTL, or the managers were too loaded to renew the lease
+//     (ErrLeaseLost). On a dead manager its claims expire with its lease, and the items
+//     it had got but not acknowledged come back (at-least-once). On a live manager that
+//     ends it (its resume window passed), the items whose replies were sent count as
+//     delivered and are acknowledged, even if the client never read them.
+//   - A client that dies holding an item has got it: the item is acknowledged when its
+//     session ends (or by the adoption) and nobody else gets it. Work the consumer had
+//     not finished is the consumer's to recover (at-most-once processing).
+//   - The client's own writes that were in flight at the failover may or may not have
+//     landed (mgr.ErrManagerRestarted): the cluster example shows how to tell.
 
 // RegisterQueue makes the manager keep Queue[T] (syncmgr.QueueTypeID[T]) in etcd. The
 // instantiations syncmgr registers itself are registered here too; call it, from an
@@ -167,8 +183,8 @@ func queueKind[T any](b *Backend) *kind {
 	}
 }
 
-// claimSegment marks a queue's claim keys: Adopt returns the claims of a session it
-// takes over (whether their items reached the client is unknown: at-least-once).
+// claimSegment marks a queue's claim keys: Adopt settles the claims of a session it
+// takes over (adopt.go).
 const claimSegment = "/claim/"
 
 // meta is a queue's counters.
@@ -410,8 +426,8 @@ func (q *queueObj) session(c mgr.Caller, sl *sessionLease) *queueSession {
 			acks := qs.delivered
 			qs.delivered = nil
 			q.mu.Unlock()
-			if len(acks) > 0 {
-				_, _ = q.b.cli.Txn(ctx).Then(q.ackOps(acks)...).Commit()
+			if len(acks) > 0 { // unless another manager adopted the session: it settled them
+				_, _ = q.b.cli.Txn(ctx).If(sl.fence()...).Then(q.ackOps(acks)...).Commit()
 			}
 		})
 	}
@@ -459,7 +475,7 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 		wctx, cf = context.WithDeadline(ctx, dl)
 		defer cf()
 	}
-	lease := strconv.FormatInt(int64(sl.id), 16)
+	callID := mgr.CallID(ctx)
 	acks := q.takeAcks(qs)
 	for {
 		// Claims and the oldest items, at one revision, in one round trip: enough items
@@ -506,12 +522,16 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 		}
 		if num == "" {
 			if len(acks) > 0 { // acknowledge now rather than hold them over a wait
+				q.b.hook(ctx, "ack")
 				octx, cancel := q.b.op(ctx)
-				_, err := q.b.cli.Txn(octx).Then(q.ackOps(acks)...).Commit()
+				t, err := q.b.cli.Txn(octx).If(sl.fence()...).Then(q.ackOps(acks)...).Else(sl.fenceElse()...).Commit()
 				cancel()
 				if err != nil {
 					q.giveBackAcks(qs, acks)
 					return nil, storeErr(ctx, "Queue.Get", err)
+				}
+				if !t.Succeeded {
+					return nil, errAdopted("Queue.Get")
 				}
 				acks = nil
 			}
@@ -519,52 +539,98 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 				return nil, fmt.Errorf("%w: Queue.GetNowait", syncmgr.ErrEmpty)
 			}
 			mgr.Blocking(ctx)
+			q.b.hook(ctx, "wait")
 			if err := q.waitChange(wctx, tr.Header.Revision); err != nil {
 				return nil, q.waitErr(ctx, wctx, "Queue.Get", err, syncmgr.ErrEmpty)
 			}
 			continue
 		}
+		if len(acks) > 0 {
+			q.b.hook(ctx, "ack")
+		}
 		octx, cancel = q.b.op(ctx)
+		// The claim names its call, for an adoption to tell whether the client got the
+		// item (adopt.go); it is made only while the session is this manager's (fence).
 		t, err := q.b.cli.Txn(octx).
-			If(clientv3.Compare(clientv3.CreateRevision(q.claimKey(num)), "=", 0),
-				clientv3.Compare(clientv3.CreateRevision(q.itemKey(num)), "=", pickRev)).
-			Then(append(q.ackOps(acks), clientv3.OpPut(q.claimKey(num), lease, clientv3.WithLease(sl.id)))...).
+			If(append(sl.fence(),
+				clientv3.Compare(clientv3.CreateRevision(q.claimKey(num)), "=", 0),
+				clientv3.Compare(clientv3.CreateRevision(q.itemKey(num)), "=", pickRev))...).
+			Then(append(q.ackOps(acks), clientv3.OpPut(q.claimKey(num), claimValue(callID), clientv3.WithLease(sl.id)))...).
+			Else(sl.fenceElse()...).
 			Commit()
 		cancel()
 		if err != nil {
 			q.giveBackAcks(qs, acks)
+			// etcd may have made the claim all the same, its answer lost. A claim naming
+			// a call whose caller got an error would pass, at an adoption, for an item
+			// handed out: it goes first (dropClaim).
+			q.dropClaim(ctx.Done(), sl, num, callID)
 			return nil, storeErr(ctx, "Queue.Get", err)
+		}
+		if sl.adopted(t) {
+			q.b.hook(ctx, "fenced")
+			return nil, errAdopted("Queue.Get") // and the adoption settled the acks
 		}
 		if !t.Succeeded {
 			continue // another getter was faster
 		}
 		acks = nil
-		// Delivered when the call returns; unless the client never takes the reply: then
-		// the claim goes and the item is back at once.
-		undone := false
+		q.b.hook(ctx, "claimed")
+		// Delivered once the reply is the client's — written, or, reserved for a caller
+		// that cancelled meanwhile, accepted (OnTaken) — and acknowledged with the
+		// session's next Get or TaskDone, which cannot come before. If the client never
+		// takes the reply, the claim goes and the item is back at once (Undo).
 		mgr.Undo(ctx, func() {
 			q.mu.Lock()
-			undone = true
-			for i, n := range qs.delivered {
+			for i, n := range qs.delivered { // a CPython client's call: taken at once
 				if n == num {
 					qs.delivered = append(qs.delivered[:i], qs.delivered[i+1:]...)
 					break
 				}
 			}
 			q.mu.Unlock()
-			octx, cancel := q.b.op(q.b.ctx)
-			defer cancel()
-			_, _ = q.b.cli.Delete(octx, q.claimKey(num))
+			if q.unclaim(sl, num, callID) != nil {
+				go q.dropClaim(nil, sl, num, callID) // not holding up the runtime
+			}
 		})
-		q.mu.Lock()
-		if !undone && ctx.Err() == nil {
-			// A call whose caller has given up may have its reply held for the client
-			// to accept or refuse: it is not acknowledged with the rest (at worst its
-			// claim returns the item to the queue at the session's end: at-least-once).
+		mgr.OnTaken(ctx, func() {
+			q.mu.Lock()
 			qs.delivered = append(qs.delivered, num)
-		}
-		q.mu.Unlock()
+			q.mu.Unlock()
+		})
 		return pick, nil
+	}
+}
+
+// unclaim deletes the claim on item num if it is still the one call callID of session
+// sl made: if the lease expired meanwhile, or another manager adopted the session and
+// gave the item back, the item may be another's claim now.
+func (q *queueObj) unclaim(sl *sessionLease, num string, callID uint64) error {
+	octx, cancel := q.b.op(q.b.ctx)
+	defer cancel()
+	k := q.claimKey(num)
+	_, err := q.b.cli.Txn(octx).If(append(sl.fence(),
+		clientv3.Compare(clientv3.Value(k), "=", claimValue(callID)),
+		clientv3.Compare(clientv3.LeaseValue(k), "=", int64(sl.id)))...).
+		Then(clientv3.OpDelete(k)).Commit()
+	return err
+}
+
+// dropClaim unclaims until etcd says the claim is gone, or the lease is (with it). It
+// waits until wait closes (nil: no limit), then goes on in the background.
+func (q *queueObj) dropClaim(wait <-chan struct{}, sl *sessionLease, num string, callID uint64) {
+	for backoff := 50 * time.Millisecond; q.unclaim(sl, num, callID) != nil; backoff = min(2*backoff, time.Second) {
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+			continue
+		case <-wait:
+			go q.dropClaim(nil, sl, num, callID)
+		case <-sl.lost:
+		case <-q.b.ctx.Done():
+		}
+		t.Stop()
+		return
 	}
 }
 
@@ -597,11 +663,17 @@ func (q *queueObj) taskDone(ctx context.Context) error {
 			return fmt.Errorf("%w: Queue.TaskDone", syncmgr.ErrTaskDone)
 		}
 		m.unfinished--
-		t, err := q.b.cli.Txn(octx).If(clientv3.Compare(clientv3.ModRevision(q.metaKey()), "=", r.Kvs[0].ModRevision)).
-			Then(append(q.ackOps(acks), clientv3.OpPut(q.metaKey(), m.String()))...).Commit()
+		if len(acks) > 0 {
+			q.b.hook(ctx, "ack")
+		}
+		t, err := q.b.cli.Txn(octx).If(append(sl.fence(), clientv3.Compare(clientv3.ModRevision(q.metaKey()), "=", r.Kvs[0].ModRevision))...).
+			Then(append(q.ackOps(acks), clientv3.OpPut(q.metaKey(), m.String()))...).Else(sl.fenceElse()...).Commit()
 		if err != nil {
 			q.giveBackAcks(qs, acks)
 			return storeErr(ctx, "Queue.TaskDone", err)
+		}
+		if sl.adopted(t) {
+			return errAdopted("Queue.TaskDone")
 		}
 		if t.Succeeded {
 			q.cacheMeta(m, t.Header.Revision)

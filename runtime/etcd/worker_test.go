@@ -15,22 +15,21 @@ import (
 
 // A worker takes items from the queue "q" and, under the lock "lock", adds each to the
 // counter "sum" of the dict "d" (and 1 to "n"), until "n" reaches MGRETCD_N. When its
-// manager dies it connects to the next one and goes on.
+// manager dies another adopts its session (Options.Failover) and it goes on there.
 //
-// Exactly once, with a manager that may die at any point: the queue hands an item out
-// at least once (a claim whose manager died returns its item), and a call in flight when
-// the manager died may or may not have been applied. So each worker's update also
-// writes "w<id>" (how many updates it applied) and "wi<id>" (the last item it applied),
-// in the same Dict.Update — one etcd transaction. After a failover the worker learns
-// from "w<id>" whether its last update landed, and if it did marks the item "x<item>",
-// as one that may come back; any worker skips an item that is marked, or is some
-// worker's last applied item (whose mark may not be written yet).
+// Exactly once, with a manager that may die at any point: the queue hands each item out
+// once — an item the worker got stays its own across the failover (the adoption
+// acknowledges it), a Get that failed gave nothing — so the worker needs no mark on the
+// items. What it resolves itself is its own write: a Dict.Update in flight when the
+// manager died may or may not have landed. So each update also writes "w<id>" (how many
+// updates this worker applied), in the same Dict.Update — one etcd transaction — and
+// after a failover the worker reads it to learn which.
 type worker struct {
 	id, n int
 	seq   int // updates this worker knows it applied
 
 	item  int
-	phase int // 0: no item; 1: got item; 2: update sent, outcome unknown; 3: applied, not acknowledged
+	phase int // 0: no item; 1: got item, not counted; 2: update sent, outcome unknown
 }
 
 func runWorker() int {
@@ -50,7 +49,7 @@ func runWorker() int {
 	failovers, adoptions, lost, processed := 0, 0, 0, 0
 	for {
 		// Its manager first, the others as failover: a manager that dies is replaced by
-		// another, which adopts the session (the client keeps its locks).
+		// another, which adopts the session (the client keeps its locks and its items).
 		k := start % len(addrs)
 		var others []mgr.Address
 		for i := 1; i < len(addrs); i++ {
@@ -63,9 +62,19 @@ func runWorker() int {
 			continue
 		}
 		for {
-			_, err = w.runCounted(ctx, c, &processed)
-			if errors.Is(err, etcd.ErrLeaseLost) || errors.Is(err, etcd.ErrUnavailable) {
-				lost++ // the session's lease expired (an overloaded manager), or etcd was slow
+			err = w.run(ctx, c, &processed)
+			if errors.Is(err, etcd.ErrUnavailable) {
+				lost++ // etcd was slow: transient; the session and its item are intact
+				continue
+			}
+			if errors.Is(err, etcd.ErrLeaseLost) {
+				// The session's lease expired (an overloaded manager): its claim went with
+				// it, and the item it got is back in the queue.
+				lost++
+				if w.phase == 2 {
+					fmt.Fprintf(os.Stderr, "worker %d: lease lost with an update of item %d in flight: it may be counted twice\n", w.id, w.item)
+				}
+				w.phase = 0
 				continue
 			}
 			if !errors.Is(err, mgr.ErrManagerRestarted) {
@@ -75,11 +84,17 @@ func runWorker() int {
 		}
 		c.Close()
 		if err == nil {
-			fmt.Printf("worker %d: processed %d, sessions adopted %d, reconnects %d, leases lost %d\n", w.id, processed, adoptions, failovers, lost)
+			fmt.Printf("worker %d: processed %d, sessions adopted %d, reconnects %d, transient errors %d\n", w.id, processed, adoptions, failovers, lost)
 			return 0
 		}
 		if !reconnectable(err) {
 			fmt.Fprintf(os.Stderr, "worker %d: %v\n", w.id, err)
+			return 1
+		}
+		if w.phase != 0 {
+			// A new session, not an adoption: the old one's claim expires with its lease
+			// and its item comes back to the queue — at-least-once, which this count cannot absorb.
+			fmt.Fprintf(os.Stderr, "worker %d: session lost, not adopted, with item %d in hand: %v\n", w.id, w.item, err)
 			return 1
 		}
 		failovers++
@@ -87,105 +102,85 @@ func runWorker() int {
 	}
 }
 
-// runCounted works through one manager until the work is done (nil) or an error; the
-// bool is unused (reconnectable decides).
-func (w *worker) runCounted(ctx context.Context, c *mgr.Client, processed *int) (bool, error) {
+// run works through one session until the work is done (nil) or an error.
+func (w *worker) run(ctx context.Context, c *mgr.Client, processed *int) error {
 	q, err := syncmgr.LookupQueue[int](ctx, c, "q")
 	if err != nil {
-		return false, err
+		return err
 	}
 	d, err := syncmgr.LookupDict[string, int](ctx, c, "d")
 	if err != nil {
-		return false, err
+		return err
 	}
 	l, err := syncmgr.LookupLock(ctx, c, "lock")
 	if err != nil {
-		return false, err
+		return err
 	}
-	lock := func() error {
-		if err := l.Acquire(ctx); err != nil && !errors.Is(err, syncmgr.ErrAbandoned) {
-			return err
-		}
-		return nil
-	}
-	wk, wik := fmt.Sprintf("w%d", w.id), fmt.Sprintf("wi%d", w.id)
+	wk := fmt.Sprintf("w%d", w.id)
 	// After a failover the session may hold the lock still (its lease was adopted).
 	_, terr := etcd.FencingToken(ctx, l)
 	held := terr == nil
-	if w.phase >= 2 { // resolve what the dead manager left unknown
-		if !held {
-			if err := lock(); err != nil {
-				return false, err
-			}
-		}
-		held = true
-		m, err := d.Copy(ctx)
+	if w.phase == 2 { // did the update in flight land?
+		x, _, err := d.Get(ctx, wk)
 		if err != nil {
-			return false, err
+			return err
 		}
-		if w.phase == 2 && m[wk] == w.seq+1 {
-			w.seq++
-			w.phase = 3
-		}
-		if w.phase == 3 {
-			if err := d.Set(ctx, fmt.Sprintf("x%d", w.item), 1); err != nil {
-				return false, err
-			}
+		if x == w.seq+1 {
+			w.seq, w.phase = w.seq+1, 0
+			*processed++
+		} else {
+			w.phase = 1
 		}
 	}
-	if held {
+	if held && w.phase == 0 {
 		if err := l.Release(ctx); err != nil {
-			return false, err
+			return err
 		}
+		held = false
 	}
-	w.phase = 0 // an item not applied comes back: its claim was dropped (adopted) or expires
 	for {
-		v, err := q.GetTimeout(ctx, 300*time.Millisecond)
-		if errors.Is(err, syncmgr.ErrEmpty) {
-			n, _, err := d.Get(ctx, "n")
+		if w.phase == 0 {
+			v, err := q.GetTimeout(ctx, 300*time.Millisecond)
+			if errors.Is(err, syncmgr.ErrEmpty) {
+				n, _, err := d.Get(ctx, "n")
+				if err != nil {
+					return err
+				}
+				if n >= w.n {
+					return nil
+				}
+				continue
+			}
 			if err != nil {
-				return false, err
+				return err
 			}
-			if n >= w.n {
-				return false, nil
+			w.item, w.phase = v, 1
+		}
+		if !held {
+			if err := l.Acquire(ctx); err != nil && !errors.Is(err, syncmgr.ErrAbandoned) {
+				return err
 			}
-			continue
-		}
-		if err != nil {
-			return false, err
-		}
-		w.item, w.phase = v, 1
-		if err := lock(); err != nil {
-			return false, err
+			held = true
 		}
 		m, err := d.Copy(ctx)
 		if err != nil {
-			return false, err
+			return err
 		}
-		skip := m[fmt.Sprintf("x%d", v)] == 1
-		for k, x := range m {
-			if strings.HasPrefix(k, "wi") && x == v {
-				skip = true
-			}
+		w.phase = 2
+		if err := d.Update(ctx, map[string]int{"sum": m["sum"] + w.item, "n": m["n"] + 1, wk: w.seq + 1}); err != nil {
+			return err
 		}
-		if !skip {
-			w.phase = 2
-			err := d.Update(ctx, map[string]int{"sum": m["sum"] + v, "n": m["n"] + 1, wk: w.seq + 1, wik: v})
-			if err != nil {
-				return false, err
-			}
-			w.seq++
-			w.phase = 3
-			if processed != nil {
-				*processed++
-			}
-		}
+		w.seq, w.phase = w.seq+1, 0
+		*processed++
 		if err := l.Release(ctx); err != nil {
-			return false, err
+			return err
 		}
+		held = false
+		// Counts the task done for Join; the item is acknowledged at the next Get, or by
+		// the adoption if the manager dies first. A TaskDone in flight then may or may
+		// not have counted: it is not said again.
 		if err := q.TaskDone(ctx); err != nil {
-			return false, err
+			return err
 		}
-		w.phase = 0
 	}
 }

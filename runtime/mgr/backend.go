@@ -147,9 +147,14 @@ func (e *Encoder) Raw(b []byte) {
 type Adopter interface {
 	Backend
 	// Adopt hands to the new session c what the session named oldKey (see
-	// Caller.ResumeKey) held in the store, if anything. An error refuses the adoption:
-	// the client then starts a plain new session.
-	Adopt(ctx context.Context, oldKey string, c Caller) error
+	// Caller.ResumeKey) held in the store, if anything. untaken lists the request IDs
+	// (CallID) of the old session's calls whose replies the client did not take: still
+	// waiting for them (they now fail with ErrManagerRestarted), given up on, or
+	// refused (Reject). Of the calls the old session ran whose outcome has something to
+	// undo (Undo), the client took the reply of exactly those not listed: a backend
+	// keeps what those handed out and undoes what the others did. An error refuses the
+	// adoption: the client then starts a plain new session.
+	Adopt(ctx context.Context, oldKey string, untaken []uint64, c Caller) error
 }
 
 // ResumeKey names the caller's session for Adopter.Adopt: a hash of its manager's run,
@@ -176,7 +181,7 @@ func resumeKey(epoch, id uint64, token []byte) string {
 // adoptSession answers a Resume of another run's session when the backend can adopt
 // it: a new session on conn takes over what the old one held. It reports false, having
 // done nothing, without such a backend.
-func (s *Server) adoptSession(conn net.Conn, r *wire.Reader, epoch, id uint64, token []byte) bool {
+func (s *Server) adoptSession(conn net.Conn, r *wire.Reader, epoch, id uint64, token []byte, untaken []uint64) bool {
 	a, ok := s.backend.get().(Adopter)
 	if !ok || len(token) != 32 {
 		return false
@@ -187,7 +192,7 @@ func (s *Server) adoptSession(conn net.Conn, r *wire.Reader, epoch, id uint64, t
 		return true
 	}
 	ctx, cancel := context.WithTimeout(sess.ctx, s.opts.handshakeTimeout())
-	err := a.Adopt(ctx, resumeKey(epoch, id, token), Caller{id: sess.id, done: sess.done, sess: sess})
+	err := a.Adopt(ctx, resumeKey(epoch, id, token), untaken, Caller{id: sess.id, done: sess.done, sess: sess})
 	cancel()
 	if err != nil {
 		s.opts.logAt(slog.LevelWarn, "mgr: could not adopt a session of another manager", slog.Uint64(LogSession, sess.id), slog.Any(LogErr, err))

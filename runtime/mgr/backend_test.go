@@ -140,7 +140,7 @@ func TestBackendSharedByTwoManagers(t *testing.T) {
 // adoptingStore is a sharedStore that adopts sessions (mgr.Adopter).
 type adoptingStore struct{ *sharedStore }
 
-func (s adoptingStore) Adopt(ctx context.Context, oldKey string, c mgr.Caller) error {
+func (s adoptingStore) Adopt(ctx context.Context, oldKey string, untaken []uint64, c mgr.Caller) error {
 	s.adopted <- oldKey
 	return nil
 }

@@ -39,8 +39,10 @@ import (
 type callRec struct {
 	context.Context
 	sess   *session
+	id     uint64             // the call's request ID (CallID)
 	cancel context.CancelFunc // nil for an inline call registered by overrun: it cannot be cancelled
 	undo   []func()           // registered by the method (Undo), in its goroutine
+	taken  []func()           // registered by the method (OnTaken), in its goroutine
 
 	// Guarded by the session's cmu.
 	cancelled bool // a Cancel named the call while it ran, and was acknowledged
@@ -94,8 +96,9 @@ func (sess *session) cancelBlocked() {
 // reservation is the outcome of a cancelled call whose Reserved reply the client has not
 // answered yet.
 type reservation struct {
-	undo []func()
-	refs []uint64
+	undo  []func()
+	refs  []uint64
+	taken []func() // run if the client accepts (OnTaken)
 }
 
 // Undo registers fn to undo what the method running under ctx has done, should its caller
@@ -175,7 +178,11 @@ func (sess *session) settle(reqID uint64, accept bool) {
 	r, ok := sess.reserved[reqID]
 	delete(sess.reserved, reqID)
 	sess.cmu.Unlock()
-	if !ok || accept {
+	if !ok {
+		return
+	}
+	if accept {
+		runUndo(r.taken)
 		return
 	}
 	runUndo(r.undo)

@@ -219,10 +219,19 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 	e.ByteSlice(c.rtoken[:])
 	e.Uint64(c.epoch)
 	e.Uint64(c.recv.Load())
-	e.Len(len(c.pending))
+	// The calls whose replies the caller has not taken: those still waiting (the
+	// manager says which it never read), and those given up on or refused, which a
+	// manager that adopts the session (Adopter) must undo along with the waiting ones.
+	e.Len(len(c.pending) + len(c.abandoned) + len(c.rejected))
 	for id := range c.pending {
 		e.Uint64(id)
 		sent[id] = true
+	}
+	for id := range c.abandoned {
+		e.Uint64(id)
+	}
+	for _, id := range c.rejected {
+		e.Uint64(id)
 	}
 	c.mu.Unlock()
 	conn.SetDeadline(time.Now().Add(c.opts.handshakeTimeout()))

@@ -86,6 +86,9 @@ func (sess *session) runCall(j callJob) {
 		runUndo(enc.undo)
 		enc.undo = nil
 		err = failed
+		if j.rec != nil {
+			j.rec.taken = nil // the outcome is undone: never the caller's
+		}
 	}
 	if err != nil {
 		// The caller gets no handles. What the method registered with Undo stays with
@@ -104,9 +107,10 @@ func (sess *session) runCall(j callJob) {
 	}
 	rec := j.rec
 	handedOff := rec == nil && j.rd != nil && !reading // overrun may have registered it
+	var taken []func()
 	if rec != nil || handedOff || len(enc.undo) > 0 {
 		var reserved bool
-		if rec, reserved = sess.finish(j.reqID, rec, handedOff, &enc); reserved {
+		if rec, reserved, taken = sess.finish(j.reqID, rec, handedOff, &enc); reserved {
 			if err != nil {
 				frame[wire.HeaderSize] = wire.KindReservedError
 			} else {
@@ -125,6 +129,7 @@ func (sess *session) runCall(j callJob) {
 		// connection ends the read loop, which ends (or detaches) the session.
 		sess.closeConn()
 	}
+	runUndo(taken) // OnTaken: the reply went out plain
 	if rec != nil {
 		// Only now: a Cancel that finds no call knows its reply went first.
 		sess.cmu.Lock()
@@ -138,10 +143,11 @@ func (sess *session) runCall(j callJob) {
 // becomes of the call's outcome (calls.go): it is reserved when the call was cancelled
 // while it ran, and undone at once when the session has ended. It returns the call's
 // registration — rec, or for a call whose reader was handed on (handedOff) the one
-// overrun made, if any — and whether the reply goes out reserved. A client that never
+// overrun made, if any — whether the reply goes out reserved, and what to run once a
+// plain reply is written (OnTaken; a reserved one's runs on Accept). A client that never
 // settles its reservations gets plain replies past maxSessionCalls of them, so they
 // cannot grow without bound.
-func (sess *session) finish(reqID uint64, rec *callRec, handedOff bool, enc *Encoder) (_ *callRec, reserved bool) {
+func (sess *session) finish(reqID uint64, rec *callRec, handedOff bool, enc *Encoder) (_ *callRec, reserved bool, taken []func()) {
 	sess.cmu.Lock()
 	if handedOff {
 		rec = sess.calls[reqID]
@@ -151,15 +157,19 @@ func (sess *session) finish(reqID uint64, rec *callRec, handedOff bool, enc *Enc
 	}
 	keep := len(enc.undo) > 0 || len(enc.refs) > 0
 	gone := sess.gone
+	if rec != nil {
+		taken = rec.taken
+	}
 	if keep && !gone && rec != nil && rec.cancelled && len(sess.reserved) < maxSessionCalls {
-		sess.reserved[reqID] = reservation{undo: enc.undo, refs: enc.refs}
-		reserved = true
+		sess.reserved[reqID] = reservation{undo: enc.undo, refs: enc.refs, taken: taken}
+		reserved, taken = true, nil
 	}
 	sess.cmu.Unlock()
 	if gone {
 		runUndo(enc.undo) // nobody is left to take the outcome
+		taken = nil
 	}
-	return rec, reserved
+	return rec, reserved, taken
 }
 
 // replyLimit is the largest reply the session's client reads.

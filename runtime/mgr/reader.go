@@ -213,7 +213,7 @@ func (rd *sessionReader) overrun() {
 	handed := rd.state.CompareAndSwap(readerInline, readerHandedOff)
 	if handed && rd.curBare {
 		if _, dup := sess.calls[rd.curReq]; !dup {
-			sess.calls[rd.curReq] = &callRec{Context: sess.ctx, sess: sess}
+			sess.calls[rd.curReq] = &callRec{Context: sess.ctx, sess: sess, id: rd.curReq}
 		}
 	}
 	sess.cmu.Unlock()
@@ -282,7 +282,7 @@ func (s *Server) anyInline() bool {
 // nanoseconds; 0 for none), ended by a Cancel frame naming the call — and registers it
 // under the call's request ID (calls.go).
 func (sess *session) callContext(j *callJob, timeout uint64) error {
-	rec := &callRec{sess: sess}
+	rec := &callRec{sess: sess, id: j.reqID}
 	if timeout > 0 && timeout < uint64(1<<62) {
 		rec.Context, rec.cancel = context.WithTimeout(sess.ctx, time.Duration(timeout))
 	} else {

@@ -222,7 +222,7 @@ func (s *Server) resume(conn net.Conn, r *wire.Reader, frame []byte) {
 		return
 	}
 	if epoch != s.epoch {
-		if s.adoptSession(conn, r, epoch, id, token) { // backend.go
+		if s.adoptSession(conn, r, epoch, id, token, pending) { // backend.go
 			return
 		}
 		s.refuseResume(conn, wire.ResumeRestarted, "the manager has restarted since: the session, its objects and their IDs are gone")

@@ -4,8 +4,9 @@
 // It starts an embedded etcd (or uses -etcd ENDPOINTS), three manager processes and
 // eight worker processes spread across them. The workers take numbers from one Queue
 // and add them, under one Lock, to a counter in one Dict. A third of the way through,
-// manager 0 is killed (SIGKILL); its workers connect to another manager and go on; the
-// sum comes out exact — no item lost, none counted twice.
+// manager 0 is killed (SIGKILL); its workers' sessions are adopted by the other managers
+// and they go on; the sum comes out exact — no item lost, none counted twice: the queue
+// hands each item out exactly once across the failover (see worker.go).
 //
 //	go run ./examples/cluster               # from runtime/etcd
 //	go run ./examples/cluster -items 5000 -etcd 127.0.0.1:2379
