@@ -47,7 +47,7 @@ func (s *Server) servePyConn(conn net.Conn) {
 	c.SetMax(s.opts.maxFrame())
 	// From here writes are bounded (a peer that stops reading for a lease fails them)
 	// without re-arming a timer on every reply.
-	c.SetWriter(&pyWriter{conn: conn, raw: raw.rio, timeout: s.opts.lease()})
+	c.SetWriter(newStallWriter(conn, s.opts.lease()))
 	pc := &pyConn{srv: s, conn: conn, raw: raw, c: c, holder: s.pyHolderFor(conn), addr: pyTokenAddress(conn.LocalAddr())}
 	defer conn.Close()
 	// The manager's shutdown ends CPython connections too (after its drain, when it

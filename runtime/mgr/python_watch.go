@@ -25,7 +25,7 @@ const watchAfter = 20 * time.Millisecond
 // first.
 type stashConn struct {
 	net.Conn
-	rio   *rawIO // the raw reader where there is one (python_rawio_linux.go)
+	rio   *rawIO // the raw reader where there is one (rawio_linux.go)
 	mu    sync.Mutex
 	stash []byte
 }

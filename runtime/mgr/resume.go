@@ -274,7 +274,7 @@ func (s *Server) resume(conn net.Conn, r *wire.Reader, frame []byte) {
 	gen := sess.gen
 	sess.detached = false
 	old.Close()
-	err := sess.w.Resume(&stallWriter{conn: conn, timeout: s.opts.lease()}, ans, received)
+	err := sess.w.Resume(newStallWriter(conn, s.opts.lease()), ans, received)
 	sess.lmu.Unlock()
 	if errors.Is(err, wire.ErrCannotResume) {
 		s.endSession(sess, fmt.Errorf("resume: %w", err))

@@ -167,7 +167,7 @@ func (s *Server) Done() <-chan struct{} { return s.finished }
 
 func (s *Server) serveConn(conn net.Conn) {
 	conn.SetDeadline(time.Now().Add(s.opts.handshakeTimeout()))
-	r := wire.NewReader(conn, wire.MaxHandshakeFrame)
+	r := wire.NewReader(rawReader(conn), wire.MaxHandshakeFrame)
 	err := wire.ServerHandshake(conn, r, s.opts.AuthKey, s.cdc.Name())
 	<-s.handshakes
 	if err != nil {
@@ -214,7 +214,7 @@ func (s *Server) newSession(conn net.Conn) *session {
 	ctx, cancel := context.WithCancel(s.callsCtx)
 	sess := &session{
 		srv:      s,
-		w:        wire.NewLoggedWriter(&stallWriter{conn: conn, timeout: s.opts.lease()}, wire.NewReplayLog(maxReplayLog)),
+		w:        wire.NewLoggedWriter(newStallWriter(conn, s.opts.lease()), wire.NewReplayLog(maxReplayLog)),
 		token:    newToken(),
 		remote:   conn.RemoteAddr().String(),
 		calls:    map[uint64]*callRec{},

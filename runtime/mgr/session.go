@@ -130,10 +130,16 @@ func (sess *session) releaseSlot(n int) {
 // The deadline is moved forward only when less than half the lease is left, not on
 // every write, to keep re-arming a runtime timer off the path of every reply. A stalled
 // write therefore fails between half a lease and a lease after it began. Writes are serialised by the wire.Writer that owns this value.
+// It writes with raw system calls where the connection allows (rawio_linux.go).
 type stallWriter struct {
 	conn     net.Conn
+	raw      *rawIO
 	timeout  time.Duration
 	deadline time.Time
+}
+
+func newStallWriter(conn net.Conn, timeout time.Duration) *stallWriter {
+	return &stallWriter{conn: conn, raw: newRawIO(conn), timeout: timeout}
 }
 
 func (w *stallWriter) Write(p []byte) (int, error) {
@@ -141,7 +147,28 @@ func (w *stallWriter) Write(p []byte) (int, error) {
 		w.deadline = now.Add(w.timeout)
 		w.conn.SetWriteDeadline(w.deadline)
 	}
+	if w.raw != nil {
+		return w.raw.Write(p)
+	}
 	return w.conn.Write(p)
+}
+
+// rawReader returns what reads conn: its raw reader where it has one (rawio_linux.go).
+// One goroutine reads at a time.
+func rawReader(conn net.Conn) io.Reader {
+	if r := newRawIO(conn); r != nil {
+		return r
+	}
+	return conn
+}
+
+// rawWriter is rawReader's counterpart; one goroutine writes at a time (a wire.Writer
+// serialises them).
+func rawWriter(conn net.Conn) io.Writer {
+	if r := newRawIO(conn); r != nil {
+		return r
+	}
+	return conn
 }
 
 // isDetachedNow reports whether the session waits to be resumed (resume.go): its
