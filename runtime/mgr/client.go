@@ -24,6 +24,8 @@ type Client struct {
 	addr Address
 	opts Options
 	cdc  Codec
+	spin *pollBudget // its reader's polling budget (spin.go); nil: it never polls
+	busy atomic.Bool // the last call sent had others in flight: its reader does not poll
 	// link is the current connection (a resume replaces it: client_resume.go). The reader
 	// holding readTok reads its r; writers write its w.
 	link atomic.Pointer[link]
@@ -109,6 +111,9 @@ func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error
 		abandoned: map[uint64]abandonedCall{},
 		done:      make(chan struct{}),
 	}
+	if c.spin = newPollBudget(opts); c.spin != nil {
+		c.spin.busy = c.busy.Load
+	}
 	l, err := c.handshake(ctx, conn)
 	if err != nil {
 		return nil, err
@@ -128,7 +133,7 @@ func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error
 
 // handshake authenticates conn and returns it as the client's link.
 func (c *Client) handshake(ctx context.Context, conn net.Conn) (*link, error) {
-	r := wire.NewReader(rawReader(conn), c.opts.maxFrame())
+	r := wire.NewReader(rawReader(conn, c.spin), c.opts.maxFrame())
 	deadline := time.Now().Add(c.opts.handshakeTimeout())
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -560,6 +565,7 @@ func (c *Client) sendAdmitted(ctx context.Context, call *Call, method uint64, ct
 	// waits for: a pipelined create, releases).
 	busy := len(c.pending)-c.unawaited > 1
 	c.mu.Unlock()
+	c.busy.Store(busy)
 
 	if len(frame) > largeWrite {
 		// A write this large can wait for the manager to read, and the manager for us

@@ -27,6 +27,13 @@ type Options struct {
 	// own bound, and a reply larger than either side's fails its call with
 	// ErrFrameTooLarge; the session goes on.
 	MaxFrame int
+	// SpinWait is how long a reader whose peer has been answering quickly polls its
+	// socket for the next frame before it parks (spin.go): parking and being woken costs
+	// more than a fast peer's whole answer on a small machine. 0 means 20 µs; negative
+	// never polls. Polling is adaptive (a reader whose peer stops answering within the
+	// window parks from then on) and bounded (half the Ps' worth of readers at once), and
+	// off when the process has one P.
+	SpinWait time.Duration
 	// HandshakeTimeout bounds the handshake; 0 means 10 s. A peer that connects and says
 	// nothing is dropped after it.
 	HandshakeTimeout time.Duration

@@ -3,7 +3,9 @@ package mgr
 import (
 	"io"
 	"net"
+	"runtime"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -27,6 +29,7 @@ type rawIO struct {
 	rc syscall.RawConn
 	rd rawOp
 	wr rawOp
+	sp *pollBudget // nil: reads never poll (writes never do)
 }
 
 // rawOp is the state of one direction's callback.
@@ -35,11 +38,15 @@ type rawOp struct {
 	n     int
 	errno syscall.Errno
 	fn    func(fd uintptr) bool
+
+	// Reads only (spin.go): whether the peer has been answering within the spin window,
+	// whether this read has polled, and whether it waited in the poller.
+	hot, spun, parked bool
 }
 
 // newRawIO returns the raw reader and writer of conn, or nil when conn has no file
 // descriptor (a net.Pipe in tests).
-func newRawIO(conn net.Conn) *rawIO {
+func newRawIO(conn net.Conn, sp *pollBudget) *rawIO {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
 		return nil
@@ -48,10 +55,29 @@ func newRawIO(conn net.Conn) *rawIO {
 	if err != nil {
 		return nil
 	}
-	r := &rawIO{rc: rc}
-	r.rd.fn = func(fd uintptr) bool {
+	r := &rawIO{rc: rc, sp: sp}
+	r.rd.hot = true
+	read := func(fd uintptr) (uintptr, syscall.Errno) {
 		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(r.rd.buf))), uintptr(len(r.rd.buf)))
+		return n, errno
+	}
+	r.rd.fn = func(fd uintptr) bool {
+		n, errno := read(fd)
+		if errno == syscall.EAGAIN && r.rd.hot && !r.rd.spun && r.sp.take() {
+			// The peer has been answering quickly: poll for the window rather than
+			// park, which costs a wake-up on the way back (spin.go).
+			r.rd.spun = true
+			until := time.Now().Add(r.sp.window)
+			for errno == syscall.EAGAIN && time.Now().Before(until) {
+				// Whatever else this process has to run goes first: polling takes
+				// only a P nobody wants.
+				runtime.Gosched()
+				n, errno = read(fd)
+			}
+			r.sp.give()
+		}
 		if errno == syscall.EAGAIN {
+			r.rd.parked = true
 			return false // wait in the poller
 		}
 		r.rd.n, r.rd.errno = int(n), errno // EINTR: Read tries again
@@ -82,10 +108,20 @@ func (r *rawIO) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	var start time.Time
+	if r.sp != nil {
+		start = time.Now()
+	}
 	for {
 		r.rd.buf, r.rd.n, r.rd.errno = p, 0, 0
+		r.rd.spun, r.rd.parked = false, false
 		err := r.rc.Read(r.rd.fn)
 		r.rd.buf = nil
+		if r.rd.parked && r.sp != nil {
+			// Hot (again) when what it waited for came soon after all: the wait
+			// includes the wake-up polling saves, and the peer's own (spin.go).
+			r.rd.hot = time.Since(start) < r.sp.reheat()
+		}
 		switch {
 		case err != nil:
 			return 0, err

@@ -23,7 +23,8 @@ type Server struct {
 	opts  Options
 	obs   *observer // call statistics and the live page (page.go), or nil
 	cdc   Codec
-	epoch uint64 // random per run: a client resuming a session learns the manager restarted
+	spin  *pollBudget // its sessions' readers' polling budget (spin.go); nil: they never poll
+	epoch uint64      // random per run: a client resuming a session learns the manager restarted
 	// internal is the manager's own session (ID 0): it holds the references of proxies
 	// stored inside shared objects and of named objects.
 	internal *session
@@ -96,6 +97,7 @@ func NewServer(opts Options) (*Server, error) {
 		obs:        obs,
 		opts:       opts,
 		cdc:        opts.codec(),
+		spin:       newPollBudget(opts),
 		objects:    map[uint64]*object{},
 		types:      map[*TypeDesc]*serverType{},
 		byValue:    map[any]uint64{},
@@ -167,7 +169,7 @@ func (s *Server) Done() <-chan struct{} { return s.finished }
 
 func (s *Server) serveConn(conn net.Conn) {
 	conn.SetDeadline(time.Now().Add(s.opts.handshakeTimeout()))
-	r := wire.NewReader(rawReader(conn), wire.MaxHandshakeFrame)
+	r := wire.NewReader(rawReader(conn, s.spin), wire.MaxHandshakeFrame)
 	err := wire.ServerHandshake(conn, r, s.opts.AuthKey, s.cdc.Name())
 	<-s.handshakes
 	if err != nil {

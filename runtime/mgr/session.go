@@ -139,7 +139,7 @@ type stallWriter struct {
 }
 
 func newStallWriter(conn net.Conn, timeout time.Duration) *stallWriter {
-	return &stallWriter{conn: conn, raw: newRawIO(conn), timeout: timeout}
+	return &stallWriter{conn: conn, raw: newRawIO(conn, nil), timeout: timeout}
 }
 
 func (w *stallWriter) Write(p []byte) (int, error) {
@@ -153,10 +153,10 @@ func (w *stallWriter) Write(p []byte) (int, error) {
 	return w.conn.Write(p)
 }
 
-// rawReader returns what reads conn: its raw reader where it has one (rawio_linux.go).
-// One goroutine reads at a time.
-func rawReader(conn net.Conn) io.Reader {
-	if r := newRawIO(conn); r != nil {
+// rawReader returns what reads conn: its raw reader where it has one (rawio_linux.go),
+// polling within sp's budget (spin.go). One goroutine reads at a time.
+func rawReader(conn net.Conn, sp *pollBudget) io.Reader {
+	if r := newRawIO(conn, sp); r != nil {
 		return r
 	}
 	return conn
@@ -165,7 +165,7 @@ func rawReader(conn net.Conn) io.Reader {
 // rawWriter is rawReader's counterpart; one goroutine writes at a time (a wire.Writer
 // serialises them).
 func rawWriter(conn net.Conn) io.Writer {
-	if r := newRawIO(conn); r != nil {
+	if r := newRawIO(conn, nil); r != nil {
 		return r
 	}
 	return conn
