@@ -203,6 +203,9 @@ func encodeKind(e *Encoder, v reflect.Value) {
 			}
 			return
 		}
+		if encodeFastSlice(e, v) { // codec_slices.go
+			return
+		}
 		if v.IsNil() {
 			e.Len(-1)
 			return
@@ -419,6 +422,9 @@ func decodeKind(d *Decoder, v reflect.Value) {
 			} else {
 				v.SetBytes(b)
 			}
+			return
+		}
+		if decodeFastSlice(d, v) { // codec_slices.go
 			return
 		}
 		n := d.Len(minSize(t.Elem()))
