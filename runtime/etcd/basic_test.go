@@ -27,10 +27,18 @@ func inProcManagerAt(t testing.TB, at mgr.Address, endpoints []string, prefix st
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveBackend(t, ctx, b, at, mgr.Options{})
+}
+
+// serveBackend declares the test objects in b and serves a manager on it at at, from this
+// process, with opts (its AuthKey is testKey); both end with the test.
+func serveBackend(t testing.TB, ctx context.Context, b *etcd.Backend, at mgr.Address, opts mgr.Options) mgr.Address {
+	t.Helper()
 	if err := declareTestObjects(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := mgr.NewServer(mgr.Options{AuthKey: testKey})
+	opts.AuthKey = testKey
+	srv, err := mgr.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

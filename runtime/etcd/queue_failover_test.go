@@ -156,26 +156,7 @@ func inProcHookedManager(t *testing.T, endpoints []string, prefix string, hook f
 		t.Fatal(err)
 	}
 	etcd.SetTestHook(b, hook)
-	if err := declareTestObjects(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := mgr.NewServer(mgr.Options{AuthKey: testKey, ResumeWindow: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.SetBackend(b); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := mgr.Listen(mgr.Address{Network: "tcp", Addr: "127.0.0.1:0"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		srv.Shutdown(context.Background())
-		b.Close()
-	})
-	return mgr.ListenerAddress(ln)
+	return serveBackend(t, ctx, b, mgr.Address{Network: "tcp", Addr: "127.0.0.1:0"}, mgr.Options{ResumeWindow: 2 * time.Second})
 }
 
 // A client cut off from a manager that lives on fails over to another, which adopts its

@@ -86,26 +86,7 @@ func countingManager(t testing.TB, endpoints []string, prefix string) (mgr.Addre
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := declareTestObjects(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := mgr.NewServer(mgr.Options{AuthKey: testKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.SetBackend(b); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := mgr.Listen(mgr.Address{Network: "tcp", Addr: "127.0.0.1:0"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		srv.Shutdown(context.Background())
-		b.Close()
-	})
-	return mgr.ListenerAddress(ln), rc
+	return serveBackend(t, ctx, b, mgr.Address{Network: "tcp", Addr: "127.0.0.1:0"}, mgr.Options{}), rc
 }
 
 func countingClient(t testing.TB, endpoints []string) (*clientv3.Client, *rpcCounter) {

@@ -180,26 +180,7 @@ func TestQueueReadsFromHead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := declareTestObjects(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := mgr.NewServer(mgr.Options{AuthKey: testKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.SetBackend(b); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := mgr.Listen(mgr.Address{Network: "tcp", Addr: "127.0.0.1:0"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		srv.Shutdown(context.Background())
-		b.Close()
-	})
-	q, err := syncmgr.LookupQueue[int](ctx, connect(t, mgr.ListenerAddress(ln)), "q")
+	q, err := syncmgr.LookupQueue[int](ctx, connect(t, serveBackend(t, ctx, b, mgr.Address{Network: "tcp", Addr: "127.0.0.1:0"}, mgr.Options{})), "q")
 	if err != nil {
 		t.Fatal(err)
 	}
