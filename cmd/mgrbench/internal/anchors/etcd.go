@@ -253,15 +253,7 @@ func runEtcdRows(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *em
 	}
 	defer sess.Close()
 
-	l, err := syncmgr.CreateLock(ctx, c)
-	if err != nil {
-		return err
-	}
-	d, err := syncmgr.CreateDict[string, int](ctx, c)
-	if err != nil {
-		return err
-	}
-	q, err := syncmgr.CreateQueue[int](ctx, c, 0)
+	l, d, q, err := benchObjects(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -275,15 +267,7 @@ func runEtcdRows(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *em
 		return err
 	}
 	defer mc.Close()
-	ml, err := syncmgr.CreateLock(ctx, mc)
-	if err != nil {
-		return err
-	}
-	md, err := syncmgr.CreateDict[string, int](ctx, mc)
-	if err != nil {
-		return err
-	}
-	mq, err := syncmgr.CreateQueue[int](ctx, mc, 0)
+	ml, md, mq, err := benchObjects(ctx, mc)
 	if err != nil {
 		return err
 	}
@@ -458,4 +442,21 @@ func runEtcdThroughput(ctx context.Context, cfg *bench.Config, r *bench.Report) 
 		r.Set("etcd", tp.key, tp.label+" (best of 2)", best[i], "ops/s", anchors...)
 	}
 	return nil
+}
+
+// benchObjects creates, through c, the Lock, Dict and Queue the per-op rows use.
+func benchObjects(ctx context.Context, c *mgr.Client) (*syncmgr.LockProxy, *syncmgr.DictProxy[string, int], *syncmgr.QueueProxy[int], error) {
+	l, err := syncmgr.CreateLock(ctx, c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	d, err := syncmgr.CreateDict[string, int](ctx, c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	q, err := syncmgr.CreateQueue[int](ctx, c, 0)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return l, d, q, nil
 }
