@@ -24,8 +24,10 @@ import (
 // item the client will never see, a late acknowledgement must not delete an item the
 // adoption gave back. The adoption deletes the old session's record (in the hand-over
 // transaction, before it reads the claims), and every transaction a manager makes for a
-// session's queue work is conditional on the session's record (fence): after the
-// hand-over the old manager's fail, and it answers its calls with ErrLeaseLost.
+// session's queue work, and every one that would grant it a lock or a permit or queue it
+// for a lock, is conditional on the session's record (fence): after the hand-over the
+// old manager's fail, and it answers its calls with ErrLeaseLost. (Releases are not
+// fenced: giving back is always safe.)
 
 // fence returns the comparisons that hold while the session is this manager's: its
 // record is there. The manager's own session (no record) is always its own.

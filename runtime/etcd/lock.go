@@ -192,11 +192,14 @@ func (l *lockObj) acquire(ctx context.Context, block bool, dl time.Time) (bool, 
 	}
 	my := l.waiterKey(sl.id)
 	octx, cancel := l.b.op(ctx)
-	// Free: take it, and read and replace the owner, in one transaction.
+	// Free: take it, and read and replace the owner, in one transaction — while the
+	// session is this manager's (fence: after another adopted it, a call still running
+	// here must not take a lock for a client that no longer hears from us).
+	fenced := len(sl.fenceElse())
 	r, err := l.b.cli.Txn(octx).
-		If(clientv3.Compare(clientv3.CreateRevision(l.waiters()), "=", 0).WithPrefix()).
+		If(append(sl.fence(), clientv3.Compare(clientv3.CreateRevision(l.waiters()), "=", 0).WithPrefix())...).
 		Then(clientv3.OpGet(l.owner()), clientv3.OpPut(my, "1", clientv3.WithLease(sl.id)), clientv3.OpPut(l.owner(), my)).
-		Else(clientv3.OpGet(l.waiters(), clientv3.WithFirstCreate()...)).
+		Else(append(sl.fenceElse(), clientv3.OpGet(l.waiters(), clientv3.WithFirstCreate()...))...).
 		Commit()
 	cancel()
 	if err != nil {
@@ -209,7 +212,12 @@ func (l *lockObj) acquire(ctx context.Context, block bool, dl time.Time) (bool, 
 		l.undoable(ctx, my, r.Header.Revision, prev)
 		return true, abandonedBy(prev, my)
 	}
-	if h := r.Responses[0].GetResponseRange().Kvs; l.reentrant && len(h) > 0 && clientv3.LeaseID(h[0].Lease) == sl.id {
+	if sl.adopted(r) {
+		l.spareKey(my) // not written
+		l.b.hook(ctx, "lock-fenced")
+		return false, errAdopted("Lock.Acquire")
+	}
+	if h := r.Responses[fenced].GetResponseRange().Kvs; l.reentrant && len(h) > 0 && clientv3.LeaseID(h[0].Lease) == sl.id {
 		// The caller's session holds it: count one more.
 		l.spareKey(my) // not written
 		ok, err := l.reenter(ctx, h[0], sl)
@@ -257,10 +265,17 @@ func (l *lockObj) enqueue(wctx, ctx context.Context, my string, sl *sessionLease
 	}
 	octx, cancel := l.b.op(ctx)
 	defer cancel()
-	r, err := l.b.cli.Put(octx, my, "1", clientv3.WithLease(sl.id))
+	// Only while the session is this manager's (fence): once another adopted it, the
+	// adoption dropped this call's key, and a new one would queue for nobody.
+	r, err := l.b.cli.Txn(octx).If(sl.fence()...).Then(clientv3.OpPut(my, "1", clientv3.WithLease(sl.id))).Else(sl.fenceElse()...).Commit()
 	if err != nil {
 		return 0, storeErr(ctx, "Lock.Acquire", err)
 	}
+	if sl.adopted(r) {
+		l.b.hook(ctx, "lock-fenced")
+		return 0, errAdopted("Lock.Acquire")
+	}
+	l.b.hook(ctx, "lock-queued")
 	return r.Header.Revision, nil
 }
 
@@ -284,15 +299,21 @@ func (l *lockObj) waitTurn(wctx, ctx context.Context, my string, rev int64, sl *
 	octx, cancel := l.b.op(ctx)
 	defer cancel()
 	t, err := l.b.cli.Txn(octx).
-		If(clientv3.Compare(clientv3.CreateRevision(my), "=", rev)).
+		If(append(sl.fence(), clientv3.Compare(clientv3.CreateRevision(my), "=", rev))...).
 		Then(clientv3.OpGet(l.owner()), clientv3.OpPut(l.owner(), my)).
+		Else(sl.fenceElse()...).
 		Commit()
 	if err != nil {
 		return false, nil, storeErr(ctx, "Lock.Acquire", err)
 	}
+	if sl.adopted(t) { // its turn, for a session that is no longer ours: gaveUp deletes my
+		l.b.hook(ctx, "lock-fenced")
+		return false, nil, errAdopted("Lock.Acquire")
+	}
 	if !t.Succeeded {
 		return false, nil, nil
 	}
+	l.b.hook(ctx, "lock-granted")
 	return true, firstValue(t, 0), nil
 }
 

@@ -197,12 +197,18 @@ func (s *semObj) acquire(ctx context.Context, block bool, dl time.Time) (bool, e
 			}
 			continue
 		}
+		// Only while the session is this manager's (fence): after another adopted it, a
+		// call still running here must not take a permit nobody will hear of.
 		octx, cancel := s.b.op(ctx)
-		t, err := s.b.cli.Txn(octx).If(cmp...).Then(ops...).Commit()
+		t, err := s.b.cli.Txn(octx).If(append(sl.fence(), cmp...)...).Then(ops...).Else(sl.fenceElse()...).Commit()
 		cancel()
 		if err != nil {
 			written = true // maybe
 			return false, storeErr(ctx, "Semaphore.Acquire", err)
+		}
+		if sl.adopted(t) {
+			s.b.hook(ctx, "sem-fenced")
+			return false, errAdopted("Semaphore.Acquire")
 		}
 		if !t.Succeeded {
 			continue
