@@ -315,13 +315,7 @@ func (q *queueObj) putTxn(ctx context.Context, items [][]byte, block bool, dl ti
 			}
 			continue
 		}
-		ops := make([]clientv3.Op, 0, len(items)+1)
-		for _, it := range items {
-			ops = append(ops, clientv3.OpPut(q.itemKey(itemNumber(m.tail)), string(it)))
-			m.tail++
-			m.unfinished++
-		}
-		ops = append(ops, clientv3.OpPut(q.metaKey(), m.String()))
+		ops := q.appendOps(&m, items)
 		octx, cancel = q.b.op(ctx)
 		t, err := q.b.cli.Txn(octx).If(clientv3.Compare(clientv3.ModRevision(q.metaKey()), "=", mkv[0].ModRevision)).Then(ops...).Commit()
 		cancel()
@@ -333,6 +327,18 @@ func (q *queueObj) putTxn(ctx context.Context, items [][]byte, block bool, dl ti
 			return nil
 		}
 	}
+}
+
+// appendOps returns the writes that append items at the tail m holds and store the
+// advanced counters, advancing m to match.
+func (q *queueObj) appendOps(m *meta, items [][]byte) []clientv3.Op {
+	ops := make([]clientv3.Op, 0, len(items)+1)
+	for _, it := range items {
+		ops = append(ops, clientv3.OpPut(q.itemKey(itemNumber(m.tail)), string(it)))
+		m.tail++
+		m.unfinished++
+	}
+	return append(ops, clientv3.OpPut(q.metaKey(), m.String()))
 }
 
 // cacheMeta remembers the counters as of the revision that wrote them.
@@ -352,13 +358,7 @@ func (q *queueObj) putUnbounded(ctx context.Context, items [][]byte) bool {
 	if rev == 0 || m.max > 0 {
 		return false
 	}
-	ops := make([]clientv3.Op, 0, len(items)+1)
-	for _, it := range items {
-		ops = append(ops, clientv3.OpPut(q.itemKey(itemNumber(m.tail)), string(it)))
-		m.tail++
-		m.unfinished++
-	}
-	ops = append(ops, clientv3.OpPut(q.metaKey(), m.String()))
+	ops := q.appendOps(&m, items)
 	octx, cancel := q.b.op(ctx)
 	defer cancel()
 	t, err := q.b.cli.Txn(octx).If(clientv3.Compare(clientv3.ModRevision(q.metaKey()), "=", rev)).Then(ops...).Commit()
