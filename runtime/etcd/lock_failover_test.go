@@ -72,16 +72,7 @@ func TestLockFencedAfterAdoption(t *testing.T) {
 	go func() { got <- l.Acquire(ctx) }()
 	waitPoint(t, ctx, points, "lock-queued")
 
-	link.SetDown(true) // the old manager stays up, but out of the client's reach
-	link.Cut()
-	for s := range states {
-		if s == mgr.StateRestarted {
-			break
-		}
-		if s == mgr.StateClosed {
-			t.Fatalf("the client gave up: %v", c.Err())
-		}
-	}
+	failOver(t, link, states, c)
 	if err := <-got; !errors.Is(err, mgr.ErrManagerRestarted) {
 		t.Fatalf("the Acquire in flight at the failover: %v, want ErrManagerRestarted", err)
 	}

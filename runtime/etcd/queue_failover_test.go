@@ -206,16 +206,7 @@ func TestQueueFencedAfterAdoption(t *testing.T) {
 	}()
 	waitPoint(t, ctx, points, "wait")
 
-	link.SetDown(true) // the old manager stays up, but out of the client's reach
-	link.Cut()
-	for s := range states {
-		if s == mgr.StateRestarted {
-			break
-		}
-		if s == mgr.StateClosed {
-			t.Fatalf("the client gave up: %v", c.Err())
-		}
-	}
+	failOver(t, link, states, c)
 	if err := <-got; !errors.Is(err, mgr.ErrManagerRestarted) {
 		t.Fatalf("the Get in flight at the failover: %v, want ErrManagerRestarted", err)
 	}
@@ -235,6 +226,22 @@ func TestQueueFencedAfterAdoption(t *testing.T) {
 	}
 	if v, err := q.GetNowait(ctx); !errors.Is(err, syncmgr.ErrEmpty) {
 		t.Fatalf("GetNowait = %d, %v; want ErrEmpty (item 1 was delivered before the failover)", v, err)
+	}
+}
+
+// failOver takes the old manager out of the client's reach (it stays up) and waits until
+// the client has reconnected to the new one.
+func failOver(t *testing.T, link *testnet.CutLink, states <-chan mgr.ConnState, c *mgr.Client) {
+	t.Helper()
+	link.SetDown(true)
+	link.Cut()
+	for s := range states {
+		if s == mgr.StateRestarted {
+			return
+		}
+		if s == mgr.StateClosed {
+			t.Fatalf("the client gave up: %v", c.Err())
+		}
 	}
 }
 
