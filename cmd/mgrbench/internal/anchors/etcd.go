@@ -237,7 +237,7 @@ func runEtcdRows(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *em
 		return err
 	}
 	defer stop()
-	c, err := mgr.Connect(ctx, mgr.Options{Address: addr, AuthKey: etcdBenchKey})
+	c, l, d, q, err := connectBench(ctx, addr)
 	if err != nil {
 		return err
 	}
@@ -253,24 +253,16 @@ func runEtcdRows(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *em
 	}
 	defer sess.Close()
 
-	l, d, q, err := benchObjects(ctx, c)
-	if err != nil {
-		return err
-	}
 	maddr, mstop, err := memManager()
 	if err != nil {
 		return err
 	}
 	defer mstop()
-	mc, err := mgr.Connect(ctx, mgr.Options{Address: maddr, AuthKey: etcdBenchKey})
+	mc, ml, md, mq, err := connectBench(ctx, maddr)
 	if err != nil {
 		return err
 	}
 	defer mc.Close()
-	ml, md, mq, err := benchObjects(ctx, mc)
-	if err != nil {
-		return err
-	}
 	mu := concurrency.NewMutex(sess, "direct/lock/")
 	rq := recipe.NewQueue(cli, "direct/queue")
 
@@ -444,19 +436,28 @@ func runEtcdThroughput(ctx context.Context, cfg *bench.Config, r *bench.Report) 
 	return nil
 }
 
-// benchObjects creates, through c, the Lock, Dict and Queue the per-op rows use.
-func benchObjects(ctx context.Context, c *mgr.Client) (*syncmgr.LockProxy, *syncmgr.DictProxy[string, int], *syncmgr.QueueProxy[int], error) {
+// connectBench connects to the manager at addr and creates through it the Lock, Dict and
+// Queue the per-op rows use; the caller closes the client.
+func connectBench(ctx context.Context, addr mgr.Address) (*mgr.Client, *syncmgr.LockProxy, *syncmgr.DictProxy[string, int], *syncmgr.QueueProxy[int], error) {
+	c, err := mgr.Connect(ctx, mgr.Options{Address: addr, AuthKey: etcdBenchKey})
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	fail := func(err error) (*mgr.Client, *syncmgr.LockProxy, *syncmgr.DictProxy[string, int], *syncmgr.QueueProxy[int], error) {
+		c.Close()
+		return nil, nil, nil, nil, err
+	}
 	l, err := syncmgr.CreateLock(ctx, c)
 	if err != nil {
-		return nil, nil, nil, err
+		return fail(err)
 	}
 	d, err := syncmgr.CreateDict[string, int](ctx, c)
 	if err != nil {
-		return nil, nil, nil, err
+		return fail(err)
 	}
 	q, err := syncmgr.CreateQueue[int](ctx, c, 0)
 	if err != nil {
-		return nil, nil, nil, err
+		return fail(err)
 	}
-	return l, d, q, nil
+	return c, l, d, q, nil
 }
