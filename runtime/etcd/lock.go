@@ -574,12 +574,11 @@ func (l *lockObj) releaseLease(ctx context.Context, lease clientv3.LeaseID) erro
 			}
 			return nil
 		}
-		kv = nil
-		if kvs := t.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
-			kv = kvs[0]
-		} else {
+		kvs := t.Responses[0].GetResponseRange().Kvs
+		if len(kvs) == 0 {
 			return fmt.Errorf("%w: RLock.Release", syncmgr.ErrNotOwner)
 		}
+		kv = kvs[0]
 	}
 }
 
