@@ -34,7 +34,7 @@ type pyConn struct {
 
 func (s *Server) servePyConn(conn net.Conn) {
 	conn.SetDeadline(time.Now().Add(s.opts.handshakeTimeout()))
-	raw := &stashConn{Conn: conn, rio: newRawIO(conn, nil)} // never polls (spin.go)
+	raw := &stashConn{Conn: conn, r: connReader(conn, nil)} // never polls (spin.go)
 	c := pywire.NewConn(raw, pywire.MaxHandshakeFrame)
 	quickAck(conn)
 	err := pywire.ServerHandshake(c, s.opts.AuthKey, pywire.Modern)
