@@ -223,7 +223,7 @@ func (s *Server) endSession(sess *session, reason error) {
 		sess.reserved = nil
 		sess.cmu.Unlock()
 		for _, r := range reserved {
-			runUndo(r.undo)
+			runAll(r.undo)
 		}
 		s.mu.Lock()
 		pid, program := sess.pid, sess.program // written by Hello under s.mu
