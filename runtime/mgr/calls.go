@@ -119,7 +119,8 @@ func Undo(ctx context.Context, fn func()) {
 	}
 }
 
-func runUndo(fns []func()) {
+// runAll runs fns in order: a call's undos, or its OnTaken functions.
+func runAll(fns []func()) {
 	for _, fn := range fns {
 		fn()
 	}
@@ -182,10 +183,10 @@ func (sess *session) settle(reqID uint64, accept bool) {
 		return
 	}
 	if accept {
-		runUndo(r.taken)
+		runAll(r.taken)
 		return
 	}
-	runUndo(r.undo)
+	runAll(r.undo)
 	sess.dropRefs(r.refs)
 }
 

@@ -133,7 +133,7 @@ func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error
 
 // handshake authenticates conn and returns it as the client's link.
 func (c *Client) handshake(ctx context.Context, conn net.Conn) (*link, error) {
-	r := wire.NewReader(rawReader(conn, c.spin), c.opts.maxFrame())
+	r := wire.NewReader(connReader(conn, c.spin), c.opts.maxFrame())
 	deadline := time.Now().Add(c.opts.handshakeTimeout())
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -150,7 +150,7 @@ func (c *Client) handshake(ctx context.Context, conn net.Conn) (*link, error) {
 	}
 	conn.SetDeadline(time.Time{})
 	r.SetMax(c.opts.maxFrame())
-	return &link{conn: conn, r: r, w: wire.NewWriter(rawWriter(conn))}, nil
+	return &link{conn: conn, r: r, w: wire.NewWriter(connWriter(conn))}, nil
 }
 
 // hello introduces the client — the manager shows its PID and program in its

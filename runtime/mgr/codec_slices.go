@@ -18,43 +18,29 @@ func encodeFastSlice(e *Encoder, v reflect.Value) bool {
 	}
 	switch s := v.Interface().(type) {
 	case []int:
-		if !e.sliceLen(s == nil, len(s)) {
-			for _, x := range s {
-				e.Int64(int64(x))
-			}
-		}
+		encodeSlice(e, s, func(e *Encoder, x int) { e.Int64(int64(x)) })
 	case []int64:
-		if !e.sliceLen(s == nil, len(s)) {
-			for _, x := range s {
-				e.Int64(x)
-			}
-		}
+		encodeSlice(e, s, (*Encoder).Int64)
 	case []float64:
-		if !e.sliceLen(s == nil, len(s)) {
-			for _, x := range s {
-				e.Float64(x)
-			}
-		}
+		encodeSlice(e, s, (*Encoder).Float64)
 	case []string:
-		if !e.sliceLen(s == nil, len(s)) {
-			for _, x := range s {
-				e.String(x)
-			}
-		}
+		encodeSlice(e, s, (*Encoder).String)
 	default:
 		return false
 	}
 	return true
 }
 
-// sliceLen writes a slice's length (-1 for nil) and reports whether it was nil.
-func (e *Encoder) sliceLen(isNil bool, n int) bool {
-	if isNil {
+// encodeSlice writes s's length (-1 for nil), then each element with put.
+func encodeSlice[T any](e *Encoder, s []T, put func(*Encoder, T)) {
+	if s == nil {
 		e.Len(-1)
-		return true
+		return
 	}
-	e.Len(n)
-	return false
+	e.Len(len(s))
+	for _, x := range s {
+		put(e, x)
+	}
 }
 
 // decodeFastSlice reads into v if it is one of the fast slice types, and reports whether
@@ -66,56 +52,35 @@ func decodeFastSlice(d *Decoder, v reflect.Value) bool {
 	}
 	switch p := v.Addr().Interface().(type) {
 	case *[]int:
-		n := d.Len(1)
-		if n < 0 {
-			*p = nil
-			return true
-		}
-		s := make([]int, n)
-		for i := range s {
-			s[i] = int(d.IntN(strconv.IntSize))
-		}
-		*p = s
+		decodeSlice(d, p, 1, func(d *Decoder) int { return int(d.IntN(strconv.IntSize)) })
 	case *[]int64:
-		n := d.Len(1)
-		if n < 0 {
-			*p = nil
-			return true
-		}
-		s := make([]int64, n)
-		for i := range s {
-			s[i] = d.Int64()
-		}
-		*p = s
+		decodeSlice(d, p, 1, (*Decoder).Int64)
 	case *[]float64:
-		n := d.Len(minSize(float64Type))
-		if n < 0 {
-			*p = nil
-			return true
-		}
-		s := make([]float64, n)
-		for i := range s {
-			s[i] = d.Float64()
-		}
-		*p = s
+		decodeSlice(d, p, minSize(float64Type), (*Decoder).Float64)
 	case *[]string:
-		n := d.Len(1)
-		if n < 0 {
-			*p = nil
-			return true
-		}
-		s := make([]string, n)
-		for i := range s {
-			s[i] = d.String()
-		}
-		*p = s
+		decodeSlice(d, p, 1, (*Decoder).String)
 	default:
 		return false
 	}
-	if d.err != nil {
-		v.SetZero()
-	}
 	return true
+}
+
+// decodeSlice reads what encodeSlice wrote into *p (nil for -1, and on an error),
+// elements of at least minElem bytes each, each with get.
+func decodeSlice[T any](d *Decoder, p *[]T, minElem int, get func(*Decoder) T) {
+	n := d.Len(minElem)
+	if n < 0 {
+		*p = nil
+		return
+	}
+	s := make([]T, n)
+	for i := range s {
+		s[i] = get(d)
+	}
+	if d.err != nil {
+		s = nil
+	}
+	*p = s
 }
 
 var float64Type = reflect.TypeFor[float64]()

@@ -83,7 +83,7 @@ func (sess *session) runCall(j callJob) {
 		failed = callError(ErrShutdown, "%s was ended by the shutdown (%v)", j.describe(), err)
 	}
 	if failed != nil {
-		runUndo(enc.undo)
+		runAll(enc.undo)
 		enc.undo = nil
 		err = failed
 		if j.rec != nil {
@@ -129,7 +129,7 @@ func (sess *session) runCall(j callJob) {
 		// connection ends the read loop, which ends (or detaches) the session.
 		sess.closeConn()
 	}
-	runUndo(taken) // OnTaken: the reply went out plain
+	runAll(taken) // OnTaken: the reply went out plain
 	if rec != nil {
 		// Only now: a Cancel that finds no call knows its reply went first.
 		sess.cmu.Lock()
@@ -166,7 +166,7 @@ func (sess *session) finish(reqID uint64, rec *callRec, handedOff bool, enc *Enc
 	}
 	sess.cmu.Unlock()
 	if gone {
-		runUndo(enc.undo) // nobody is left to take the outcome
+		runAll(enc.undo) // nobody is left to take the outcome
 		taken = nil
 	}
 	return rec, reserved, taken

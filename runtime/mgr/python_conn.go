@@ -34,7 +34,7 @@ type pyConn struct {
 
 func (s *Server) servePyConn(conn net.Conn) {
 	conn.SetDeadline(time.Now().Add(s.opts.handshakeTimeout()))
-	raw := &stashConn{Conn: conn, rio: newRawIO(conn, nil)} // never polls (spin.go)
+	raw := &stashConn{Conn: conn, r: connReader(conn, nil)} // never polls (spin.go)
 	c := pywire.NewConn(raw, pywire.MaxHandshakeFrame)
 	quickAck(conn)
 	err := pywire.ServerHandshake(c, s.opts.AuthKey, pywire.Modern)
@@ -109,7 +109,7 @@ func (pc *pyConn) reply(r pyReply) error {
 	out, scratch, err := r.appendFrame(pc.out, pc.scratch)
 	pc.scratch = scratch
 	if err != nil {
-		runUndo(undo)
+		runAll(undo)
 		undo = nil
 		out, scratch, err = pyReply{kind: "#UNSERIALIZABLE", value: fmt.Sprintf("the reply cannot be pickled: %v", err)}.appendFrame(pc.out, pc.scratch)
 		pc.scratch = scratch
@@ -119,7 +119,7 @@ func (pc *pyConn) reply(r pyReply) error {
 	}
 	pc.keep(out)
 	if err := pc.c.WriteFramed(pywire.PutHeader(out)); err != nil {
-		runUndo(undo) // a frame not written whole is one the client cannot read
+		runAll(undo) // a frame not written whole is one the client cannot read
 		return err
 	}
 	return nil

@@ -3,6 +3,7 @@ package mgr
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -25,7 +26,7 @@ const watchAfter = 20 * time.Millisecond
 // first.
 type stashConn struct {
 	net.Conn
-	rio   *rawIO // the raw reader where there is one (rawio_linux.go)
+	r     io.Reader // connReader(Conn)
 	mu    sync.Mutex
 	stash []byte
 }
@@ -39,10 +40,7 @@ func (c *stashConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	c.mu.Unlock()
-	if c.rio != nil {
-		return c.rio.Read(p)
-	}
-	return c.Conn.Read(p)
+	return c.r.Read(p)
 }
 
 // watcher is a connection's watching state. Its timer is not armed per call: arming a

@@ -2,9 +2,14 @@
 
 package mgr
 
-import "net"
+import (
+	"io"
+	"net"
+)
 
-// rawIO is Linux's (rawio_linux.go); elsewhere the connection is used as it is.
-type rawIO struct{ net.Conn }
+// The raw reader and writer are Linux's (rawio_linux.go); elsewhere connReader and
+// connWriter (session.go) use the connection as it is.
 
-func newRawIO(net.Conn, *pollBudget) *rawIO { return nil }
+func rawReaderOf(net.Conn, *pollBudget) io.Reader { return nil }
+
+func rawWriterOf(net.Conn) io.Writer { return nil }

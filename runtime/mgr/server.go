@@ -169,7 +169,7 @@ func (s *Server) Done() <-chan struct{} { return s.finished }
 
 func (s *Server) serveConn(conn net.Conn) {
 	conn.SetDeadline(time.Now().Add(s.opts.handshakeTimeout()))
-	r := wire.NewReader(rawReader(conn, s.spin), wire.MaxHandshakeFrame)
+	r := wire.NewReader(connReader(conn, s.spin), wire.MaxHandshakeFrame)
 	err := wire.ServerHandshake(conn, r, s.opts.AuthKey, s.cdc.Name())
 	<-s.handshakes
 	if err != nil {

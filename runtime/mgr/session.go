@@ -129,17 +129,17 @@ func (sess *session) releaseSlot(n int) {
 //
 // The deadline is moved forward only when less than half the lease is left, not on
 // every write, to keep re-arming a runtime timer off the path of every reply. A stalled
-// write therefore fails between half a lease and a lease after it began. Writes are serialised by the wire.Writer that owns this value.
-// It writes with raw system calls where the connection allows (rawio_linux.go).
+// write therefore fails between half a lease and a lease after it began. Writes are
+// serialised by the wire.Writer that owns this value.
 type stallWriter struct {
 	conn     net.Conn
-	raw      *rawIO
+	w        io.Writer // connWriter(conn)
 	timeout  time.Duration
 	deadline time.Time
 }
 
 func newStallWriter(conn net.Conn, timeout time.Duration) *stallWriter {
-	return &stallWriter{conn: conn, raw: newRawIO(conn, nil), timeout: timeout}
+	return &stallWriter{conn: conn, w: connWriter(conn), timeout: timeout}
 }
 
 func (w *stallWriter) Write(p []byte) (int, error) {
@@ -147,26 +147,24 @@ func (w *stallWriter) Write(p []byte) (int, error) {
 		w.deadline = now.Add(w.timeout)
 		w.conn.SetWriteDeadline(w.deadline)
 	}
-	if w.raw != nil {
-		return w.raw.Write(p)
-	}
-	return w.conn.Write(p)
+	return w.w.Write(p)
 }
 
-// rawReader returns what reads conn: its raw reader where it has one (rawio_linux.go),
-// polling within sp's budget (spin.go). One goroutine reads at a time.
-func rawReader(conn net.Conn, sp *pollBudget) io.Reader {
-	if r := newRawIO(conn, sp); r != nil {
+// connReader returns what reads conn: its raw reader where it has one (rawio_linux.go),
+// polling within sp's budget (spin.go; nil: never), else conn. One goroutine reads at a
+// time.
+func connReader(conn net.Conn, sp *pollBudget) io.Reader {
+	if r := rawReaderOf(conn, sp); r != nil {
 		return r
 	}
 	return conn
 }
 
-// rawWriter is rawReader's counterpart; one goroutine writes at a time (a wire.Writer
+// connWriter is connReader's counterpart; one goroutine writes at a time (a wire.Writer
 // serialises them).
-func rawWriter(conn net.Conn) io.Writer {
-	if r := newRawIO(conn, nil); r != nil {
-		return r
+func connWriter(conn net.Conn) io.Writer {
+	if w := rawWriterOf(conn); w != nil {
+		return w
 	}
 	return conn
 }
@@ -225,7 +223,7 @@ func (s *Server) endSession(sess *session, reason error) {
 		sess.reserved = nil
 		sess.cmu.Unlock()
 		for _, r := range reserved {
-			runUndo(r.undo)
+			runAll(r.undo)
 		}
 		s.mu.Lock()
 		pid, program := sess.pid, sess.program // written by Hello under s.mu

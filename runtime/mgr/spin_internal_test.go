@@ -66,7 +66,7 @@ func TestPolledReadEndsAsNetConnDoes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	r := newRawIO(conn, newPollBudget(Options{SpinWait: time.Millisecond}))
+	r := rawReaderOf(conn, newPollBudget(Options{SpinWait: time.Millisecond}))
 	if r == nil {
 		t.Fatal("no raw reader for a Unix socket")
 	}
