@@ -29,6 +29,22 @@ func key(v any) error {
 
 func keyError(k any) error { return mgr.PyException("KeyError", k) }
 
+// keyArgs reads the (key, default=None) arguments of dict.get, pop and setdefault: the
+// key is required and must be hashable; set[1] says whether a default was given.
+func keyArgs(method string, args []any, kwds *pickle.Dict) ([]any, []bool, error) {
+	v, set, err := params(method, args, kwds, "key", "default")
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := need(method, set, 1, "key"); err != nil {
+		return nil, nil, err
+	}
+	if err := key(v[0]); err != nil {
+		return nil, nil, err
+	}
+	return v, set, nil
+}
+
 // m1 adapts a method of one argument.
 func m1(name string, fn func(obj any, a any) (any, error)) mgr.PyMethod {
 	return func(_ context.Context, obj any, args []any, kwds *pickle.Dict) (any, error) {
@@ -181,14 +197,8 @@ var dictType = &mgr.PyType{
 		},
 		"copy": m0("copy", func(o any) (any, error) { return dictOf(o.(*pyDict)), nil }),
 		"get": func(_ context.Context, o any, args []any, kwds *pickle.Dict) (any, error) {
-			v, set, err := params("get", args, kwds, "key", "default")
+			v, _, err := keyArgs("get", args, kwds)
 			if err != nil {
-				return nil, err
-			}
-			if err := need("get", set, 1, "key"); err != nil {
-				return nil, err
-			}
-			if err := key(v[0]); err != nil {
 				return nil, err
 			}
 			if x, ok := o.(*pyDict).Get(v[0]); ok {
@@ -211,14 +221,8 @@ var dictType = &mgr.PyType{
 		"keys":   m0("keys", func(o any) (any, error) { return o.(*pyDict).Keys(), nil }),
 		"values": m0("values", func(o any) (any, error) { return o.(*pyDict).Values(), nil }),
 		"pop": func(ctx context.Context, o any, args []any, kwds *pickle.Dict) (any, error) {
-			v, set, err := params("pop", args, kwds, "key", "default")
+			v, set, err := keyArgs("pop", args, kwds)
 			if err != nil {
-				return nil, err
-			}
-			if err := need("pop", set, 1, "key"); err != nil {
-				return nil, err
-			}
-			if err := key(v[0]); err != nil {
 				return nil, err
 			}
 			x, err := o.(*pyDict).Pop(ctx, v[0])
@@ -249,14 +253,8 @@ var dictType = &mgr.PyType{
 			return t, nil
 		},
 		"setdefault": func(_ context.Context, o any, args []any, kwds *pickle.Dict) (any, error) {
-			v, set, err := params("setdefault", args, kwds, "key", "default")
+			v, _, err := keyArgs("setdefault", args, kwds)
 			if err != nil {
-				return nil, err
-			}
-			if err := need("setdefault", set, 1, "key"); err != nil {
-				return nil, err
-			}
-			if err := key(v[0]); err != nil {
 				return nil, err
 			}
 			return o.(*pyDict).SetDefault(v[0], v[1]), nil
