@@ -38,6 +38,19 @@ func (w *Writer) WriteFrame(frame []byte) error {
 	return w.flushLocked()
 }
 
+// WriteFrameFlushed writes frame and flushes the buffer before it returns, whoever else
+// is queued to write. WriteFrame leaves the flush to a writer queued behind it, which is
+// right while the connection lives and wrong for the last frame before a close (a
+// goodbye, a Bye): the close would come before that writer's flush and drop the frame.
+func (w *Writer) WriteFrameFlushed(frame []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.appendLocked(frame); err != nil {
+		return err
+	}
+	return w.flushLocked()
+}
+
 // WriteFrameBuffered writes frame but leaves it in the buffer: a reader that has more
 // requests already buffered answers them all and flushes once, so pipelined calls share
 // one system call. The caller must call Flush (or a later WriteFrame flushes it) before

@@ -214,7 +214,7 @@ func (c *Client) Close() error {
 		// everything now instead of keeping it for a resume.
 		l := c.link.Load()
 		l.conn.SetWriteDeadline(time.Now().Add(time.Second))
-		_ = l.w.WriteFrame([]byte{0, 0, 0, 1, wire.KindBye})
+		_ = l.w.WriteFrameFlushed([]byte{0, 0, 0, 1, wire.KindBye}) // the last frame: the close follows
 	}
 	c.fail(fmt.Errorf("%w: Close was called on the connection to %s", ErrClientClosed, c.addr))
 	return nil

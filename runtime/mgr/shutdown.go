@@ -93,8 +93,10 @@ func (s *Server) shutdown(ctx context.Context, why string) error {
 	return nil
 }
 
+// writeGoodbye sends a Goodbye or an Abort, the last frame before the connection closes:
+// flushed here, not left to a reply being written at the same time.
 func writeGoodbye(w *wire.Writer, kind byte, msg string) {
 	e := frameEncoder(make([]byte, 0, 64), kind)
 	e.String(msg)
-	_ = w.WriteFrame(e.frame())
+	_ = w.WriteFrameFlushed(e.frame())
 }
