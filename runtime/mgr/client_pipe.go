@@ -42,6 +42,9 @@ type pipeRes struct {
 	// stop ends the watch on the create's ctx (CreatePipelined); nil when its ctx
 	// cannot end.
 	stop atomic.Pointer[func() bool]
+	// args is the create's first buffer for its arguments: a type's name and a few
+	// values fit, and the create allocates none.
+	args [reservedHeader + 64]byte
 }
 
 // pipeDone is a pipelined create's onDone: it settles p where the reply is read, with no
@@ -168,10 +171,12 @@ func (c *Client) CreatePipelined(ctx context.Context, typeID string, args func(*
 	// reply was handled, so it must never be handed to another call.
 	p := &pipeRes{typeID: typeID, done: make(chan struct{})}
 	call := &p.call
-	*call = Call{done: make(chan struct{}, 1), ack: make(chan struct{}, 1), conn: c, pipe: p, onDone: pipeDone}
+	// No ack channel: nobody awaits this call, so a Cancel's acknowledgement has no
+	// reader (handleFrame's send to a nil channel takes its default).
+	*call = Call{done: make(chan struct{}, 1), conn: c, pipe: p, onDone: pipeDone}
 	call.h = c.controlHandle(gen)
 	call.method = wire.CtlCreatePipe
-	call.Args = Encoder{buf: make([]byte, reservedHeader, reservedHeader+64), env: c}
+	call.Args = Encoder{buf: p.args[:reservedHeader], env: c}
 	call.Args.String(typeID)
 	if args != nil {
 		args(&call.Args)
