@@ -124,6 +124,14 @@ func decodeNamedSized(d *Decoder, v reflect.Value) {
 			v.SetZero()
 			return
 		}
+		if !isPythonValue(pv) {
+			// encodeNamedSized writes only the pickle package's values (a small BigInt
+			// reads back as an int64). A list here would be a plain []any, which the
+			// codec writes back without the pickle's sharing: a few bytes of lists that
+			// hold one list twice, thirty deep, would be 2^30 lists to write.
+			d.Fail("interface holds a Python value (%s) whose pickle holds a %T, not a value of that package", name, pv)
+			return
+		}
 		val = reflect.ValueOf(pv)
 	case t == nil:
 		body := d.claimBody(n, "named value")
@@ -150,6 +158,17 @@ func decodeNamedSized(d *Decoder, v reflect.Value) {
 		return
 	}
 	v.Set(val)
+}
+
+// isPythonValue reports whether v, decoded from a named Python value's pickle, is what
+// encodeNamedSized writes: a value of the pickle package's types, or a scalar.
+func isPythonValue(v any) bool {
+	switch v.(type) {
+	case bool, int64, float64, complex128, string:
+		return true
+	}
+	_, ok := pythonValueName(reflect.TypeOf(v))
+	return ok
 }
 
 // claimBody takes the n bytes of a value kept or decoded whole, claiming them (see

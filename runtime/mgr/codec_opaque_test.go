@@ -172,3 +172,44 @@ func TestNilPythonPointerTravelsAsNil(t *testing.T) {
 		t.Fatalf("got %#v, %v; want two nils", out, err)
 	}
 }
+
+// sharedListsPickle is a pickle of a list holding one list twice, which holds one list
+// twice, depth levels down: a few bytes per level, 2^depth lists when spelled out.
+func sharedListsPickle(depth int) []byte {
+	p := []byte{0x80, 4, ']', 0x94} // EMPTY_LIST, MEMOIZE
+	for l := 1; l <= depth; l++ {
+		// POP, EMPTY_LIST, MEMOIZE, MARK, BINGET l-1 twice, APPENDS
+		p = append(p, '0', ']', 0x94, '(', 'h', byte(l-1), 'h', byte(l-1), 'e')
+	}
+	return append(p, '.')
+}
+
+// TestPythonValueMustBeAPythonValue: a named Python value is a value of the pickle
+// package's types (or a scalar), written back as its pickle. A peer that sends a list's
+// pickle under such a name got a plain []any whose shared parts the codec then spells
+// out: 294 bytes of message, 2^26 lists to write back (a manager holding it in a
+// Queue[any] never finished the reply of a Get).
+func TestPythonValueMustBeAPythonValue(t *testing.T) {
+	in := []any{OpaqueValue{Type: picklePrefix + "Tuple", Data: sharedListsPickle(26)}}
+	e := NewEncoder(nil)
+	e.Value(&in)
+	if err := e.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var out []any
+	dec := NewDecoder(e.Bytes())
+	dec.Value(&out)
+	if err := dec.Done(); !errors.Is(err, ErrDecode) {
+		t.Fatalf("a list's pickle as a Python value: decoded %T, %v; want ErrDecode", out[0], err)
+	}
+	// A small int travels under BigInt's name (its pickle reads back as int64); scalars
+	// are still taken.
+	in = []any{pickle.NewBigInt(big.NewInt(5))}
+	e = NewEncoder(nil)
+	e.Value(&in)
+	dec = NewDecoder(e.Bytes())
+	dec.Value(&out)
+	if err := dec.Done(); err != nil {
+		t.Fatalf("a small BigInt: %v", err)
+	}
+}
