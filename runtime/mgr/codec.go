@@ -169,6 +169,9 @@ type Decoder struct {
 	// collections and targets from each claiming the same remaining bytes and multiplying
 	// the allocation by the nesting depth.
 	claimed int
+	// pyExpanded sums the bytes the Python values decoded so far built beyond their
+	// pickles (pythonExpansion bounds it for the whole message).
+	pyExpanded int
 }
 
 // DefaultMaxDepth is the nesting bound of a Decoder whose MaxDepth is zero.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math/big"
+	"runtime"
 	"testing"
 
 	"github.com/mgr-go/mgr/runtime/pyproto/pickle"
@@ -213,3 +214,61 @@ func TestPythonValueMustBeAPythonValue(t *testing.T) {
 		t.Fatalf("a small BigInt: %v", err)
 	}
 }
+// laughsPickle is a small pickle of a hashable tuple that shares one string through
+// the memo k times at each of levels levels: its canonical body (what the decoder
+// builds) is about 18·k^levels bytes.
+func laughsPickle(k, levels int) []byte {
+	p := []byte{0x80, 4, 0x8c, 16}
+	p = append(p, "aaaaaaaaaaaaaaaa"...)
+	p = append(p, 0x94, '0') // MEMOIZE, POP
+	for l := range levels {
+		if l > 0 {
+			p = append(p, '0')
+		}
+		p = append(p, '(')
+		for range k {
+			p = append(p, 'h', byte(l)) // BINGET l
+		}
+		p = append(p, 't', 0x94) // TUPLE, MEMOIZE
+	}
+	return append(p, '.')
+}
+
+// TestPythonValuesShareOneExpansionBudget: the expansion a Python value's pickle may
+// build is bounded per message, not per value. With an allowance per value (64× its
+// bytes + 1 MiB), 64 copies of one 150-byte pickle that builds 0.7 MB each made a
+// 13 KB message allocate 255 MB.
+func TestPythonValuesShareOneExpansionBudget(t *testing.T) {
+	pk := laughsPickle(14, 4)
+	if v, err := pythonValueOptions(len(pk)).Decode(pk); err != nil {
+		t.Fatalf("one value alone: %v", err) // within one value's allowance
+	} else if _, ok := v.(pickle.Tuple); !ok {
+		t.Fatalf("decoded %T", v)
+	}
+	in := make([]any, 64)
+	for i := range in {
+		in[i] = OpaqueValue{Type: picklePrefix + "Tuple", Data: pk} // written as it came
+	}
+	e := NewEncoder(nil)
+	e.Value(&in)
+	if err := e.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var out []any
+	dec := NewDecoder(e.Bytes())
+	dec.Value(&out)
+	err := dec.Done()
+	runtime.ReadMemStats(&after)
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%d-byte message: %d bytes allocated, %v", len(e.Bytes()), alloc, err)
+	if !errors.Is(err, ErrDecode) {
+		t.Errorf("decoding 64 values that each expand 0.7 MB from a %d-byte message: %v, want ErrDecode", len(e.Bytes()), err)
+	}
+	if alloc > 32<<20 {
+		t.Errorf("decoding a %d-byte message allocated %d MB", len(e.Bytes()), alloc>>20)
+	}
+}
+
