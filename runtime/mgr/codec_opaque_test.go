@@ -214,6 +214,7 @@ func TestPythonValueMustBeAPythonValue(t *testing.T) {
 		t.Fatalf("a small BigInt: %v", err)
 	}
 }
+
 // laughsPickle is a small pickle of a hashable tuple that shares one string through
 // the memo k times at each of levels levels: its canonical body (what the decoder
 // builds) is about 18·k^levels bytes.
@@ -271,4 +272,3 @@ func TestPythonValuesShareOneExpansionBudget(t *testing.T) {
 		t.Errorf("decoding a %d-byte message allocated %d MB", len(e.Bytes()), alloc>>20)
 	}
 }
-
