@@ -123,6 +123,17 @@ func (c *Client) broken(l *link, err error) {
 		c.mu.Unlock()
 		return
 	}
+	if end := c.ending.Load(); end != nil {
+		// The manager shuts down or has exited: its connection's end is the end, not a
+		// break to resume from.
+		c.mu.Unlock()
+		why := end.err
+		if why == nil {
+			why = fmt.Errorf("%w (%s): the connection ended after Shutdown was accepted: %w", ErrShutdown, c.addr, err)
+		}
+		c.fail(why)
+		return
+	}
 	if window <= 0 || c.sessionID.Load() == 0 {
 		c.mu.Unlock()
 		c.fail(err)
