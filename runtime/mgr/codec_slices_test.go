@@ -3,6 +3,7 @@ package mgr
 import (
 	"bytes"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -71,6 +72,33 @@ func TestFastSliceLengthIsBounded(t *testing.T) {
 	}
 }
 
+// A varint cut short or longer than ten bytes fails the integer slices' inline loops as
+// it fails Decoder.Int64, and leaves no half-decoded slice behind.
+func TestFastIntSliceRejectsBadVarints(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		tail []byte
+	}{
+		{"cut short", []byte{0x80}},
+		{"eleven bytes", bytes.Repeat([]byte{0xff}, 11)},
+	} {
+		e := NewEncoder(nil)
+		e.Len(2)
+		e.Int64(-300)
+		b := append(e.Bytes(), c.tail...)
+		for _, out := range []any{new([]int), new([]int64), new(slowInts)} {
+			d := NewDecoder(b)
+			d.Value(out)
+			if err := d.Done(); err == nil || !strings.Contains(err.Error(), "invalid varint") {
+				t.Fatalf("%s into %T: err = %v, want invalid varint", c.name, out, err)
+			}
+			if s := reflectElem(out); s != nil && !isNilSlice(s) {
+				t.Fatalf("%s into %T: left %v", c.name, out, s)
+			}
+		}
+	}
+}
+
 func reflectElem(p any) any {
 	switch p := p.(type) {
 	case *[]int:
@@ -97,4 +125,34 @@ func isNilSlice(v any) bool {
 		return s == nil
 	}
 	return false
+}
+
+// BenchmarkIntSlice12500 is one pool.Map chunk of ints (Python's default chunk size for
+// 100,000 items over 2 workers) through the codec's fast slice path.
+func BenchmarkIntSlice12500(b *testing.B) {
+	xs := make([]int, 12500)
+	for i := range xs {
+		xs[i] = i * i
+	}
+	e := NewEncoder(nil)
+	e.Value(xs)
+	enc := e.Bytes()
+	b.Run("encode", func(b *testing.B) {
+		b.SetBytes(int64(len(enc)))
+		for b.Loop() {
+			e := NewEncoder(nil)
+			e.Value(xs)
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.SetBytes(int64(len(enc)))
+		for b.Loop() {
+			var out []int
+			d := NewDecoder(enc)
+			d.Value(&out)
+			if d.Done() != nil {
+				b.Fatal(d.Done())
+			}
+		}
+	})
 }
