@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"reflect"
+	"slices"
 	"strconv"
 )
 
@@ -88,7 +89,8 @@ func decodeSlice[T any](d *Decoder, p *[]T, minElem int, get func(*Decoder) T) {
 // Integer slices are the common case of a pool.Map's items and results, and the
 // per-element calls of encodeSlice and decodeSlice cost ~10 ns an element: these loops
 // write and read the same zig-zag varints as Encoder.Int64 and Decoder.Int64 inline, and
-// the encoder sizes its buffer exactly first, so a large slice is not copied as it grows.
+// the encoder makes room for the whole slice first, so a large one is not copied as its
+// buffer grows.
 
 // encodeVarints writes s as encodeSlice(e, s, Int64) does.
 func encodeVarints[T int | int64](e *Encoder, s []T) {
@@ -101,12 +103,7 @@ func encodeVarints[T int | int64](e *Encoder, s []T) {
 	for _, x := range s {
 		n += varintLen(zigzag(int64(x)))
 	}
-	buf := e.buf
-	if free := cap(buf) - len(buf); free < n {
-		grown := make([]byte, len(buf), len(buf)+n)
-		copy(grown, buf)
-		buf = grown
-	}
+	buf := slices.Grow(e.buf, n) // exact for a fresh buffer, amortised for a growing one
 	for _, x := range s {
 		ux := zigzag(int64(x))
 		for ux >= 0x80 {
@@ -133,12 +130,20 @@ func varintLen(ux uint64) int { return (bits.Len64(ux|1) + 6) / 7 }
 // decodeVarints reads what encodeVarints wrote into *p (nil for -1, and on an error),
 // each element checked to fit in bitSize bits as Decoder.IntN checks it.
 func decodeVarints[T int | int64](d *Decoder, p *[]T, bitSize int) {
+	*p = decodeVarintsInto[T](d, nil, bitSize)
+}
+
+// decodeVarintsInto is decodeVarints into dst's storage when it is large enough.
+func decodeVarintsInto[T int | int64](d *Decoder, dst []T, bitSize int) []T {
 	n := d.Len(1)
 	if n < 0 {
-		*p = nil
-		return
+		return nil
 	}
-	s := make([]T, n)
+	s := dst[:0]
+	if s == nil || cap(s) < n { // nil stays apart from empty
+		s = make([]T, n)
+	}
+	s = s[:n]
 	buf := d.buf[d.off:]
 	for i := range s {
 		var ux uint64
@@ -149,8 +154,7 @@ func decodeVarints[T int | int64](d *Decoder, p *[]T, bitSize int) {
 			if k <= 0 {
 				d.off = len(d.buf) - len(buf)
 				d.Fail("invalid varint")
-				*p = nil
-				return
+				return nil
 			}
 			ux, buf = v, buf[k:]
 		}
@@ -161,13 +165,43 @@ func decodeVarints[T int | int64](d *Decoder, p *[]T, bitSize int) {
 		if bitSize < 64 && (x < -(1<<(bitSize-1)) || x >= 1<<(bitSize-1)) {
 			d.off = len(d.buf) - len(buf)
 			d.Fail("integer %d overflows int%d", x, bitSize)
-			*p = nil
-			return
+			return nil
 		}
 		s[i] = T(x)
 	}
 	d.off = len(d.buf) - len(buf)
-	*p = s
+	return s
+}
+
+// DecodeSliceInto reads a []T that Encoder.Value wrote, into dst's storage when dst has
+// the capacity, and returns it (nil for a nil slice, and on an error, when what dst held
+// is unspecified). Someone who puts one result together from the parts several messages
+// carry (pool.Map's chunks), or decodes many slices in turn (a pool worker), saves the
+// allocation and the copy of a slice per message: on the binary codec's fast slice types
+// ([]int, []int64) the elements are decoded in place; other types are decoded as
+// Decoder.Value decodes them, then copied.
+func DecodeSliceInto[T any](d *Decoder, dst []T) []T {
+	if _, binary := codecOf(d.env).(BinaryCodec); binary && d.err == nil {
+		switch dst := any(dst).(type) {
+		case []int:
+			s, _ := any(decodeVarintsInto(d, dst, strconv.IntSize)).([]T)
+			return s
+		case []int64:
+			s, _ := any(decodeVarintsInto(d, dst, 64)).([]T)
+			return s
+		}
+	}
+	var s []T
+	d.Value(&s)
+	if s == nil || d.err != nil {
+		return nil
+	}
+	if cap(dst) < len(s) {
+		return s
+	}
+	dst = dst[:len(s)]
+	copy(dst, s)
+	return dst
 }
 
 var float64Type = reflect.TypeFor[float64]()

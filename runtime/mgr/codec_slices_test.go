@@ -156,3 +156,44 @@ func BenchmarkIntSlice12500(b *testing.B) {
 		}
 	})
 }
+
+// DecodeSliceInto decodes into the storage it is given when that is large enough, on the
+// fast path and the reflective one alike, and allocates otherwise.
+func TestDecodeSliceInto(t *testing.T) {
+	enc := func(v any) []byte {
+		e := NewEncoder(nil)
+		e.Value(v)
+		if e.Err() != nil {
+			t.Fatal(e.Err())
+		}
+		return e.Bytes()
+	}
+	ints := enc([]int{3, -4, 500})
+	dst := make([]int, 5)
+	got := DecodeSliceInto(NewDecoder(ints), dst[1:4])
+	if !cmp.Equal(got, []int{3, -4, 500}) || &got[0] != &dst[1] {
+		t.Fatalf("into room for 3: got %v (in place: %v)", got, &got[0] == &dst[1])
+	}
+	got = DecodeSliceInto(NewDecoder(ints), dst[:2:2])
+	if !cmp.Equal(got, []int{3, -4, 500}) || &got[0] == &dst[0] {
+		t.Fatalf("into room for 2: got %v, want a new slice of 3", got)
+	}
+	if got := DecodeSliceInto(NewDecoder(enc([]int(nil))), dst); got != nil {
+		t.Fatalf("nil decoded as %#v", got)
+	}
+	if got := DecodeSliceInto[int](NewDecoder(enc([]int{})), nil); got == nil || len(got) != 0 {
+		t.Fatalf("empty decoded as %#v", got)
+	}
+	i64 := make([]int64, 3)
+	if got := DecodeSliceInto(NewDecoder(enc([]int64{1, 2, 3})), i64); !cmp.Equal(got, []int64{1, 2, 3}) || &got[0] != &i64[0] {
+		t.Fatalf("[]int64: got %v", got)
+	}
+	strs := make([]string, 2)
+	if got := DecodeSliceInto(NewDecoder(enc([]string{"a", "b"})), strs); !cmp.Equal(got, []string{"a", "b"}) || &got[0] != &strs[0] {
+		t.Fatalf("[]string: got %v", got)
+	}
+	d := NewDecoder(ints[:len(ints)-1]) // the last varint cut off
+	if got := DecodeSliceInto(d, dst); got != nil || d.Done() == nil {
+		t.Fatalf("cut short: got %v, err %v", got, d.Done())
+	}
+}

@@ -209,9 +209,24 @@ func (p *Pool) closedErrLocked() error {
 	return fmt.Errorf("%w: CloseTasks was called", ErrClosed)
 }
 
-// Submit queues a batch of chunks for fn and returns the batch's ID. A chunk whose
-// worker dies is queued again up to retries times.
-func (p *Pool) Submit(ctx context.Context, fn string, chunks [][]byte, retries int) (uint64, error) {
+// Submit queues a batch for fn and returns the batch's ID. The batch's chunks are
+// items cut at ends: chunk i is items[ends[i-1]:ends[i]] (from 0 for the first), each
+// the encoding of a []A. One buffer for all the chunks, rather than a [][]byte, is one
+// allocation and one copy on each side: a Map of 100,000 ints grew the call's buffer
+// eight times. A chunk whose worker dies is queued again up to retries times.
+func (p *Pool) Submit(ctx context.Context, fn string, items []byte, ends []int, retries int) (uint64, error) {
+	chunks := make([][]byte, len(ends))
+	lo := 0
+	for i, hi := range ends {
+		if hi < lo || hi > len(items) {
+			return 0, fmt.Errorf("pool: submit %q: chunk %d ends at byte %d, outside %d..%d", fn, i, hi, lo, len(items))
+		}
+		chunks[i] = items[lo:hi:hi]
+		lo = hi
+	}
+	if lo != len(items) {
+		return 0, fmt.Errorf("pool: submit %q: %d bytes after the last chunk", fn, len(items)-lo)
+	}
 	c := mgr.CallerOf(ctx)
 	p.mu.Lock()
 	defer p.mu.Unlock()
