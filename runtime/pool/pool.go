@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/mgr-go/mgr/runtime/mgr"
@@ -263,9 +264,12 @@ func (p *Pool) Results(ctx context.Context, id uint64, wait bool) ([]Result, boo
 			return nil, false, fmt.Errorf("%w: batch %d is unknown (cancelled, fetched completely, or its submitter's session ended)", ErrCancelled, id)
 		}
 		if len(b.ready) > 0 || b.left == 0 || !wait {
-			rs := b.ready
-			b.ready = nil
-			more := b.left > 0
+			rs := slices.Clip(b.ready[:replyCount(b.ready)]) // appending to rs must not overwrite b.ready
+			b.ready = b.ready[len(rs):]
+			if len(b.ready) == 0 {
+				b.ready = nil
+			}
+			more := b.left > 0 || len(b.ready) > 0
 			if !more {
 				delete(p.batches, id)
 			}
@@ -295,6 +299,26 @@ func (p *Pool) Results(ctx context.Context, id uint64, wait bool) ([]Result, boo
 			return nil, true, ctx.Err()
 		}
 	}
+}
+
+// replyBytes bounds the outcomes one Results reply carries (it carries one at least):
+// the manager and the submitter each reuse reply buffers of up to 64 KiB, and a reply
+// past that is a fresh buffer on both sides, grown in steps as the outcomes are
+// appended — most of the manager's allocations during a Map of 100,000 ints, which
+// fetched two or three 62 KB outcomes at a time. Another round trip for the rest costs
+// less.
+const replyBytes = 48 << 10
+
+// replyCount is how many of rs (at least one, if any) the next reply carries.
+func replyCount(rs []Result) int {
+	size := 0
+	for i, r := range rs {
+		size += len(r.Out)
+		if i > 0 && size > replyBytes {
+			return i
+		}
+	}
+	return len(rs)
 }
 
 // Cancel drops batch id: its queued chunks are not run, and its outcomes are discarded.

@@ -447,9 +447,10 @@ func TestCloseAndTerminate(t *testing.T) {
 	if _, err := m.Client().Info(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := m.Server().NumObjects(); n != 0 {
-		t.Fatalf("%d objects left in the manager after Close", n)
-	}
+	// A worker's session ends when the manager reads its goodbye, which may come after
+	// the process is gone (waitGone): until then the session holds its reference to the
+	// pool (seen once in 15 runs on a loaded machine).
+	waitFor(t, func() bool { return m.Server().NumObjects() == 0 })
 
 	o2, err := pool.Start(ctx, m.Client(), pool.Options{Workers: 2})
 	if err != nil {
