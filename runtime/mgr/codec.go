@@ -340,6 +340,13 @@ func (d *Decoder) String() string {
 	return string(b)
 }
 
+// stringBytes reads a string without copying it: the bytes stay the frame's, valid only
+// while it is.
+func (d *Decoder) stringBytes() []byte {
+	n := d.length("string")
+	return d.take(n, "string")
+}
+
 // ByteSlice reads a byte slice into fresh memory.
 func (d *Decoder) ByteSlice() []byte {
 	n := d.Uint64()

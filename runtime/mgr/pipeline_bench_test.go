@@ -47,3 +47,28 @@ func BenchmarkCreateCallRelease(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCreateCallReleaseInProcess is BenchmarkCreateCallRelease/pipelined with the
+// manager in this process, so its allocations count the manager's side too (create,
+// promise, object, reply) — StartInProcess's client still goes through a socket.
+func BenchmarkCreateCallReleaseInProcess(b *testing.B) {
+	ctx := context.Background()
+	m, err := mgr.StartInProcess(mgr.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Shutdown(ctx)
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := createCounterPipelined(ctx, m.Client(), 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := p.Add(ctx, 1); err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Close(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
