@@ -104,15 +104,19 @@ func encodeVarints[T int | int64](e *Encoder, s []T) {
 		n += varintLen(zigzag(int64(x)))
 	}
 	buf := slices.Grow(e.buf, n) // exact for a fresh buffer, amortised for a growing one
+	out := buf[len(buf) : len(buf)+n]
+	i := 0
 	for _, x := range s {
 		ux := zigzag(int64(x))
 		for ux >= 0x80 {
-			buf = append(buf, byte(ux)|0x80)
+			out[i] = byte(ux) | 0x80
 			ux >>= 7
+			i++
 		}
-		buf = append(buf, byte(ux))
+		out[i] = byte(ux)
+		i++
 	}
-	e.buf = buf
+	e.buf = buf[:len(buf)+n]
 }
 
 // zigzag maps a signed integer to the unsigned one binary.AppendVarint writes.
