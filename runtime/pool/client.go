@@ -15,9 +15,14 @@ import (
 type Target interface {
 	poolProxy() *PoolProxy
 	poolSize(ctx context.Context) (int, error)
+	// takeBuf and putBuf lend a buffer to encode a submission's items into (nil: none).
+	takeBuf() []byte
+	putBuf(b []byte)
 }
 
 func (p *PoolProxy) poolProxy() *PoolProxy { return p }
+func (p *PoolProxy) takeBuf() []byte       { return nil }
+func (p *PoolProxy) putBuf([]byte)         {}
 
 func (p *PoolProxy) poolSize(ctx context.Context) (int, error) {
 	s, err := p.Stats(ctx)
@@ -95,7 +100,9 @@ func submit[A, R any](ctx context.Context, t Target, f Func[A, R], xs []A, defCh
 	nchunks := (n + size - 1) / size
 	bounds := make([]int, 1, nchunks+1)
 	ends := make([]int, 0, nchunks)
-	e := mgr.NewEncoder(nil)
+	buf := t.takeBuf()
+	defer func() { t.putBuf(buf) }()
+	e := mgr.NewEncoder(buf[:0])
 	for lo := 0; lo < n; lo += size {
 		hi := min(lo+size, n)
 		e.Value(xs[lo:hi])
@@ -115,7 +122,8 @@ func submit[A, R any](ctx context.Context, t Target, f Func[A, R], xs []A, defCh
 	if n == 0 {
 		return s, nil
 	}
-	id, err := p.Submit(ctx, f.name, e.Bytes(), ends, o.retries)
+	buf = e.Bytes() // Submit copies it: it goes back to t for the next
+	id, err := p.Submit(ctx, f.name, buf, ends, o.retries)
 	if err != nil {
 		return nil, fmt.Errorf("pool: %s: %w", f.name, err)
 	}
