@@ -63,6 +63,12 @@ func pipeDone(call *Call) {
 			p.err = fmt.Errorf("mgr: decode the reply of %s's create: %w", p.typeID, err)
 		}
 	}
+	// The Call lives as long as p (as long as the Handle it made) but is done with what
+	// only its sending needed: the proxies among its arguments (kept until the reply, as
+	// for every call; collected, they release their objects), its frame, its reply.
+	clear(call.Args.keep)
+	call.Args = Encoder{}
+	call.frame, call.reply = nil, nil
 	close(p.done)
 	call.done <- struct{}{} // for waitPipe's reader (lead)
 }

@@ -34,8 +34,10 @@ func (sess *session) runCall(j callJob) {
 	}()
 	sc := s.getScratch()
 	defer s.putScratch(sc)
+	limit := sess.replyLimit()
 	enc := &sc.enc
-	*enc = Encoder{buf: append(enc.buf[:0], make([]byte, replyReserve)...), env: sess, track: true}
+	*enc = Encoder{buf: append(enc.buf[:0], make([]byte, replyReserve)...), env: sess, track: true,
+		limit: replyReserve + limit} // beyond it the reply fails anyway (below)
 
 	if j.rd == nil && j.obj != nil && j.obj.desc.Serialized && !j.locked && !s.shutting.Load() &&
 		j.method < uint64(len(j.obj.desc.Methods)) {
@@ -71,7 +73,6 @@ func (sess *session) runCall(j callJob) {
 		enc.undo = append(enc.undo, j.rec.undo...) // registered with Undo
 	}
 	var frame []byte
-	limit := sess.replyLimit()
 	if err == nil && failed == nil {
 		frame = finishReply(enc.buf, j.reqID, enc.refs)
 		if n := len(frame) - wire.HeaderSize; n > limit {
