@@ -255,6 +255,7 @@ func init() {
 			{
 				Name:         "Cancel",
 				Sig:          "func(uint64)",
+				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Uint64()
@@ -268,6 +269,7 @@ func init() {
 			{
 				Name:         "CloseTasks",
 				Sig:          "func()",
+				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -280,6 +282,7 @@ func init() {
 			{
 				Name:         "Join",
 				Sig:          "func()",
+				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -292,6 +295,7 @@ func init() {
 			{
 				Name:         "Next",
 				Sig:          "func(int, []github.com/mgr-go/mgr/runtime/pool.Result, bool) []github.com/mgr-go/mgr/runtime/pool.Task",
+				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Int()
@@ -313,6 +317,7 @@ func init() {
 			{
 				Name:         "Results",
 				Sig:          "func(uint64, bool) ([]github.com/mgr-go/mgr/runtime/pool.Result, bool)",
+				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.Uint64()
@@ -333,6 +338,7 @@ func init() {
 			{
 				Name:         "Stats",
 				Sig:          "func() github.com/mgr-go/mgr/runtime/pool.Stats",
+				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -350,6 +356,7 @@ func init() {
 			{
 				Name:         "Submit",
 				Sig:          "func(string, []byte, []int, int) uint64",
+				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					a0 := args.String()
@@ -372,6 +379,7 @@ func init() {
 			{
 				Name:         "Terminate",
 				Sig:          "func()",
+				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {
@@ -384,6 +392,7 @@ func init() {
 			{
 				Name:         "WorkersStopped",
 				Sig:          "func()",
+				Inline:       true,
 				TakesContext: true,
 				Call: func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error {
 					if err := args.Done(); err != nil {

@@ -21,7 +21,7 @@ import (
 // the process dies, however it dies), and whatever it had claimed is failed with
 // ErrWorkerDied or, if the batch asked for retries, queued again at the front.
 //
-//mgr:expose typeid=pool.Pool concurrent
+//mgr:expose typeid=pool.Pool concurrent inline
 type Pool struct {
 	size     int
 	maxTasks int
