@@ -49,6 +49,7 @@ type Client struct {
 	idBase    atomic.Uint64 // the session's request IDs are all above it (a new session after a restart)
 	recv      atomic.Uint64 // frames received from the manager in this session
 	acked     atomic.Uint64 // the count last acknowledged
+	unacked   atomic.Int64  // bytes received since the last acknowledgement
 	resuming  bool          // a reconnect is under way; guarded by mu
 	rejected  []uint64      // recent Reject answers, said again on a resume; guarded by mu
 	state     atomic.Int32  // ConnState
