@@ -212,8 +212,16 @@ func (c *Client) interrupt(call *Call) {
 	}
 }
 
-// releaseRead gives up the reading role; a caller waiting for it gets it.
-func (c *Client) releaseRead() { <-c.readTok }
+// releaseRead gives up the reading role; a caller waiting for it gets it (a sender
+// blocked on readTok fills the freed slot at once, before startIdleReader can).
+func (c *Client) releaseRead() {
+	<-c.readTok
+	if c.ending.Load() != nil {
+		// The manager is going: someone must read on to its goodbye or the connection's
+		// end (readToEnd), also after the last caller has its reply.
+		c.startIdleReader()
+	}
+}
 
 // startIdleReader starts the idle reader if nobody reads. It does so even with calls
 // pending: their callers read once they have sent their calls, but a send can wait —
