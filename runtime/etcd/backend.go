@@ -101,7 +101,8 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	if dt <= 0 {
 		dt = 5 * time.Second
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: cfg.Endpoints, TLS: cfg.TLS, DialTimeout: dt, DialOptions: cfg.DialOptions, Logger: zap.NewNop()})
+	dopts := append(DialOptions(), cfg.DialOptions...) // the caller's last: they override
+	cli, err := clientv3.New(clientv3.Config{Endpoints: cfg.Endpoints, TLS: cfg.TLS, DialTimeout: dt, DialOptions: dopts, Logger: zap.NewNop()})
 	if err != nil {
 		return nil, storeErr(ctx, "connect", err)
 	}
