@@ -66,6 +66,16 @@ func (s *Server) lookupType(typeID string) *TypeDesc {
 	return LookupType(typeID)
 }
 
+// lookupTypeIn is lookupType for a type name read from a frame (Decoder.stringBytes):
+// without a backend it allocates nothing, which a create on the hot path would otherwise
+// spend on the name.
+func (s *Server) lookupTypeIn(typeID []byte) *TypeDesc {
+	if s.backend.get() != nil {
+		return s.lookupType(string(typeID))
+	}
+	return lookupTypeBytes(typeID)
+}
+
 // lookupBackendNamed enters the backend's object called name into the table as a named
 // object when the manager has none of that name yet. Without a backend it does nothing
 // (the caller reports the name unknown).

@@ -39,6 +39,8 @@ type Call struct {
 	// onDone, for a call nobody waits for (a pipelined create, a batch of releases:
 	// client_pipe.go), handles its reply, or its failure, where it is read.
 	onDone func(*Call)
+	pipe   *pipeRes // a pipelined create's outcome, which onDone settles (client_pipe.go)
+	nrel   int      // a CtlReleaseN's count of references, for its onDone's log
 }
 
 // reservedHeader is room at the front of every call's Args buffer for the frame length,

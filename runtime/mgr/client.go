@@ -67,9 +67,10 @@ type Client struct {
 	abandoned map[uint64]abandonedCall // calls given up on, still running in the manager; guarded by mu
 	failover  failoverState            // other managers to redial (client_failover.go)
 
-	deferred  atomic.Bool // frames or releases wait for a write to go with (client_pipe.go)
-	flushing  atomic.Bool // keepAlive's flushDeferred runs
-	unawaited int         // the calls in pending with an onDone; guarded by mu
+	deferred  atomic.Bool            // frames or releases wait for a write to go with (client_pipe.go)
+	flushing  atomic.Bool            // keepAlive's flushDeferred runs
+	unawaited int                    // the calls in pending with an onDone; guarded by mu
+	ctl       atomic.Pointer[Handle] // the manager's own object, this session's (controlHandle)
 }
 
 // abandonedCall is a call whose caller gave up while the manager still runs it: the room
@@ -121,7 +122,10 @@ func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error
 	c.link.Store(l)
 	c.sessGen.Store(1)
 	c.lastRecv.Store(time.Now().UnixNano())
-	c.calls.New = func() any { return &Call{done: make(chan struct{}, 1), ack: make(chan struct{}, 1), conn: c} }
+	c.calls.New = func() any {
+		// Room for a typical call's arguments, so the first encode does not grow it.
+		return &Call{done: make(chan struct{}, 1), ack: make(chan struct{}, 1), conn: c, Args: Encoder{buf: make([]byte, 0, 256)}}
+	}
 	c.readTok = make(chan struct{}, 1)
 	go c.keepAlive()
 	if err := c.hello(ctx); err != nil {
@@ -427,6 +431,8 @@ func (c *Client) putCall(call *Call) {
 	}
 	call.h = nil
 	call.onDone = nil
+	call.pipe = nil
+	call.nrel = 0
 	call.cancelSent.Store(false) // else a resume would cancel the Call's next use
 	call.res = Decoder{}
 	call.err = nil
@@ -609,7 +615,7 @@ func (c *Client) sendSmall(kind byte, id uint64) {
 
 // control calls a method of the manager itself.
 func (c *Client) control(ctx context.Context, method int, enc func(*Encoder), dec func(*Decoder)) error {
-	h := &Handle{owner: c, id: wire.ControlObject, typeID: "mgr.Manager", sess: c.sessGen.Load()}
+	h := c.controlHandle(c.sessGen.Load())
 	call := c.newCall(h, method)
 	if enc != nil {
 		enc(&call.Args)
@@ -720,9 +726,21 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// controlHandle returns the Handle of the manager's own object for session generation
+// gen. Control calls only read it, so one per session serves them all, and a release or
+// pipelined create allocates none.
+func (c *Client) controlHandle(gen uint64) *Handle {
+	if h := c.ctl.Load(); h != nil && h.sess == gen {
+		return h
+	}
+	h := &Handle{owner: c, id: wire.ControlObject, typeID: "mgr.Manager", sess: gen}
+	c.ctl.Store(h)
+	return h
+}
+
 func (c *Client) newHandle(id uint64, typeID string) *Handle {
 	h := &Handle{owner: c, id: id, typeID: typeID, sess: c.sessGen.Load()}
-	h.cleanup = runtime.AddCleanup(h, c.releaseLeaked, relRef{id: id, sess: h.sess})
+	h.cleanup = runtime.AddCleanup(h, releaseLeaked, leakedRef{c, relRef{id: id, sess: h.sess}})
 	return h
 }
 

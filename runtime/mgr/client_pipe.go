@@ -33,11 +33,44 @@ import (
 
 // pipeRes is the outcome of a pipelined create, as its Handle sees it.
 type pipeRes struct {
-	reqID uint64
-	call  *Call         // the create (waitPipe reads until its reply)
-	done  chan struct{} // closed once id or err is set
-	id    uint64
-	err   error
+	reqID  uint64
+	call   Call          // the create (waitPipe reads until its reply); never pooled
+	typeID string        // what it creates, for the error of a reply that does not decode
+	done   chan struct{} // closed once id or err is set
+	id     uint64
+	err    error
+	// stop ends the watch on the create's ctx (CreatePipelined); nil when its ctx
+	// cannot end.
+	stop atomic.Pointer[func() bool]
+	// args is the create's first buffer for its arguments: a type's name and a few
+	// values fit, and the create allocates none.
+	args [reservedHeader + 64]byte
+}
+
+// pipeDone is a pipelined create's onDone: it settles p where the reply is read, with no
+// waiting. A function, not a closure, so a create allocates nothing for it.
+func pipeDone(call *Call) {
+	p := call.pipe
+	if s := p.stop.Load(); s != nil {
+		(*s)()
+	}
+	if call.err != nil {
+		p.err = call.err
+	} else {
+		d := Decoder{buf: call.reply}
+		p.id = d.Uint64()
+		if err := d.Done(); err != nil {
+			p.err = fmt.Errorf("mgr: decode the reply of %s's create: %w", p.typeID, err)
+		}
+	}
+	// The Call lives as long as p (as long as the Handle it made) but is done with what
+	// only its sending needed: the proxies among its arguments (kept until the reply, as
+	// for every call; collected, they release their objects), its frame, its reply.
+	clear(call.Args.keep)
+	call.Args = Encoder{}
+	call.frame, call.reply = nil, nil
+	close(p.done)
+	call.done <- struct{}{} // for waitPipe's reader (lead)
 }
 
 // complete finishes a pending call: its onDone, which owns the call from then on, or
@@ -120,7 +153,7 @@ func (c *Client) waitPipe(ctx context.Context, p *pipeRes) error {
 			return nil
 		case c.readTok <- struct{}{}:
 			_ = c.link.Load().w.Flush() // the create may still be in the buffer; a failure is the reader's to see
-			c.lead(p.call, ctx, time.Time{})
+			c.lead(&p.call, ctx, time.Time{})
 			c.releaseRead()
 		case <-ctx.Done():
 			return ctx.Err()
@@ -140,32 +173,22 @@ func (c *Client) waitPipe(ctx context.Context, p *pipeRes) error {
 // type's methods (client_bind.go), as any call does; later ones do not.
 func (c *Client) CreatePipelined(ctx context.Context, typeID string, args func(*Encoder)) (*Handle, error) {
 	gen := c.sessGen.Load()
-	call := c.newCall(&Handle{owner: c, id: wire.ControlObject, typeID: "mgr.Manager", sess: gen}, wire.CtlCreatePipe)
+	// The create's Call lives in p, not in the pool: waitPipe may still lead it after its
+	// reply was handled, so it must never be handed to another call.
+	p := &pipeRes{typeID: typeID, done: make(chan struct{})}
+	call := &p.call
+	// No ack channel: nobody awaits this call, so a Cancel's acknowledgement has no
+	// reader (handleFrame's send to a nil channel takes its default).
+	*call = Call{done: make(chan struct{}, 1), conn: c, pipe: p, onDone: pipeDone}
+	call.h = c.controlHandle(gen)
+	call.method = wire.CtlCreatePipe
+	call.Args = Encoder{buf: p.args[:reservedHeader], env: c}
 	call.Args.String(typeID)
 	if args != nil {
 		args(&call.Args)
 	}
 	if err := call.Args.err; err != nil {
 		return nil, fmt.Errorf("mgr: encode arguments of %s's constructor: %w", typeID, err)
-	}
-	p := &pipeRes{call: call, done: make(chan struct{})}
-	var stop atomic.Pointer[func() bool] // ends the watch on ctx (below)
-	call.onDone = func(call *Call) {
-		// Where the reply is read: no waiting here.
-		if s := stop.Load(); s != nil {
-			(*s)()
-		}
-		if call.err != nil {
-			p.err = call.err
-		} else {
-			d := Decoder{buf: call.reply}
-			p.id = d.Uint64()
-			if err := d.Done(); err != nil {
-				p.err = fmt.Errorf("mgr: decode the reply of %s's create: %w", typeID, err)
-			}
-		}
-		close(p.done)
-		call.done <- struct{}{} // for waitPipe's reader (lead); the call is not reused
 	}
 	if err := c.send(ctx, call, true); err != nil {
 		return nil, err
@@ -182,7 +205,7 @@ func (c *Client) CreatePipelined(ctx context.Context, typeID string, args func(*
 				c.sendSmall(wire.KindCancel, id)
 			}
 		})
-		stop.Store(&s)
+		p.stop.Store(&s)
 		select {
 		case <-p.done: // answered before the watch was stored
 			s()
@@ -190,7 +213,7 @@ func (c *Client) CreatePipelined(ctx context.Context, typeID string, args func(*
 		}
 	}
 	h := &Handle{owner: c, typeID: typeID, sess: gen, pipe: p}
-	h.cleanup = runtime.AddCleanup(h, c.releaseLeaked, relRef{pipe: p.reqID, sess: gen})
+	h.cleanup = runtime.AddCleanup(h, releaseLeaked, leakedRef{c, relRef{pipe: p.reqID, sess: gen}})
 	return h, nil
 }
 

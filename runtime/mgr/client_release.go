@@ -32,6 +32,7 @@ type relRef struct {
 type releaser struct {
 	mu     sync.Mutex
 	ids    []relRef
+	spare  []relRef    // ids' last backing array, handed back by sendReleases for reuse
 	queued atomic.Bool // ids is not empty
 }
 
@@ -55,16 +56,16 @@ func (c *Client) dropRefOf(ref relRef) {
 func (c *Client) sendReleases(deferred bool) {
 	r := &c.rel
 	r.mu.Lock()
-	ids := r.ids
-	r.ids = nil
+	all := r.ids
+	r.ids, r.spare = r.spare, nil
 	r.queued.Store(false)
 	r.mu.Unlock()
 	gen := c.sessGen.Load()
-	ids = slices.DeleteFunc(ids, func(r relRef) bool { return r.sess != gen }) // a restarted manager's
+	ids := slices.DeleteFunc(all, func(r relRef) bool { return r.sess != gen }) // a restarted manager's
 	for len(ids) > 0 {
 		batch := ids[:min(len(ids), releaseBatch)]
 		ids = ids[len(batch):]
-		call := c.newCall(&Handle{owner: c, id: wire.ControlObject, typeID: "mgr.Manager", sess: gen}, wire.CtlReleaseN)
+		call := c.newCall(c.controlHandle(gen), wire.CtlReleaseN)
 		pipes := 0
 		for _, r := range batch {
 			if r.pipe != 0 {
@@ -85,31 +86,49 @@ func (c *Client) sendReleases(deferred bool) {
 				}
 			}
 		}
-		n := len(batch)
-		call.onDone = func(call *Call) {
-			defer c.putCall(call)
-			if call.err != nil {
-				return // the session's end drops them
-			}
-			d := Decoder{buf: call.reply}
-			if failed := d.Uint64(); d.Done() == nil && failed > 0 {
-				c.opts.logAt(slog.LevelWarn, "mgr: released references were not held by the session", slog.Uint64(LogSession, c.sessionID.Load()), slog.Uint64("failed", failed), slog.Int("released", n))
-			}
-		}
+		call.nrel = len(batch)
+		call.onDone = releasesDone
 		// A failure is the connection's end: the manager drops the session's references.
 		_ = c.send(context.Background(), call, deferred)
+	}
+	if cap(all) <= releaseBatch {
+		r.mu.Lock()
+		r.spare = all[:0] // the next queue reuses it: releasing allocates nothing
+		r.mu.Unlock()
+	}
+}
+
+// releasesDone is a CtlReleaseN's onDone: it logs references the manager did not know.
+// A function, not a closure, so a release allocates nothing for it.
+func releasesDone(call *Call) {
+	c := call.conn
+	defer c.putCall(call)
+	if call.err != nil {
+		return // the session's end drops them
+	}
+	d := Decoder{buf: call.reply}
+	if failed := d.Uint64(); d.Done() == nil && failed > 0 {
+		c.opts.logAt(slog.LevelWarn, "mgr: released references were not held by the session", slog.Uint64(LogSession, c.sessionID.Load()), slog.Uint64("failed", failed), slog.Int("released", call.nrel))
 	}
 }
 
 // releaseLeaked drops the reference of a Handle that was garbage collected without
 // Close. It runs on the cleanup goroutine, and only queues the release.
-func (c *Client) releaseLeaked(ref relRef) {
+func releaseLeaked(l leakedRef) {
+	c := l.c
 	select {
 	case <-c.done:
 		return
 	default:
 	}
-	c.dropRefOf(ref)
+	c.dropRefOf(l.ref)
+}
+
+// leakedRef is what a Handle's cleanup needs: its client and the reference. It must not
+// point at the Handle, or the Handle would never be collected.
+type leakedRef struct {
+	c   *Client
+	ref relRef
 }
 
 // release implements handleOwner: Close queues the release, which goes out with the

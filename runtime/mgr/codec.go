@@ -42,6 +42,11 @@ type Encoder struct {
 	keep []*Handle
 	// depth is the nesting of the value being encoded through the Codec.
 	depth int
+	// limit, when not 0, is the most bytes buf may hold: a reply's frame limit. Values
+	// that share parts (one []any held twice, thirty levels down, as a CPython client's
+	// list can be) are spelled out in full, so the encoding stops at the limit instead
+	// of growing on after it.
+	limit int
 }
 
 // NewEncoder returns an Encoder that appends to buf, for use outside a call (tests, tools).
@@ -169,6 +174,9 @@ type Decoder struct {
 	// collections and targets from each claiming the same remaining bytes and multiplying
 	// the allocation by the nesting depth.
 	claimed int
+	// pyExpanded sums the bytes the Python values decoded so far built beyond their
+	// pickles (pythonExpansion bounds it for the whole message).
+	pyExpanded int
 }
 
 // DefaultMaxDepth is the nesting bound of a Decoder whose MaxDepth is zero.
@@ -338,6 +346,13 @@ func (d *Decoder) String() string {
 		return ""
 	}
 	return string(b)
+}
+
+// stringBytes reads a string without copying it: the bytes stay the frame's, valid only
+// while it is.
+func (d *Decoder) stringBytes() []byte {
+	n := d.length("string")
+	return d.take(n, "string")
 }
 
 // ByteSlice reads a byte slice into fresh memory.

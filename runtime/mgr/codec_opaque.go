@@ -115,13 +115,23 @@ func decodeNamedSized(d *Decoder, v reflect.Value) {
 		if d.err != nil {
 			return
 		}
-		pv, err := pythonValueOptions(n).Decode(body)
+		left := d.pythonExpansionLeft()
+		pv, err := pythonValueOptions(n).DecodeWithin(body, &left)
+		d.pyExpanded = pythonExpansion(len(d.buf)) - left
 		if err != nil {
 			d.Fail("interface holds a Python value (%s) whose pickle cannot be read: %v", name, err)
 			return
 		}
 		if pv == nil {
 			v.SetZero()
+			return
+		}
+		if !isPythonValue(pv) {
+			// encodeNamedSized writes only the pickle package's values (a small BigInt
+			// reads back as an int64). A list here would be a plain []any, which the
+			// codec writes back without the pickle's sharing: a few bytes of lists that
+			// hold one list twice, thirty deep, would be 2^30 lists to write.
+			d.Fail("interface holds a Python value (%s) whose pickle holds a %T, not a value of that package", name, pv)
 			return
 		}
 		val = reflect.ValueOf(pv)
@@ -152,6 +162,17 @@ func decodeNamedSized(d *Decoder, v reflect.Value) {
 	v.Set(val)
 }
 
+// isPythonValue reports whether v, decoded from a named Python value's pickle, is what
+// encodeNamedSized writes: a value of the pickle package's types, or a scalar.
+func isPythonValue(v any) bool {
+	switch v.(type) {
+	case bool, int64, float64, complex128, string:
+		return true
+	}
+	_, ok := pythonValueName(reflect.TypeOf(v))
+	return ok
+}
+
 // claimBody takes the n bytes of a value kept or decoded whole, claiming them (see
 // Decoder.claimed): they follow the interface's tag, which is all an enclosing claim
 // counted, so a well-formed message still never claims more than its length.
@@ -167,12 +188,23 @@ func (d *Decoder) claimBody(n int, what string) []byte {
 	return b
 }
 
-// pythonValueOptions bounds the decoding of a Python value's n-byte pickle. The pickle
-// decoder's default expansion allowance (64 MiB whatever the input) suits a CPython
-// client's request; inside a codec message it would break the codec's rule that N bytes
-// never allocate much more than N. Tuples spell out what they hold, so a tuple sharing
-// one dict a thousand times through the memo expands; 64× its bytes and 1 MiB more
-// lets such values through.
+// pythonValueOptions bounds the decoding of a Python value's n-byte pickle; how much
+// it may expand is the message's to say (pythonExpansion).
 func pythonValueOptions(n int) pickle.Options {
-	return pickle.Options{Limits: pickle.Limits{MaxSize: max(n, 1), MaxExpand: 64*n + 1<<20}}
+	return pickle.Options{Limits: pickle.Limits{MaxSize: max(n, 1), MaxExpand: pythonExpansion(n)}}
+}
+
+// pythonExpansion is how many bytes of canonical encodings the Python values in an
+// n-byte message may build, in all. The pickle decoder's default (64 MiB whatever the
+// input) suits a CPython client's request; inside a codec message it would break the
+// codec's rule that N bytes never allocate much more than N. Tuples spell out what they
+// hold, so a tuple sharing one string a thousand times through the memo expands; 64×
+// the message's bytes and 1 MiB more lets such values through. The allowance is the
+// message's, shared by all its values (Decoder.pyExpanded): one per value let each of
+// 64 copies of a 150-byte pickle build 0.7 MB, 13 KB of message allocating 255 MB.
+func pythonExpansion(n int) int { return 64*n + 1<<20 }
+
+// pythonExpansionLeft is what the Python values decoded next may still build.
+func (d *Decoder) pythonExpansionLeft() int {
+	return max(pythonExpansion(len(d.buf))-d.pyExpanded, 0)
 }

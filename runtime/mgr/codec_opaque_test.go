@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math/big"
+	"runtime"
 	"testing"
 
 	"github.com/mgr-go/mgr/runtime/pyproto/pickle"
@@ -170,5 +171,104 @@ func TestNilPythonPointerTravelsAsNil(t *testing.T) {
 	dec.Value(&out)
 	if err := dec.Done(); err != nil || len(out) != 2 || out[0] != nil || out[1] != nil {
 		t.Fatalf("got %#v, %v; want two nils", out, err)
+	}
+}
+
+// sharedListsPickle is a pickle of a list holding one list twice, which holds one list
+// twice, depth levels down: a few bytes per level, 2^depth lists when spelled out.
+func sharedListsPickle(depth int) []byte {
+	p := []byte{0x80, 4, ']', 0x94} // EMPTY_LIST, MEMOIZE
+	for l := 1; l <= depth; l++ {
+		// POP, EMPTY_LIST, MEMOIZE, MARK, BINGET l-1 twice, APPENDS
+		p = append(p, '0', ']', 0x94, '(', 'h', byte(l-1), 'h', byte(l-1), 'e')
+	}
+	return append(p, '.')
+}
+
+// TestPythonValueMustBeAPythonValue: a named Python value is a value of the pickle
+// package's types (or a scalar), written back as its pickle. A peer that sends a list's
+// pickle under such a name got a plain []any whose shared parts the codec then spells
+// out: 294 bytes of message, 2^26 lists to write back (a manager holding it in a
+// Queue[any] never finished the reply of a Get).
+func TestPythonValueMustBeAPythonValue(t *testing.T) {
+	in := []any{OpaqueValue{Type: picklePrefix + "Tuple", Data: sharedListsPickle(26)}}
+	e := NewEncoder(nil)
+	e.Value(&in)
+	if err := e.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var out []any
+	dec := NewDecoder(e.Bytes())
+	dec.Value(&out)
+	if err := dec.Done(); !errors.Is(err, ErrDecode) {
+		t.Fatalf("a list's pickle as a Python value: decoded %T, %v; want ErrDecode", out[0], err)
+	}
+	// A small int travels under BigInt's name (its pickle reads back as int64); scalars
+	// are still taken.
+	in = []any{pickle.NewBigInt(big.NewInt(5))}
+	e = NewEncoder(nil)
+	e.Value(&in)
+	dec = NewDecoder(e.Bytes())
+	dec.Value(&out)
+	if err := dec.Done(); err != nil {
+		t.Fatalf("a small BigInt: %v", err)
+	}
+}
+
+// laughsPickle is a small pickle of a hashable tuple that shares one string through
+// the memo k times at each of levels levels: its canonical body (what the decoder
+// builds) is about 18·k^levels bytes.
+func laughsPickle(k, levels int) []byte {
+	p := []byte{0x80, 4, 0x8c, 16}
+	p = append(p, "aaaaaaaaaaaaaaaa"...)
+	p = append(p, 0x94, '0') // MEMOIZE, POP
+	for l := range levels {
+		if l > 0 {
+			p = append(p, '0')
+		}
+		p = append(p, '(')
+		for range k {
+			p = append(p, 'h', byte(l)) // BINGET l
+		}
+		p = append(p, 't', 0x94) // TUPLE, MEMOIZE
+	}
+	return append(p, '.')
+}
+
+// TestPythonValuesShareOneExpansionBudget: the expansion a Python value's pickle may
+// build is bounded per message, not per value. With an allowance per value (64× its
+// bytes + 1 MiB), 64 copies of one 150-byte pickle that builds 0.7 MB each made a
+// 13 KB message allocate 255 MB.
+func TestPythonValuesShareOneExpansionBudget(t *testing.T) {
+	pk := laughsPickle(14, 4)
+	if v, err := pythonValueOptions(len(pk)).Decode(pk); err != nil {
+		t.Fatalf("one value alone: %v", err) // within one value's allowance
+	} else if _, ok := v.(pickle.Tuple); !ok {
+		t.Fatalf("decoded %T", v)
+	}
+	in := make([]any, 64)
+	for i := range in {
+		in[i] = OpaqueValue{Type: picklePrefix + "Tuple", Data: pk} // written as it came
+	}
+	e := NewEncoder(nil)
+	e.Value(&in)
+	if err := e.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var out []any
+	dec := NewDecoder(e.Bytes())
+	dec.Value(&out)
+	err := dec.Done()
+	runtime.ReadMemStats(&after)
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%d-byte message: %d bytes allocated, %v", len(e.Bytes()), alloc, err)
+	if !errors.Is(err, ErrDecode) {
+		t.Errorf("decoding 64 values that each expand 0.7 MB from a %d-byte message: %v, want ErrDecode", len(e.Bytes()), err)
+	}
+	if alloc > 32<<20 {
+		t.Errorf("decoding a %d-byte message allocated %d MB", len(e.Bytes()), alloc>>20)
 	}
 }

@@ -157,6 +157,10 @@ func encodeValue(e *Encoder, v reflect.Value) {
 		e.SetErr(fmt.Errorf("mgr: a %s value nested deeper than %d levels (a pointer cycle?) cannot be encoded; the receiver would refuse it", v.Type(), DefaultMaxDepth))
 		return
 	}
+	if e.limit > 0 && len(e.buf) > e.limit {
+		e.SetErr(fmt.Errorf("%w: the encoding passed the limit of %d bytes (Options.MaxFrame) while a %s value was being written", ErrFrameTooLarge, e.limit, v.Type()))
+		return
+	}
 	e.depth++
 	encodeKind(e, v)
 	e.depth--

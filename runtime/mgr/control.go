@@ -39,14 +39,15 @@ func (s *Server) control(ctx context.Context, sess *session, method uint64, args
 		return nil
 
 	case wire.CtlCreate, wire.CtlCreatePipe:
-		typeID := args.String()
+		name := args.stringBytes()
 		if err := args.Err(); err != nil {
 			return err
 		}
-		desc := s.lookupType(typeID)
+		desc := s.lookupTypeIn(name)
 		if desc == nil {
-			return callError(ErrUnknownType, "%q is not registered in the manager process (link its package into the manager binary; instances of generic types need their RegisterT[...]() call in init)", typeID)
+			return callError(ErrUnknownType, "%q is not registered in the manager process (link its package into the manager binary; instances of generic types need their RegisterT[...]() call in init)", name)
 		}
+		typeID := desc.TypeID
 		if desc.New == nil {
 			return fmt.Errorf("mgr: %s cannot be created by clients (it has no constructor)", typeID)
 		}

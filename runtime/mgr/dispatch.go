@@ -12,9 +12,10 @@ import (
 
 // Running calls and writing their replies.
 
-// replyReserve is room for a reply's frame length, kind, request ID and an empty list of
-// references.
-const replyReserve = wire.HeaderSize + 1 + binary.MaxVarintLen64 + 1
+// replyReserve is room for a reply's frame length, kind, request ID and its list of
+// references, when that is short: a create's reply names its one new object, and writing
+// the list in place spares that reply a copy of itself.
+const replyReserve = wire.HeaderSize + 1 + binary.MaxVarintLen64 + 1 + 2*binary.MaxVarintLen64
 
 // runCall runs one call and writes its reply. A call run inline by the session's reader
 // (j.rd != nil) leaves its reply buffered when more requests are already waiting to be
@@ -31,9 +32,12 @@ func (sess *session) runCall(j callJob) {
 			}
 		}
 	}()
-	res := s.getBuf(0)
-	defer s.putBuf(res)
-	enc := Encoder{buf: append((*res)[:0], make([]byte, replyReserve)...), env: sess, track: true}
+	sc := s.getScratch()
+	defer s.putScratch(sc)
+	limit := sess.replyLimit()
+	enc := &sc.enc
+	*enc = Encoder{buf: append(enc.buf[:0], make([]byte, replyReserve)...), env: sess, track: true,
+		limit: replyReserve + limit} // beyond it the reply fails anyway (below)
 
 	if j.rd == nil && j.obj != nil && j.obj.desc.Serialized && !j.locked && !s.shutting.Load() &&
 		j.method < uint64(len(j.obj.desc.Methods)) {
@@ -54,11 +58,12 @@ func (sess *session) runCall(j callJob) {
 	} else if j.pre != nil {
 		failed = j.pre // a call pipelined on a create that failed (pipeline.go)
 	} else {
-		dec := Decoder{buf: *j.args, env: sess, meta: j.meta}
+		dec := &sc.dec
+		*dec = Decoder{buf: *j.args, env: sess, meta: j.meta}
 		if j.objID == wire.ControlObject {
-			err = s.control(j.ctx, sess, j.method, &dec, &enc)
+			err = s.control(j.ctx, sess, j.method, dec, enc)
 		} else {
-			err = s.dispatchObject(j.ctx, j.obj, j.objID, j.method, &dec, &enc, j.locked)
+			err = s.dispatchObject(j.ctx, j.obj, j.objID, j.method, dec, enc, j.locked)
 		}
 		if err == nil && enc.err != nil {
 			failed = enc.err
@@ -68,7 +73,6 @@ func (sess *session) runCall(j callJob) {
 		enc.undo = append(enc.undo, j.rec.undo...) // registered with Undo
 	}
 	var frame []byte
-	limit := sess.replyLimit()
 	if err == nil && failed == nil {
 		frame = finishReply(enc.buf, j.reqID, enc.refs)
 		if n := len(frame) - wire.HeaderSize; n > limit {
@@ -100,7 +104,6 @@ func (sess *session) runCall(j callJob) {
 	if j.promise != nil {
 		sess.keep(j.promise, enc.refs, err) // before the reply: calls pipelined on it may run
 	}
-	*res = enc.buf // keep the grown buffer for the pool
 	reading := j.rd != nil && j.rd.endInline()
 	if measured {
 		hold.stop(&j, reading)
@@ -110,7 +113,7 @@ func (sess *session) runCall(j callJob) {
 	var taken []func()
 	if rec != nil || handedOff || len(enc.undo) > 0 {
 		var reserved bool
-		if rec, reserved, taken = sess.finish(j.reqID, rec, handedOff, &enc); reserved {
+		if rec, reserved, taken = sess.finish(j.reqID, rec, handedOff, enc); reserved {
 			if err != nil {
 				frame[wire.HeaderSize] = wire.KindReservedError
 			} else {
@@ -192,6 +195,34 @@ func (j *callJob) describe() string {
 	return fmt.Sprintf("method %d of object #%d", j.method, j.objID)
 }
 
+// callScratch is what running one call needs besides its job: the Encoder of its reply
+// (whose buffer it keeps from call to call) and the Decoder of its arguments. The
+// dispatch functions take both by pointer, through tables the compiler cannot see into,
+// so on runCall's stack they would escape: two allocations per call. Pooled per Server.
+type callScratch struct {
+	enc Encoder
+	dec Decoder
+}
+
+func (s *Server) getScratch() *callScratch {
+	if sc, ok := s.scratch.Get().(*callScratch); ok {
+		return sc
+	}
+	return &callScratch{enc: Encoder{buf: make([]byte, 0, 512)}}
+}
+
+// putScratch recycles sc, keeping its reply buffer unless it grew large, and nothing
+// else: the call's references, undo list and arguments are not the next call's.
+func (s *Server) putScratch(sc *callScratch) {
+	buf := sc.enc.buf[:0]
+	if cap(buf) > 64<<10 {
+		buf = nil
+	}
+	sc.enc = Encoder{buf: buf}
+	sc.dec = Decoder{}
+	s.scratch.Put(sc)
+}
+
 // finishReply writes the reply header — kind, request ID, and the IDs of the references
 // the reply counted for the session — right-aligned into the reserved space of buf. A
 // client that gave up on the call drops those references when the reply comes late.
@@ -200,21 +231,30 @@ func finishReply(buf []byte, reqID uint64, refs []uint64) []byte {
 	h := append(hdr[:wire.HeaderSize], wire.KindReply)
 	h = binary.AppendUvarint(h, reqID)
 	h = binary.AppendUvarint(h, uint64(len(refs)))
-	if len(refs) > 0 {
-		// Rare (a method returning proxies), and the list has no reserved room: copy —
-		// into a new slice, never into hdr's: hdr would then escape, and cost every
-		// reply an allocation.
-		for _, id := range refs {
-			h = binary.AppendUvarint(h, id)
+	for _, id := range refs {
+		if len(h)+binary.MaxVarintLen64 > len(hdr) {
+			return finishLongReply(buf, h, refs)
 		}
-		frame := make([]byte, 0, len(h)+len(buf)-replyReserve)
-		frame = append(append(frame, h...), buf[replyReserve:]...)
-		wire.PutHeader(frame, len(frame)-wire.HeaderSize)
-		return frame
+		h = binary.AppendUvarint(h, id)
 	}
 	start := replyReserve - len(h)
 	frame := buf[start:]
 	copy(frame, h)
+	wire.PutHeader(frame, len(frame)-wire.HeaderSize)
+	return frame
+}
+
+// finishLongReply is finishReply for a list of references too long for the reserved
+// room (a method returning several proxies): h is the header up to the list's length. It
+// copies the reply into a new slice — never into finishReply's array, which would then
+// escape and cost every reply an allocation.
+func finishLongReply(buf, h []byte, refs []uint64) []byte {
+	frame := make([]byte, 0, len(h)+len(refs)*binary.MaxVarintLen64+len(buf)-replyReserve)
+	frame = append(frame, h...)
+	for _, id := range refs {
+		frame = binary.AppendUvarint(frame, id)
+	}
+	frame = append(frame, buf[replyReserve:]...)
 	wire.PutHeader(frame, len(frame)-wire.HeaderSize)
 	return frame
 }

@@ -368,7 +368,7 @@ func (s *Server) inlineControl(method uint64, args []byte) bool {
 		return true
 	}
 	d := Decoder{buf: args}
-	desc := s.lookupType(d.String())
+	desc := s.lookupTypeIn(d.stringBytes())
 	return d.err == nil && desc != nil && desc.InlineNew
 }
 

@@ -431,3 +431,70 @@ func TestFailedInternalCallRemovesObjectsItMade(t *testing.T) {
 		}
 	}
 }
+
+// regressTakerTypeID's constructor takes a proxy argument and closes it.
+const regressTakerTypeID = "mgr.test.regress.taker"
+
+func init() {
+	Register(&TypeDesc{
+		TypeID:    regressTakerTypeID,
+		InlineNew: true,
+		New: func(ctx context.Context, args *Decoder) (any, error) {
+			h := args.Handle()
+			if err := args.Done(); err != nil {
+				return nil, err
+			}
+			p := MakeProxyBase(h)
+			return new(int), p.Close(ctx)
+		},
+	})
+}
+
+// A pipelined create keeps its proxy arguments only until its reply, like any call: its
+// Call lives as long as the Handle it made, and used to keep them as long too, so a
+// dropped argument was never collected while the created object's proxy lived.
+func TestPipelinedCreateDoesNotKeepItsArguments(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	m, err := StartInProcess(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown(context.Background())
+	collected := make(chan struct{})
+	taker := beginPipelinedTaker(ctx, t, m.Client(), collected)
+	if err := taker.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for done := false; !done; {
+		runtime.GC()
+		select {
+		case <-collected:
+			done = true
+		default:
+			if time.Now().After(deadline) {
+				t.Fatal("the pipelined create's proxy argument was never collected while the created object's Handle lived")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	runtime.KeepAlive(taker)
+}
+
+// beginPipelinedTaker creates an object and a pipelined taker of a proxy to it, keeping
+// nothing else of that proxy: collected is closed when its Handle is collected.
+//
+//go:noinline
+func beginPipelinedTaker(ctx context.Context, t *testing.T, c *Client, collected chan struct{}) *Handle {
+	h, err := c.Create(ctx, regressItemTypeID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.AddCleanup(h, func(ch chan struct{}) { close(ch) }, collected)
+	taker, err := c.CreatePipelined(ctx, regressTakerTypeID, func(e *Encoder) { e.Ref(h) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return taker
+}

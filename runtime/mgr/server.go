@@ -44,6 +44,7 @@ type Server struct {
 
 	handshakes chan struct{} // bounds concurrent unauthenticated connections
 	bufs       sync.Pool     // *[]byte for arguments and replies
+	scratch    sync.Pool     // *callScratch for running calls (dispatch.go)
 	idle       chan callJob  // idle call workers wait here (workers.go)
 
 	inflight       atomic.Int64 // calls running

@@ -136,6 +136,14 @@ func LookupType(typeID string) *TypeDesc {
 	return types.byID[typeID]
 }
 
+// lookupTypeBytes is LookupType for a name still in a frame: the map index converts it
+// without allocating.
+func lookupTypeBytes(typeID []byte) *TypeDesc {
+	types.RLock()
+	defer types.RUnlock()
+	return types.byID[string(typeID)]
+}
+
 // RegisteredTypes returns the TypeIDs registered in this process, sorted.
 func RegisteredTypes() []string {
 	types.RLock()

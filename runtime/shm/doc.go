@@ -48,7 +48,8 @@
 //
 // Fresh memory is allocated when the block is made (fallocate: a machine without the
 // memory fails CreateBlock instead of a later write with SIGBUS), and Open fills the
-// mapping's page tables in one go (MAP_POPULATE) rather than one fault per page: a
+// mapping's page tables in one go (MAP_POPULATE; a block of 32 MiB or more by several
+// threads at once, each a range, as Close clears them) rather than one fault per page: a
 // block's whole size is memory from the start, not as it is touched.
 //
 // # How a client gets the memfd

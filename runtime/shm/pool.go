@@ -1,6 +1,7 @@
 package shm
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -106,6 +107,14 @@ func (p *pool) enabled() bool {
 	return !p.stopped && p.maxBytes() > 0
 }
 
+// fits says whether a memfd of size bytes may enter the pool under its bounds now (SetPool
+// may change them at any time: they are read under the lock).
+func (p *pool) fits(size int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.stopped && int64(size) <= p.maxBytes()
+}
+
 // get returns a memfd of size bytes, zeroed: the smallest pooled one that holds size
 // bytes (cleared when it entered the pool), cut to size, or a fresh one.
 func (p *pool) get(size int) (*memfd, error) {
@@ -142,7 +151,7 @@ func (p *pool) removeLocked(i int) {
 	e := p.free[i]
 	e.timer.Stop()
 	p.bytes -= int64(e.m.size)
-	p.free = append(p.free[:i], p.free[i+1:]...)
+	p.free = slices.Delete(p.free, i, i+1) // clears the tail: no stale pointer to e
 }
 
 // put keeps m for a later block if the pool has room and none of pids (the processes
@@ -151,7 +160,7 @@ func (p *pool) removeLocked(i int) {
 // Create, and the pool holds no old bytes — and moves the memfd to a new descriptor
 // number, so that a stale /proc/<pid>/fd/<n> no longer names it.
 func (p *pool) put(m *memfd, pids map[int]struct{}) bool {
-	if !p.enabled() || int64(m.size) > p.maxBytes() {
+	if !p.fits(m.size) {
 		return false
 	}
 	for pid := range pids {
@@ -167,7 +176,7 @@ func (p *pool) put(m *memfd, pids map[int]struct{}) bool {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.stopped {
+	if p.stopped || int64(m.size) > p.maxBytes() { // shut down, or bounds lowered meanwhile
 		return false
 	}
 	e := &pooled{m: m}

@@ -61,25 +61,6 @@ func holders(link string, except int) []string {
 	return found
 }
 
-// blockLink creates a block of size bytes and returns it with what its memfd's /proc
-// link reads (unique to the memfd: its name is random) and its Desc.
-func blockLink(t *testing.T, ctx context.Context, m *mgr.Manager, size int) (*shm.BlockProxy, string, shm.Desc) {
-	t.Helper()
-	b, err := shm.CreateBlock(ctx, m.Client(), size)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := b.Desc(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	link := memfdOf(m.PID(), d.FD)
-	if !strings.Contains(link, "memfd:mgr-shm-") {
-		t.Fatalf("/proc/%d/fd/%d links to %q, want the block's memfd", m.PID(), d.FD, link)
-	}
-	return b, link, d
-}
-
 // waitPooled waits until the manager holds the released block's memfd under another
 // descriptor than the block's, the pool's, and returns it.
 func waitPooled(t *testing.T, m *mgr.Manager, link string, oldFD int) int {
@@ -251,4 +232,50 @@ func TestPoolBounds(t *testing.T) {
 		waitPooled(t, m, link, d.FD)
 		waitFor(t, gone(m, link))
 	})
+}
+
+// TestSetPoolWhileReleasing changes the pool's bounds while released blocks enter it
+// (run with -race: the bounds are read under the pool's lock), and every block made
+// meanwhile is still all zeros.
+func TestSetPoolWhileReleasing(t *testing.T) {
+	ctx := testCtx(t)
+	m, err := mgr.StartInProcess(mgr.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown(ctx)
+	done := make(chan struct{})
+	setter := make(chan struct{})
+	go func() {
+		defer close(setter)
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			shm.SetPool(m.Server(), shm.PoolOptions{MaxBytes: int64(i%3-1) << 20}) // off, default, 1 MiB
+		}
+	}()
+	defer func() { close(done); <-setter }()
+	for i := range 100 {
+		b, err := shm.CreateBlock(ctx, m.Client(), 8192)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mp, err := shm.Open(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, v := range mp.Bytes() {
+			if v != 0 {
+				t.Fatalf("block %d: byte %d = %#x, want 0", i, j, v)
+			}
+		}
+		mp.Bytes()[100] = 0xA5
+		mp.Close()
+		if err := b.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -67,12 +67,13 @@ func newMemfd(size int) (*memfd, error) {
 // memory speed, the pages being there already (measured in cmd/mgrbench/RESULTS.md:
 // several times cheaper than fresh pages).
 func (m *memfd) clear() error {
-	b, err := syscall.Mmap(m.fd, 0, m.size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED|syscall.MAP_POPULATE)
+	n := spread(m.size)
+	b, err := mmapPopulated(m.fd, m.size, n)
 	if err != nil {
 		return err
 	}
 	clear(b)
-	return syscall.Munmap(b)
+	return munmapSpread(b, n)
 }
 
 // cut makes a cleared memfd of at least size bytes one of size bytes: the pages beyond
@@ -146,7 +147,7 @@ func bootID() string {
 }
 
 // mapDesc opens the manager's memfd through procfs, checks it is the block's, and maps
-// it shared, populated: the mapping's page tables are filled in one go (MAP_POPULATE)
+// it shared, populated: the mapping's page tables are filled in one go (mmapPopulated)
 // instead of one fault per page on first touch — the pages are already allocated
 // (newMemfd), so this costs page-table entries, not memory.
 func mapDesc(d Desc) ([]byte, error) {
@@ -171,11 +172,11 @@ func mapDesc(d Desc) ([]byte, error) {
 	if uint64(st.Dev) != d.Dev || st.Ino != d.Ino {
 		return nil, fmt.Errorf("%w: %s is not the block's memfd (inode %d:%d, want %d:%d): the manager's pid %d names another process here (another PID namespace?), or the block was released and its descriptor reused", ErrNotLocal, path, st.Dev, st.Ino, d.Dev, d.Ino, d.PID)
 	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, d.Size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED|syscall.MAP_POPULATE)
+	data, err := mmapPopulated(int(f.Fd()), d.Size, spread(d.Size))
 	if err != nil {
 		return nil, fmt.Errorf("shm: mmap %d bytes: %w", d.Size, err)
 	}
 	return data, nil
 }
 
-func unmap(b []byte) error { return syscall.Munmap(b) }
+func unmap(b []byte) error { return munmapSpread(b, spread(len(b))) }

@@ -191,11 +191,11 @@ func memfdOf(pid, fd int) string {
 	return s
 }
 
-func TestHoldersKilledReleasesBlock(t *testing.T) {
-	ctx := testCtx(t)
-	m := startManager(t)
-	c := m.Client()
-	b, err := shm.CreateBlock(ctx, c, 4096)
+// blockLink creates a block of size bytes and returns it with what its memfd's /proc
+// link reads (unique to the memfd: its name is random) and its Desc.
+func blockLink(t *testing.T, ctx context.Context, m *mgr.Manager, size int) (*shm.BlockProxy, string, shm.Desc) {
+	t.Helper()
+	b, err := shm.CreateBlock(ctx, m.Client(), size)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,6 +207,14 @@ func TestHoldersKilledReleasesBlock(t *testing.T) {
 	if !strings.Contains(link, "memfd:mgr-shm-") {
 		t.Fatalf("/proc/%d/fd/%d links to %q, want the block's memfd", m.PID(), d.FD, link)
 	}
+	return b, link, d
+}
+
+func TestHoldersKilledReleasesBlock(t *testing.T) {
+	ctx := testCtx(t)
+	m := startManager(t)
+	c := m.Client()
+	b, link, _ := blockLink(t, ctx, m, 4096)
 	mp, err := shm.Open(ctx, b) // an observer's mapping: not a reference
 	if err != nil {
 		t.Fatal(err)
@@ -258,15 +266,7 @@ func TestReleasedOnLastClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Shutdown(ctx)
-	b, err := shm.CreateBlock(ctx, m.Client(), 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, _ := b.Desc(ctx)
-	link := memfdOf(os.Getpid(), d.FD)
-	if !strings.Contains(link, "memfd:mgr-shm-") {
-		t.Fatalf("fd %d links to %q", d.FD, link)
-	}
+	b, link, d := blockLink(t, ctx, m, 100)
 	if err := b.Close(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -22,12 +22,26 @@ func Decode(data []byte) (any, error) { return Options{}.Decode(data) }
 // Decode decodes one pickle: data must hold exactly one pickle, from PROTO (optional)
 // to STOP. Nothing is executed: allow-listed globals are interpreted, others give Opaque
 // values (or an error with Strict).
-func (o Options) Decode(data []byte) (any, error) {
+func (o Options) Decode(data []byte) (any, error) { return o.decode(data, nil) }
+
+// DecodeWithin is Decode with an expansion allowance shared by several decodes: *left
+// bytes of canonical encodings (what Limits.MaxExpand bounds, which it replaces) may be
+// built, and what this decode builds is taken from *left, even when it fails. A message
+// holding many pickles passes one allowance to all of them, so that it expands, in
+// all, no more than that: an allowance per pickle would let each of a thousand small
+// pickles expand by the whole of it.
+func (o Options) DecodeWithin(data []byte, left *int) (any, error) { return o.decode(data, left) }
+
+func (o Options) decode(data []byte, left *int) (any, error) {
 	lim := o.Limits.withDefaults()
 	if len(data) > lim.MaxSize {
 		return nil, &Error{Offset: 0, Op: firstByte(data), Err: fmt.Errorf("%w: input of %d bytes exceeds MaxSize %d", ErrLimit, len(data), lim.MaxSize)}
 	}
 	m := newMachine(string(data), lim, o.Strict, false)
+	if left != nil {
+		m.bud.left = max(*left, 0)
+		defer func() { *left = m.bud.left }()
+	}
 	v, err := m.runPickle()
 	if err != nil {
 		return nil, err

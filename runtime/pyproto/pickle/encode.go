@@ -161,7 +161,7 @@ func (e *encoder) sized(op1, op4, op8 byte, s string) {
 	switch n := len(s); {
 	case n < 256:
 		e.buf = append(e.buf, op1, byte(n))
-	case n <= math.MaxUint32:
+	case uint64(n) <= math.MaxUint32:
 		e.buf = append(e.buf, op4)
 		e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(n))
 	default:

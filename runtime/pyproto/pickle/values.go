@@ -97,20 +97,7 @@ func (t Tuple) At(i int) (any, error) {
 }
 
 // String formats the tuple like Python's repr, roughly.
-func (t Tuple) String() string {
-	e, err := t.Elems()
-	if err != nil {
-		return "(<" + err.Error() + ">)"
-	}
-	parts := make([]string, len(e))
-	for i, x := range e {
-		parts[i] = repr(x)
-	}
-	if len(e) == 1 {
-		return "(" + parts[0] + ",)"
-	}
-	return "(" + strings.Join(parts, ", ") + ")"
-}
+func (t Tuple) String() string { return repr(t) }
 
 // TupleOf encodes as a tuple of its elements, each encoded once: the way to build a
 // message such as ('#RETURN', value) or a call's arguments, which need not be
@@ -255,11 +242,9 @@ func (e *Exception) Error() string {
 		}
 		return e.Name + ": " + repr(e.Args[0])
 	}
-	parts := make([]string, len(e.Args))
-	for i, a := range e.Args {
-		parts[i] = repr(a)
-	}
-	return e.Name + ": (" + strings.Join(parts, ", ") + ")"
+	var w reprWriter
+	w.seq(e.Name+": (", e.Args, ")", false)
+	return w.String()
 }
 
 // Token is multiprocessing.managers.Token: the name of a shared object.
@@ -447,34 +432,93 @@ func pyTypeName(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// repr formats a decoded value roughly as Python's repr does (for messages).
+// maxRepr bounds what repr writes, for messages: a value whose parts are shared (a list
+// holding one list twice, nested) is small decoded and exponential spelled out. Past
+// the bound repr ends with "...".
+const maxRepr = 64 << 10
+
+// repr formats a decoded value roughly as Python's repr does (for messages), cut at
+// maxRepr bytes.
 func repr(v any) string {
+	var w reprWriter
+	w.value(v)
+	return w.String()
+}
+
+// reprWriter writes a repr until it holds maxRepr bytes, then stops walking.
+type reprWriter struct {
+	b    strings.Builder
+	full bool
+}
+
+// String returns what was written, with "..." when it was cut.
+func (w *reprWriter) String() string {
+	if w.full {
+		return w.b.String() + "..."
+	}
+	return w.b.String()
+}
+
+func (w *reprWriter) str(s string) {
+	if w.full {
+		return
+	}
+	if w.b.Len()+len(s) > maxRepr {
+		w.b.WriteString(s[:maxRepr-w.b.Len()])
+		w.full = true
+		return
+	}
+	w.b.WriteString(s)
+}
+
+// seq writes items between open and close, separated by commas; one item gets a
+// trailing comma when oneComma is set (a 1-tuple).
+func (w *reprWriter) seq(open string, items []any, close string, oneComma bool) {
+	w.str(open)
+	for i, a := range items {
+		if w.full {
+			return
+		}
+		if i > 0 {
+			w.str(", ")
+		}
+		w.value(a)
+	}
+	if oneComma && len(items) == 1 {
+		w.str(",")
+	}
+	w.str(close)
+}
+
+func (w *reprWriter) value(v any) {
+	if w.full {
+		return
+	}
 	switch x := v.(type) {
 	case nil:
-		return "None"
+		w.str("None")
 	case bool:
 		if x {
-			return "True"
+			w.str("True")
+		} else {
+			w.str("False")
 		}
-		return "False"
 	case string:
-		return "'" + strings.ReplaceAll(x, "'", "\\'") + "'"
+		w.str("'" + strings.ReplaceAll(x, "'", "\\'") + "'")
 	case Bytes:
-		return fmt.Sprintf("b%q", string(x))
+		w.str(fmt.Sprintf("b%q", string(x)))
 	case Tuple:
-		return x.String()
+		e, err := x.Elems()
+		if err != nil {
+			w.str("(<" + err.Error() + ">)")
+			return
+		}
+		w.seq("(", e, ")", true)
 	case *Exception:
-		parts := make([]string, len(x.Args))
-		for i, a := range x.Args {
-			parts[i] = repr(a)
-		}
-		return x.Name + "(" + strings.Join(parts, ", ") + ")"
+		w.seq(x.Name+"(", x.Args, ")", false)
 	case []any:
-		parts := make([]string, len(x))
-		for i, a := range x {
-			parts[i] = repr(a)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
+		w.seq("[", x, "]", false)
+	default:
+		w.str(fmt.Sprint(v))
 	}
-	return fmt.Sprint(v)
 }
