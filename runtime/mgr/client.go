@@ -49,6 +49,7 @@ type Client struct {
 	idBase    atomic.Uint64 // the session's request IDs are all above it (a new session after a restart)
 	recv      atomic.Uint64 // frames received from the manager in this session
 	acked     atomic.Uint64 // the count last acknowledged
+	unacked   atomic.Int64  // bytes received since the last acknowledgement
 	resuming  bool          // a reconnect is under way; guarded by mu
 	rejected  []uint64      // recent Reject answers, said again on a resume; guarded by mu
 	state     atomic.Int32  // ConnState
@@ -67,10 +68,11 @@ type Client struct {
 	abandoned map[uint64]abandonedCall // calls given up on, still running in the manager; guarded by mu
 	failover  failoverState            // other managers to redial (client_failover.go)
 
-	deferred  atomic.Bool            // frames or releases wait for a write to go with (client_pipe.go)
-	flushing  atomic.Bool            // keepAlive's flushDeferred runs
-	unawaited int                    // the calls in pending with an onDone; guarded by mu
-	ctl       atomic.Pointer[Handle] // the manager's own object, this session's (controlHandle)
+	deferred  atomic.Bool               // frames or releases wait for a write to go with (client_pipe.go)
+	flushing  atomic.Bool               // keepAlive's flushDeferred runs
+	unawaited int                       // the calls in pending with an onDone; guarded by mu
+	ctl       atomic.Pointer[Handle]    // the manager's own object, this session's (controlHandle)
+	ending    atomic.Pointer[endReason] // the manager shuts down or exited: the connection's end is not resumed (readToEnd)
 }
 
 // abandonedCall is a call whose caller gave up while the manager still runs it: the room
@@ -721,10 +723,22 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	}
 	err := c.control(ctx, wire.CtlShutdown, func(e *Encoder) { e.Uint64(drain) }, nil)
 	if err == nil {
-		c.startIdleReader() // to see the manager's goodbye as soon as it comes
+		c.readToEnd(nil)
 	}
 	return err
 }
+
+// readToEnd makes sure the client reads everything the manager sent until its goodbye
+// or the connection's end, which then ends the client (Done) with why — or, for nil, an
+// ErrShutdown — rather than starting a resume: for a manager that is shutting down or has
+// exited, whose last replies (the calls its shutdown drained) come just before the end.
+func (c *Client) readToEnd(why error) {
+	c.ending.Store(&endReason{why})
+	c.startIdleReader()
+}
+
+// endReason is the error a client ends with at its connection's end (readToEnd).
+type endReason struct{ err error }
 
 // controlHandle returns the Handle of the manager's own object for session generation
 // gen. Control calls only read it, so one per session serves them all, and a release or

@@ -267,6 +267,7 @@ func (c *Client) readOne() (reply bool, err error) {
 	}
 	c.lastRecv.Store(time.Now().UnixNano())
 	c.recv.Add(1)
+	c.unacked.Add(int64(len(frame)))
 	reply, err = c.handleFrame(frame)
 	if err != nil {
 		c.fail(fmt.Errorf("%w: protocol error from %s: %w", ErrConnLost, c.addr, err))

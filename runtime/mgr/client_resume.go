@@ -36,6 +36,13 @@ type link struct {
 // once per idle tick): the manager keeps what is unacknowledged for a resume.
 const ackEvery = 64
 
+// ackBytes is how many bytes of frames the client receives before it acknowledges them,
+// however few frames they are. Counting frames alone, a client receiving large ones
+// (a pool worker's tasks, a Map's results: 40-60 KB each) acknowledged every few
+// megabytes, and the manager's replay log grew to hold them: fresh memory, page faults
+// and copies as it grew, most of the manager's cost in the first Maps of a pool.
+const ackBytes = 256 << 10
+
 // maxRejectedKept bounds the Reject answers the client remembers for a resume.
 const maxRejectedKept = 4096
 
@@ -95,14 +102,16 @@ func (c *Client) setState(s ConnState, err error) {
 	}
 }
 
-// sendAck acknowledges the frames received, every ackEvery of them, or (idle) whenever
-// some are unacknowledged. It is buffered: the next write, or the idle tick, flushes it.
+// sendAck acknowledges the frames received, every ackEvery of them or ackBytes of their
+// bytes, or (idle) whenever some are unacknowledged. It is buffered: the next write, or
+// the idle tick, flushes it.
 func (c *Client) sendAck(idle bool) {
 	n := c.recv.Load()
 	a := c.acked.Load()
-	if n == a || (!idle && n-a < ackEvery) || !c.acked.CompareAndSwap(a, n) {
+	if n == a || (!idle && n-a < ackEvery && c.unacked.Load() < ackBytes) || !c.acked.CompareAndSwap(a, n) {
 		return
 	}
+	c.unacked.Store(0)
 	var b [wire.MaxUintFrame]byte
 	f := wire.AppendUintFrame(b[:0], wire.KindAck, n)
 	w := c.link.Load().w
@@ -121,6 +130,17 @@ func (c *Client) broken(l *link, err error) {
 	c.mu.Lock()
 	if c.err != nil || c.resuming || c.link.Load() != l {
 		c.mu.Unlock()
+		return
+	}
+	if end := c.ending.Load(); end != nil {
+		// The manager shuts down or has exited: its connection's end is the end, not a
+		// break to resume from.
+		c.mu.Unlock()
+		why := end.err
+		if why == nil {
+			why = fmt.Errorf("%w (%s): the connection ended after Shutdown was accepted: %w", ErrShutdown, c.addr, err)
+		}
+		c.fail(why)
 		return
 	}
 	if window <= 0 || c.sessionID.Load() == 0 {
@@ -373,6 +393,7 @@ func (c *Client) restarted() {
 	c.sessionID.Store(0)
 	c.recv.Store(0)
 	c.acked.Store(0)
+	c.unacked.Store(0)
 	c.link.Store(l)
 	c.resuming = false
 	c.mu.Unlock()

@@ -3,6 +3,7 @@ package mgr
 import (
 	"bytes"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -71,6 +72,33 @@ func TestFastSliceLengthIsBounded(t *testing.T) {
 	}
 }
 
+// A varint cut short or longer than ten bytes fails the integer slices' inline loops as
+// it fails Decoder.Int64, and leaves no half-decoded slice behind.
+func TestFastIntSliceRejectsBadVarints(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		tail []byte
+	}{
+		{"cut short", []byte{0x80}},
+		{"eleven bytes", bytes.Repeat([]byte{0xff}, 11)},
+	} {
+		e := NewEncoder(nil)
+		e.Len(2)
+		e.Int64(-300)
+		b := append(e.Bytes(), c.tail...)
+		for _, out := range []any{new([]int), new([]int64), new(slowInts)} {
+			d := NewDecoder(b)
+			d.Value(out)
+			if err := d.Done(); err == nil || !strings.Contains(err.Error(), "invalid varint") {
+				t.Fatalf("%s into %T: err = %v, want invalid varint", c.name, out, err)
+			}
+			if s := reflectElem(out); s != nil && !isNilSlice(s) {
+				t.Fatalf("%s into %T: left %v", c.name, out, s)
+			}
+		}
+	}
+}
+
 func reflectElem(p any) any {
 	switch p := p.(type) {
 	case *[]int:
@@ -97,4 +125,75 @@ func isNilSlice(v any) bool {
 		return s == nil
 	}
 	return false
+}
+
+// BenchmarkIntSlice12500 is one pool.Map chunk of ints (Python's default chunk size for
+// 100,000 items over 2 workers) through the codec's fast slice path.
+func BenchmarkIntSlice12500(b *testing.B) {
+	xs := make([]int, 12500)
+	for i := range xs {
+		xs[i] = i * i
+	}
+	e := NewEncoder(nil)
+	e.Value(xs)
+	enc := e.Bytes()
+	b.Run("encode", func(b *testing.B) {
+		b.SetBytes(int64(len(enc)))
+		for b.Loop() {
+			e := NewEncoder(nil)
+			e.Value(xs)
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.SetBytes(int64(len(enc)))
+		for b.Loop() {
+			var out []int
+			d := NewDecoder(enc)
+			d.Value(&out)
+			if d.Done() != nil {
+				b.Fatal(d.Done())
+			}
+		}
+	})
+}
+
+// DecodeSliceInto decodes into the storage it is given when that is large enough, on the
+// fast path and the reflective one alike, and allocates otherwise.
+func TestDecodeSliceInto(t *testing.T) {
+	enc := func(v any) []byte {
+		e := NewEncoder(nil)
+		e.Value(v)
+		if e.Err() != nil {
+			t.Fatal(e.Err())
+		}
+		return e.Bytes()
+	}
+	ints := enc([]int{3, -4, 500})
+	dst := make([]int, 5)
+	got := DecodeSliceInto(NewDecoder(ints), dst[1:4])
+	if !cmp.Equal(got, []int{3, -4, 500}) || &got[0] != &dst[1] {
+		t.Fatalf("into room for 3: got %v (in place: %v)", got, &got[0] == &dst[1])
+	}
+	got = DecodeSliceInto(NewDecoder(ints), dst[:2:2])
+	if !cmp.Equal(got, []int{3, -4, 500}) || &got[0] == &dst[0] {
+		t.Fatalf("into room for 2: got %v, want a new slice of 3", got)
+	}
+	if got := DecodeSliceInto(NewDecoder(enc([]int(nil))), dst); got != nil {
+		t.Fatalf("nil decoded as %#v", got)
+	}
+	if got := DecodeSliceInto[int](NewDecoder(enc([]int{})), nil); got == nil || len(got) != 0 {
+		t.Fatalf("empty decoded as %#v", got)
+	}
+	i64 := make([]int64, 3)
+	if got := DecodeSliceInto(NewDecoder(enc([]int64{1, 2, 3})), i64); !cmp.Equal(got, []int64{1, 2, 3}) || &got[0] != &i64[0] {
+		t.Fatalf("[]int64: got %v", got)
+	}
+	strs := make([]string, 2)
+	if got := DecodeSliceInto(NewDecoder(enc([]string{"a", "b"})), strs); !cmp.Equal(got, []string{"a", "b"}) || &got[0] != &strs[0] {
+		t.Fatalf("[]string: got %v", got)
+	}
+	d := NewDecoder(ints[:len(ints)-1]) // the last varint cut off
+	if got := DecodeSliceInto(d, dst); got != nil || d.Done() == nil {
+		t.Fatalf("cut short: got %v, err %v", got, d.Done())
+	}
 }

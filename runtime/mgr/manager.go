@@ -208,10 +208,6 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 		defer m.cleanup()
 		// However the client learns of it, calls through it now say the manager shut down.
 		defer m.client.fail(fmt.Errorf("%w (%s): Manager.Shutdown was called", ErrShutdown, m.addr))
-		if m.srv != nil {
-			m.err = m.srv.Shutdown(ctx)
-			return
-		}
 		// The manager drains by the caller's deadline; this process waits for it that long,
 		// and a little more for the child to exit, before it kills it.
 		wait := ctx
@@ -220,6 +216,17 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 			wait, cancel = context.WithTimeout(ctx, m.drain+5*time.Second)
 			defer cancel()
 		}
+		if m.srv != nil {
+			m.client.readToEnd(nil)
+			m.err = m.srv.Shutdown(ctx)
+			// The manager has written its last frames; the client reads them (the replies
+			// of the calls it drained) up to its goodbye before the fail above.
+			select {
+			case <-m.client.Done():
+			case <-wait.Done():
+			}
+			return
+		}
 		err := m.client.Shutdown(ctx)
 		if err != nil && !errors.Is(err, ErrShutdown) && !errors.Is(err, ErrConnLost) {
 			m.err = err
@@ -227,6 +234,13 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 		select {
 		case <-m.client.Done():
 		case <-m.child.exited:
+			// Gone, but what it sent before it went — its drained calls' replies, its
+			// goodbye — may still wait in the socket: the client reads up to the end
+			// (readToEnd, from Client.Shutdown), which is near.
+			select {
+			case <-m.client.Done():
+			case <-wait.Done():
+			}
 		case <-wait.Done():
 		}
 		if err := m.child.wait(wait); err != nil && m.err == nil {
@@ -332,12 +346,26 @@ func (m *Manager) watchChild() {
 	case <-m.client.done:
 		return
 	}
+	why := fmt.Errorf("%w: the manager process (pid %d) exited: %s", ErrConnLost, m.PID(), m.child.cmd.ProcessState)
 	if m.shut.Load() {
-		m.client.fail(fmt.Errorf("%w (%s): Manager.Shutdown was called", ErrShutdown, m.addr))
-		return
+		why = fmt.Errorf("%w (%s): Manager.Shutdown was called", ErrShutdown, m.addr)
 	}
-	m.client.fail(fmt.Errorf("%w: the manager process (pid %d) exited: %s", ErrConnLost, m.PID(), m.child.cmd.ProcessState))
+	// What the child wrote before it exited — replies, its goodbye — may still be unread:
+	// the client reads to the connection's end, which follows at once (unless another
+	// process holds the child's end open: then after childGoneGrace).
+	m.client.readToEnd(why)
+	t := time.NewTimer(childGoneGrace)
+	defer t.Stop()
+	select {
+	case <-m.client.done:
+	case <-t.C:
+		m.client.fail(why)
+	}
 }
+
+// childGoneGrace bounds how long a client reads a connection to a child manager that
+// has exited before it ends anyway.
+const childGoneGrace = 5 * time.Second
 
 // Initializers are looked up by name because a child process cannot receive a func.
 var initializers struct {

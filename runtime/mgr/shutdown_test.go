@@ -19,6 +19,28 @@ func TestShutdownDrainsUntilTheCallersDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Shutdown(context.Background())
+	shutdownDrainsCall(ctx, t, m)
+}
+
+// The same with the manager in this process, whose Shutdown returns once the manager
+// has written its last frames: the client must still read them — the drained call's
+// reply above all — before the Manager fails what is left. It failed the call with
+// ErrShutdown, the reply unread, 1 run in 30 with the manager as a child process and
+// most runs in this process (no polling: the reader is parked when Shutdown returns).
+func TestShutdownDrainsInProcess(t *testing.T) {
+	ctx := testCtx(t)
+	m, err := mgr.StartInProcess(mgr.Options{DrainTimeout: time.Millisecond, SpinWait: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown(context.Background())
+	shutdownDrainsCall(ctx, t, m)
+}
+
+// shutdownDrainsCall runs a call that waits for its deadline and shuts m down while it
+// runs, with a later deadline: the call ends by its own deadline, not by the shutdown.
+func shutdownDrainsCall(ctx context.Context, t *testing.T, m *mgr.Manager) {
+	t.Helper()
 	p, err := createCounter(ctx, m.Client(), 0)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 
 	"github.com/mgr-go/mgr/runtime/mgr"
 )
@@ -14,9 +15,14 @@ import (
 type Target interface {
 	poolProxy() *PoolProxy
 	poolSize(ctx context.Context) (int, error)
+	// takeBuf and putBuf lend a buffer to encode a submission's items into (nil: none).
+	takeBuf() []byte
+	putBuf(b []byte)
 }
 
 func (p *PoolProxy) poolProxy() *PoolProxy { return p }
+func (p *PoolProxy) takeBuf() []byte       { return nil }
+func (p *PoolProxy) putBuf([]byte)         {}
 
 func (p *PoolProxy) poolSize(ctx context.Context) (int, error) {
 	s, err := p.Stats(ctx)
@@ -89,23 +95,35 @@ func submit[A, R any](ctx context.Context, t Target, f Func[A, R], xs []A, defCh
 			size = (n + 4*workers - 1) / (4 * workers)
 		}
 	}
-	bounds := []int{0}
-	chunks := make([][]byte, 0, (n+size-1)/size)
+	// Every chunk is encoded into one buffer (ends[i] is where chunk i ends), sized from
+	// the first chunk, so that a large Map is not copied as its buffer grows.
+	nchunks := (n + size - 1) / size
+	bounds := make([]int, 1, nchunks+1)
+	ends := make([]int, 0, nchunks)
+	buf := t.takeBuf()
+	defer func() { t.putBuf(buf) }()
+	e := mgr.NewEncoder(buf[:0])
 	for lo := 0; lo < n; lo += size {
 		hi := min(lo+size, n)
-		e := mgr.NewEncoder(nil)
 		e.Value(xs[lo:hi])
 		if err := e.Err(); err != nil {
 			return nil, fmt.Errorf("pool: %s: encode items %d..%d: %w", f.name, lo, hi-1, err)
 		}
-		chunks = append(chunks, e.Bytes())
+		if lo == 0 && nchunks > 1 {
+			// The first chunk's size, with room to spare: later items may encode longer
+			// (larger ints are longer varints).
+			first := len(e.Bytes())
+			e = mgr.NewEncoder(slices.Grow(e.Bytes(), first*(nchunks-1)*5/4))
+		}
+		ends = append(ends, len(e.Bytes()))
 		bounds = append(bounds, hi)
 	}
 	s := &submission[R]{p: p, fn: f.name, bounds: bounds}
 	if n == 0 {
 		return s, nil
 	}
-	id, err := p.Submit(ctx, f.name, chunks, o.retries)
+	buf = e.Bytes() // Submit copies it: it goes back to t for the next
+	id, err := p.Submit(ctx, f.name, buf, ends, o.retries)
 	if err != nil {
 		return nil, fmt.Errorf("pool: %s: %w", f.name, err)
 	}
@@ -113,24 +131,29 @@ func submit[A, R any](ctx context.Context, t Target, f Func[A, R], xs []A, defCh
 	return s, nil
 }
 
-// decode turns a chunk's outcome into its items' results and errors: errs is nil when
-// every item succeeded (a chunk of 12,500 ints made 200 KB of nil errors for the
-// collector to clear and scan otherwise), else errs[i] is nil for a success; read it
-// with errAt.
-func (s *submission[R]) decode(r Result) (rs []R, errs []error) {
+// decode turns a chunk's outcome into its items' results, written into dst (as long as
+// the chunk; zero values for items that failed), and errors: errs is nil when every
+// item succeeded (a chunk of 12,500 ints made 200 KB of nil errors for the collector to
+// clear and scan otherwise), else errs[i] is nil for a success; read it with errAt.
+// Map decodes straight into its result slice: no slice per chunk, no copy.
+func (s *submission[R]) decode(r Result, dst []R) (errs []error) {
 	lo, hi := s.bounds[r.Index], s.bounds[r.Index+1]
-	fail := func(err error) ([]R, []error) {
+	fail := func(err error) []error {
+		clear(dst)
 		errs = make([]error, hi-lo)
 		for i := range errs {
 			errs[i] = &TaskError{Func: s.fn, Index: lo + i, Err: err}
 		}
-		return make([]R, hi-lo), errs
+		return errs
 	}
 	if r.Err != nil {
 		return fail(fmt.Errorf("task of items %d..%d: %w", lo, hi-1, r.Err))
 	}
 	d := mgr.NewDecoder(r.Out)
-	d.Value(&rs)
+	rs := mgr.DecodeSliceInto(d, dst[:0:len(dst)])
+	if d.Err() == nil && (len(rs) != hi-lo || &rs[0] != &dst[0]) {
+		return fail(fmt.Errorf("decode results: %d results for %d items", len(rs), hi-lo))
+	}
 	nerr := d.Len(2)
 	if nerr > 0 {
 		errs = make([]error, hi-lo)
@@ -148,11 +171,11 @@ func (s *submission[R]) decode(r Result) (rs []R, errs []error) {
 	if err := d.Done(); err != nil {
 		return fail(fmt.Errorf("decode results: %w", err))
 	}
-	if len(rs) != hi-lo {
-		return fail(fmt.Errorf("decode results: %d results for %d items", len(rs), hi-lo))
-	}
-	return rs, errs
+	return errs
 }
+
+// chunkLen is how many items chunk i holds.
+func (s *submission[R]) chunkLen(i int) int { return s.bounds[i+1] - s.bounds[i] }
 
 // each delivers the chunk outcomes as they arrive; when yield returns false it cancels
 // the batch.
@@ -167,6 +190,10 @@ func (s *submission[R]) each(ctx context.Context, yield func(Result) bool) error
 			return fmt.Errorf("pool: %s: %w", s.fn, err)
 		}
 		for _, r := range rs {
+			if r.Index < 0 || r.Index >= len(s.bounds)-1 {
+				s.cancel()
+				return fmt.Errorf("pool: %s: the manager reported chunk %d of %d", s.fn, r.Index, len(s.bounds)-1)
+			}
 			if !yield(r) {
 				if more {
 					s.cancel()
@@ -191,8 +218,7 @@ func (s *submission[R]) all(ctx context.Context) ([]R, error) {
 	out := make([]R, s.bounds[len(s.bounds)-1])
 	var first *TaskError
 	err := s.each(ctx, func(r Result) bool {
-		rs, errs := s.decode(r)
-		copy(out[s.bounds[r.Index]:], rs)
+		errs := s.decode(r, out[s.bounds[r.Index]:s.bounds[r.Index+1]])
 		for _, e := range errs {
 			var te *TaskError
 			if e != nil && errors.As(e, &te) && (first == nil || te.Index < first.Index) {
@@ -335,7 +361,8 @@ func Imap[A, R any](ctx context.Context, t Target, f Func[A, R], items []A, opts
 		next := 0
 		stopped := false
 		err = s.each(ctx, func(r Result) bool {
-			rs, errs := s.decode(r)
+			rs := make([]R, s.chunkLen(r.Index))
+			errs := s.decode(r, rs)
 			pending[r.Index] = chunk{rs, errs}
 			for {
 				c, ok := pending[next]
@@ -369,7 +396,8 @@ func ImapUnordered[A, R any](ctx context.Context, t Target, f Func[A, R], items 
 		}
 		stopped := false
 		err = s.each(ctx, func(r Result) bool {
-			rs, errs := s.decode(r)
+			rs := make([]R, s.chunkLen(r.Index))
+			errs := s.decode(r, rs)
 			lo := s.bounds[r.Index]
 			for i := range rs {
 				if !yield(Indexed[R]{Index: lo + i, Value: rs[i]}, errAt(errs, i)) {

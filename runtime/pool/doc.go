@@ -26,6 +26,12 @@
 // binary codec (mgr.Encoder.Value), not JSON; a custom Options.Codec of the manager
 // does not apply to them.
 //
+// A Map's cost is mostly encoding, decoding and memory, on a machine where the owner,
+// the manager and the workers share the cores, so the hot path allocates little: the
+// chunks are encoded into one buffer, a worker keeps its argument, result and output
+// buffers from one chunk to the next, and Map decodes each chunk's results in place
+// into the slice it returns (mgr.DecodeSliceInto).
+//
 // # Crashes, maxtasksperchild and shutdown
 //
 // A task a worker has claimed is known to the manager: when the worker's session ends

@@ -25,9 +25,9 @@ func (f Func[A, R]) Name() string { return f.name }
 // theirs, and a mismatch fails each task with a decoding error.
 func Named[A, R any](name string) Func[A, R] { return Func[A, R]{name: name} }
 
-// runner runs one chunk: it decodes a []A, calls the function on each item, and encodes
-// the results and per-item errors.
-type runner func(ctx context.Context, args []byte) ([]byte, error)
+// runner runs one chunk: it decodes a []A, calls the function on each item, and appends
+// the encoded results and per-item errors to out (a buffer the worker reuses).
+type runner func(ctx context.Context, args, out []byte) ([]byte, error)
 
 var funcs = struct {
 	sync.RWMutex
@@ -50,28 +50,32 @@ func Register[A, R any](name string, fn func(context.Context, A) (R, error)) Fun
 	if name == "" || fn == nil {
 		panic("pool: Register needs a name and a function")
 	}
-	run := func(ctx context.Context, args []byte) ([]byte, error) {
-		var xs []A
+	// A worker runs chunk after chunk: the argument and result slices of one are kept
+	// for the next (cleared, so they hold on to nothing), not allocated per chunk.
+	var scratch sync.Pool
+	run := func(ctx context.Context, args, out []byte) ([]byte, error) {
+		sc, _ := scratch.Get().(*chunkScratch[A, R])
+		if sc == nil {
+			sc = new(chunkScratch[A, R])
+		}
+		defer scratch.Put(sc)
 		d := mgr.NewDecoder(args)
-		d.Value(&xs)
+		xs := mgr.DecodeSliceInto(d, sc.xs[:0])
 		if err := d.Done(); err != nil {
 			return nil, fmt.Errorf("pool: decode the arguments of %q as %T: %w", name, xs, err)
 		}
-		rs := make([]R, len(xs))
-		type failure struct {
-			i   int
-			err error
+		sc.xs = xs
+		defer clear(xs)
+		if cap(sc.rs) < len(xs) {
+			sc.rs = make([]R, len(xs))
 		}
+		rs := sc.rs[:len(xs)]
+		defer clear(rs)
 		var fails []failure
-		for i, x := range xs {
-			r, err := call(ctx, fn, x)
-			if err != nil {
-				fails = append(fails, failure{i, err})
-				continue
-			}
-			rs[i] = r
+		for i := 0; i < len(xs); {
+			i = runItems(ctx, fn, xs, rs, i, &fails)
 		}
-		e := mgr.NewEncoder(nil)
+		e := mgr.NewEncoder(out)
 		e.Value(rs)
 		e.Len(len(fails))
 		for _, f := range fails {
@@ -89,13 +93,37 @@ func Register[A, R any](name string, fn func(context.Context, A) (R, error)) Fun
 	return Func[A, R]{name: name}
 }
 
-func call[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), x A) (r R, err error) {
+// chunkScratch is what a runner keeps from one chunk to the next.
+type chunkScratch[A, R any] struct {
+	xs []A
+	rs []R
+}
+
+// failure is one item's error.
+type failure struct {
+	i   int
+	err error
+}
+
+// runItems calls fn on xs[i:] into rs until the end or a panic, and returns where to go
+// on: one deferred recover for the run rather than one per item, which cost as much as
+// a small function itself. A panic fails its item with the panic's value and stack.
+func runItems[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), xs []A, rs []R, i int, fails *[]failure) (next int) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("panic: %v\n%s", v, debug.Stack())
+			*fails = append(*fails, failure{i, fmt.Errorf("panic: %v\n%s", v, debug.Stack())})
+			next = i + 1
 		}
 	}()
-	return fn(ctx, x)
+	for ; i < len(xs); i++ {
+		r, err := fn(ctx, xs[i])
+		if err != nil {
+			*fails = append(*fails, failure{i, err})
+			continue
+		}
+		rs[i] = r
+	}
+	return i
 }
 
 func lookupFunc(name string) runner {
@@ -123,9 +151,18 @@ func workerMain(ctx context.Context, w *mgr.WorkerEnv) error {
 	}
 	pid := os.Getpid()
 	var done []Result
+	// outs[i] is the buffer done[i]'s results were encoded into: free again once Next
+	// has sent them, so the next tasks' results reuse it.
+	var outs [][]byte
 	for n := 0; ; {
 		want := maxTasks == 0 || n < maxTasks
 		tasks, err := p.Next(ctx, pid, done, want)
+		for i := range done {
+			if done[i].Out != nil {
+				outs[i] = done[i].Out[:0]
+			}
+		}
+		clear(done)
 		done = done[:0]
 		switch {
 		case err == nil:
@@ -137,20 +174,23 @@ func workerMain(ctx context.Context, w *mgr.WorkerEnv) error {
 		if !want {
 			return nil
 		}
-		for _, t := range tasks {
-			done = append(done, runTask(ctx, t))
+		for i, t := range tasks {
+			if i == len(outs) {
+				outs = append(outs, nil)
+			}
+			done = append(done, runTask(ctx, t, outs[i]))
 			n++
 		}
 	}
 }
 
-func runTask(ctx context.Context, t Task) Result {
+func runTask(ctx context.Context, t Task, out []byte) Result {
 	r := Result{Batch: t.Batch, Index: t.Index}
 	run := lookupFunc(t.Func)
 	if run == nil {
 		r.Err = fmt.Errorf("%w: %q (pid %d)", ErrUnknownFunc, t.Func, os.Getpid())
 		return r
 	}
-	r.Out, r.Err = run(ctx, t.Args)
+	r.Out, r.Err = run(ctx, t.Args, out)
 	return r
 }

@@ -40,6 +40,9 @@ type Owner struct {
 	restarts int
 	exited   chan struct{} // closed once every worker has exited and none will start
 	once     sync.Once
+	// buf is lent to one submission at a time to encode its items into (client.go): a
+	// Map of 100,000 ints encodes to 300 KB, fresh memory each time otherwise.
+	buf []byte
 }
 
 // Start creates a pool in c's manager and starts its worker processes (this binary,
@@ -68,6 +71,28 @@ func Start(ctx context.Context, c *mgr.Client, opts Options) (*Owner, error) {
 
 func (o *Owner) poolProxy() *PoolProxy                 { return o.p }
 func (o *Owner) poolSize(context.Context) (int, error) { return o.opts.Workers, nil }
+
+func (o *Owner) takeBuf() []byte {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	b := o.buf
+	o.buf = nil
+	return b
+}
+
+// maxKeptBuf bounds the buffer the Owner keeps between submissions.
+const maxKeptBuf = 4 << 20
+
+func (o *Owner) putBuf(b []byte) {
+	if cap(b) > maxKeptBuf {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if cap(b) > cap(o.buf) {
+		o.buf = b
+	}
+}
 
 // Proxy returns the pool's proxy, to hand to other processes (a Spawn argument, a Token,
 // a value in a shared container). It stays owned by the Owner: do not Close it.
