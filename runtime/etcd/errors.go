@@ -45,7 +45,12 @@ func storeErr(ctx context.Context, op string, err error) error {
 		// held is gone; the session's next call gets a new lease.
 		return fmt.Errorf("%w: %s: %v", ErrLeaseLost, op, err)
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) || status.Code(err) == codes.Canceled {
+		// Not the caller's (above): the operation's timer (Backend.op), or the backend
+		// closing.
+		return fmt.Errorf("%w: %s: no answer within the operation timeout (Config.OpTimeout), or the manager is closing: %v", ErrUnavailable, op, err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%w: %s: %v", ErrUnavailable, op, err)
 	}
 	switch status.Code(err) {

@@ -9,7 +9,8 @@ import (
 )
 
 // Collecting created objects whose holders died. A created object lives while some
-// manager holds a reference key on it (share.go), attached to that manager's lease. A
+// manager holds a reference key on it (share.go; under <prefix>/refs/, apart from the
+// objects, so this watch sees nothing of their operations), attached to that manager's lease. A
 // manager that releases its last holder deletes its key and the object if no key is
 // left; a manager that dies leaves keys that expire after the TTL, and every manager
 // watching sees them go and deletes the object if none is left — a transaction
@@ -42,27 +43,28 @@ func (b *Backend) collect() {
 func (b *Backend) sweep() (int64, error) {
 	ctx, cancel := b.op(b.ctx)
 	defer cancel()
-	r, err := b.cli.Get(ctx, b.createdPrefix(), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	// Objects and references as of one revision (one transaction): read apart, an object
+	// created between the two reads would look unreferenced.
+	r, err := b.cli.Txn(ctx).Then(
+		clientv3.OpGet(b.createdPrefix(), clientv3.WithPrefix(), clientv3.WithKeysOnly()),
+		clientv3.OpGet(b.refsPrefix(), clientv3.WithPrefix(), clientv3.WithKeysOnly())).Commit()
 	if err != nil {
 		return 0, err
 	}
 	objects, anchored := map[string]bool{}, map[string]bool{}
-	for _, kv := range r.Kvs {
-		k := string(kv.Key)
-		rest := strings.TrimPrefix(k, b.createdPrefix())
-		i := strings.IndexByte(rest, '/')
-		if i < 0 {
-			continue
-		}
-		obj := b.createdPrefix() + rest[:i]
-		objects[obj] = true
-		if strings.HasPrefix(k, obj+refDir) {
-			anchored[obj] = true
+	for _, kv := range r.Responses[0].GetResponseRange().Kvs {
+		if id, _, ok := strings.Cut(strings.TrimPrefix(string(kv.Key), b.createdPrefix()), "/"); ok {
+			objects[id] = true
 		}
 	}
-	for obj := range objects {
-		if !anchored[obj] {
-			b.deleteUnreferenced(ctx, obj)
+	for _, kv := range r.Responses[1].GetResponseRange().Kvs {
+		if id, _, ok := strings.Cut(strings.TrimPrefix(string(kv.Key), b.refsPrefix()), "/"); ok {
+			anchored[id] = true
+		}
+	}
+	for id := range objects {
+		if !anchored[id] {
+			b.deleteUnreferenced(ctx, b.createdPrefix()+id)
 		}
 	}
 	return r.Header.Revision, nil
@@ -72,16 +74,15 @@ func (b *Backend) sweep() (int64, error) {
 func (b *Backend) watchAnchors(rev int64) error {
 	ctx, cancel := context.WithCancel(b.ctx)
 	defer cancel()
-	wch := b.cli.Watch(clientv3.WithRequireLeader(ctx), b.createdPrefix(), clientv3.WithPrefix(), clientv3.WithRev(rev+1), clientv3.WithFilterPut())
+	wch := b.cli.Watch(clientv3.WithRequireLeader(ctx), b.refsPrefix(), clientv3.WithPrefix(), clientv3.WithRev(rev+1), clientv3.WithFilterPut())
 	for wr := range wch {
 		if err := wr.Err(); err != nil {
 			return err
 		}
 		for _, ev := range wr.Events {
-			k := string(ev.Kv.Key)
-			if i := strings.Index(k, refDir); i > 0 && strings.HasPrefix(k, b.createdPrefix()) {
+			if id, _, ok := strings.Cut(strings.TrimPrefix(string(ev.Kv.Key), b.refsPrefix()), "/"); ok && id != "" {
 				octx, ocancel := b.op(b.ctx)
-				b.deleteUnreferenced(octx, k[:i])
+				b.deleteUnreferenced(octx, b.createdPrefix()+id)
 				ocancel()
 			}
 		}

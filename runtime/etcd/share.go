@@ -17,23 +17,37 @@ import (
 
 // Created objects shared across managers. A created object lives under
 // <prefix>/o/c/<id>, <id> cluster-wide (newObject). Each manager that holds it in its
-// table has one reference key <object>/ref/<lease>, attached to that manager's own
-// lease: it is written when the manager creates the object or opens it for a token
+// table has one reference key <prefix>/refs/<id>/<lease>, attached to that manager's
+// own lease: it is written when the manager creates the object or opens it for a token
 // made on another manager, and deleted when the manager's last holder releases it.
 // The object is deleted once no reference key is left — by the manager that deleted
 // the last one, or, if that manager died, by whichever manager sees its key expire
 // (gc.go) — always in a transaction conditional on there being none, so it is deleted
 // once, never while held.
 //
+// The reference keys live apart from the objects' state so that the managers' watch on
+// them (gc.go) sees reference keys only: under the objects, it saw every write of every
+// object — each Lock.Release's two deletes came back to every manager on its etcd
+// connection, between that call and the next, and every Put woke etcd's watch sender
+// only to be filtered out there.
+//
 // A token of a created object (mgr.Sharer) carries the cluster's epoch and the
-// object's ID; its hand-over is itself a reference key, <object>/ref/tok-<secret>,
+// object's ID; its hand-over is itself a reference key, <prefix>/refs/<id>/tok-<secret>,
 // attached to a lease of its own that lasts the token's TTL, so the object lives until
 // the token is attached or expires, whatever becomes of the minting manager. A manager
 // takes it (Open) in one transaction that deletes it and writes the manager's own
 // reference, conditional on its being there: a token attaches once, and never to a
 // collected object. <object>/type holds the object's TypeID, for the opening manager.
 
-const refDir, tokDir, typeSuffix = "/ref/", "/ref/tok-", "/type"
+const tokPrefix, typeSuffix = "tok-", "/type"
+
+// refsPrefix is where every created object's reference keys live.
+func (b *Backend) refsPrefix() string { return b.prefix + "/refs/" }
+
+// refsOf is the prefix of the reference keys of the created object at key.
+func (b *Backend) refsOf(key string) string {
+	return b.refsPrefix() + strings.TrimPrefix(key, b.createdPrefix()) + "/"
+}
 
 // refTable counts, for each created object, this manager's values (table objects) on it
 // and names its reference key. Its lock is held across the etcd writes of a reference,
@@ -55,7 +69,7 @@ func (b *Backend) refKey(ctx context.Context, key string) (string, clientv3.Leas
 	if err != nil {
 		return "", 0, err
 	}
-	return key + refDir + strconv.FormatInt(int64(ml.id), 16), ml.id, nil
+	return b.refsOf(key) + strconv.FormatInt(int64(ml.id), 16), ml.id, nil
 }
 
 // held records one more value of this manager on the object at key, whose reference
@@ -97,7 +111,7 @@ func (b *Backend) releaseKeys(key string) {
 
 // deleteUnreferenced deletes the object at obj if no manager holds a reference to it.
 func (b *Backend) deleteUnreferenced(ctx context.Context, obj string) {
-	_, _ = b.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(obj+refDir), "=", 0).WithPrefix()).
+	_, _ = b.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(b.refsOf(obj)), "=", 0).WithPrefix()).
 		Then(clientv3.OpDelete(obj+"/", clientv3.WithPrefix())).Commit()
 }
 
@@ -140,7 +154,7 @@ func (b *Backend) Share(ctx context.Context, value any, secret [16]byte, ttl tim
 	}
 	// Only while the object is there: a token never resurrects a collected object.
 	r, err := b.cli.Txn(octx).If(clientv3.Compare(clientv3.CreateRevision(key+typeSuffix), ">", 0)).
-		Then(clientv3.OpPut(key+tokDir+hex.EncodeToString(secret[:]), "", clientv3.WithLease(l.ID))).Commit()
+		Then(clientv3.OpPut(b.refsOf(key)+tokPrefix+hex.EncodeToString(secret[:]), "", clientv3.WithLease(l.ID))).Commit()
 	if err != nil {
 		return 0, false, storeErr(ctx, "share", err)
 	}
@@ -154,7 +168,7 @@ func (b *Backend) Share(ctx context.Context, value any, secret [16]byte, ttl tim
 // cluster made, and holds the object for this manager.
 func (b *Backend) Open(ctx context.Context, id uint64, secret [16]byte) (string, any, error) {
 	key := b.createdPrefix() + strconv.FormatUint(id, 10)
-	tok := key + tokDir + hex.EncodeToString(secret[:])
+	tok := b.refsOf(key) + tokPrefix + hex.EncodeToString(secret[:])
 	b.refs.mu.Lock()
 	defer b.refs.mu.Unlock()
 	ref, lease, err := b.refKey(ctx, key)

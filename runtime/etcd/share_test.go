@@ -12,18 +12,20 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// createdKeys returns the keys of the created objects under prefix, by object ID.
+// createdKeys returns the keys of the created objects under prefix, by object ID, with
+// their reference keys (kept under <prefix>/refs/<id>/) as "ref/<rest>".
 func createdKeys(t *testing.T, ctx context.Context, cli *clientv3.Client, prefix string) map[string][]string {
 	t.Helper()
-	r, err := cli.Get(ctx, prefix+"/o/c/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
-	if err != nil {
-		t.Fatal(err)
-	}
 	m := map[string][]string{}
-	for _, kv := range r.Kvs {
-		k := strings.TrimPrefix(string(kv.Key), prefix+"/o/c/")
-		id, rest, _ := strings.Cut(k, "/")
-		m[id] = append(m[id], rest)
+	for _, dir := range []struct{ prefix, as string }{{prefix + "/o/c/", ""}, {prefix + "/refs/", "ref/"}} {
+		r, err := cli.Get(ctx, dir.prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kv := range r.Kvs {
+			id, rest, _ := strings.Cut(strings.TrimPrefix(string(kv.Key), dir.prefix), "/")
+			m[id] = append(m[id], dir.as+rest)
+		}
 	}
 	return m
 }

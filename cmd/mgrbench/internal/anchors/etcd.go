@@ -242,7 +242,10 @@ func runEtcdRows(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *em
 		return err
 	}
 	defer c.Close()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ec.endpoint}, DialTimeout: 5 * time.Second, DialOptions: drc.dialOptions(), Logger: zap.NewNop()})
+	// The direct client connects as the manager's backend does (etcd.DialOptions), so the
+	// rows compare the manager with the same etcd connection, not with other settings.
+	dopts := append(etcd.DialOptions(), drc.dialOptions()...)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ec.endpoint}, DialTimeout: 5 * time.Second, DialOptions: dopts, Logger: zap.NewNop()})
 	if err != nil {
 		return err
 	}
