@@ -40,6 +40,7 @@ type rawReader struct {
 	hot    bool
 	empty  time.Time
 	parked bool
+	cold   int // parked reads since the reader last polled while not hot (probeEvery)
 }
 
 // rawReaderOf returns conn's raw reader, polling within sp's budget, or nil when conn
@@ -54,9 +55,10 @@ func rawReaderOf(conn net.Conn, sp *pollBudget) io.Reader {
 		n, errno := r.read(fd)
 		if errno == syscall.EAGAIN && r.empty.IsZero() {
 			r.empty = time.Now()
-			if r.hot && r.sp.take() {
-				// The peer has been answering soon: poll for the window rather than
-				// park, which costs a wake-up on the way back.
+			if (r.hot || r.sp.probe(&r.cold)) && r.sp.take() {
+				// The peer has been answering soon (or a cold reader probes whether it
+				// does again): poll for the window rather than park, which costs a
+				// wake-up on the way back.
 				for until := r.empty.Add(r.sp.window); errno == syscall.EAGAIN && time.Now().Before(until); {
 					// Whatever else this process has to run goes first: polling takes
 					// only a P nobody wants.
@@ -64,6 +66,9 @@ func rawReaderOf(conn net.Conn, sp *pollBudget) io.Reader {
 					n, errno = r.read(fd)
 				}
 				r.sp.give()
+				if errno != syscall.EAGAIN {
+					r.hot = true // answered within the window
+				}
 			}
 		}
 		if errno == syscall.EAGAIN {

@@ -14,7 +14,7 @@ import (
 // polls the socket for that long (raw non-blocking reads, rawio_linux.go) before it
 // parks. It is adaptive and bounded: a reader polls only while its peer keeps answering
 // soon (one that times out parks from then on, until an answer comes within two
-// windows again); at most half the Ps' worth of readers of one Server or Client poll at
+// windows again, or one of its probes — a poll every probeEvery reads — is answered); at most half the Ps' worth of readers of one Server or Client poll at
 // once; a client's does not while it has other calls in flight (their replies come
 // anyway); and the CPython front-end's readers never poll: a CPython client takes longer
 // than the window between calls, so polling there only took CPU from the clients (4
@@ -68,6 +68,28 @@ func (s *pollBudget) take() bool {
 }
 
 func (s *pollBudget) give() { s.slots.Add(1) }
+
+// probeEvery is how many parked reads a reader that is not hot makes before it polls
+// once anyway. Reheating alone can deadlock cold: when both sides park, each one's wait
+// holds the other's wake-up as well as its own, and on a slow-waking machine that pair
+// can exceed reheat on every read, so neither side polls again though polling would
+// answer well within the window (mgrbench's sequential p50 was 6 µs or 21 µs from one
+// run to the next). A probe that is answered makes the reader hot; one that is not costs
+// a window of CPU every probeEvery reads of a slow peer.
+const probeEvery = 8
+
+// probe counts a read of a reader that is not hot and reports whether it polls once.
+func (s *pollBudget) probe(cold *int) bool {
+	if s == nil {
+		return false
+	}
+	*cold++
+	if *cold < probeEvery {
+		return false
+	}
+	*cold = 0
+	return true
+}
 
 // reheat is how soon after a read began the data it parked for must have come for the
 // reader to poll again next time. Longer than the window: a parked wait includes this

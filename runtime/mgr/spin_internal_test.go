@@ -87,3 +87,27 @@ func TestPolledReadEndsAsNetConnDoes(t *testing.T) {
 		t.Fatalf("read after the peer closed: %v, want io.EOF", err)
 	}
 }
+
+// TestColdReaderProbes: a reader that is not hot still polls once every probeEvery reads,
+// so two peers that both went cold (each one's wait holding both wake-ups) find out when
+// polling would answer again; without a budget it never does.
+func TestColdReaderProbes(t *testing.T) {
+	var none *pollBudget
+	cold := 0
+	for i := range 3 * probeEvery {
+		if none.probe(&cold) {
+			t.Fatalf("read %d: probed without a budget", i)
+		}
+	}
+	b := &pollBudget{window: defaultSpinWait}
+	cold = 0
+	var probes []int
+	for i := 1; i <= 3*probeEvery; i++ {
+		if b.probe(&cold) {
+			probes = append(probes, i)
+		}
+	}
+	if len(probes) != 3 || probes[0] != probeEvery || probes[1] != 2*probeEvery || probes[2] != 3*probeEvery {
+		t.Fatalf("cold reads that probed: %v; want every %dth", probes, probeEvery)
+	}
+}
