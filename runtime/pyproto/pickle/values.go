@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"iter"
 	"math/big"
-	"strings"
 )
 
 // Bytes is a Python bytes object. It is a string type so that it is comparable (bytes
@@ -430,95 +429,4 @@ func pyTypeName(v any) string {
 		return "exception"
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-// maxRepr bounds what repr writes, for messages: a value whose parts are shared (a list
-// holding one list twice, nested) is small decoded and exponential spelled out. Past
-// the bound repr ends with "...".
-const maxRepr = 64 << 10
-
-// repr formats a decoded value roughly as Python's repr does (for messages), cut at
-// maxRepr bytes.
-func repr(v any) string {
-	var w reprWriter
-	w.value(v)
-	return w.String()
-}
-
-// reprWriter writes a repr until it holds maxRepr bytes, then stops walking.
-type reprWriter struct {
-	b    strings.Builder
-	full bool
-}
-
-// String returns what was written, with "..." when it was cut.
-func (w *reprWriter) String() string {
-	if w.full {
-		return w.b.String() + "..."
-	}
-	return w.b.String()
-}
-
-func (w *reprWriter) str(s string) {
-	if w.full {
-		return
-	}
-	if w.b.Len()+len(s) > maxRepr {
-		w.b.WriteString(s[:maxRepr-w.b.Len()])
-		w.full = true
-		return
-	}
-	w.b.WriteString(s)
-}
-
-// seq writes items between open and close, separated by commas; one item gets a
-// trailing comma when oneComma is set (a 1-tuple).
-func (w *reprWriter) seq(open string, items []any, close string, oneComma bool) {
-	w.str(open)
-	for i, a := range items {
-		if w.full {
-			return
-		}
-		if i > 0 {
-			w.str(", ")
-		}
-		w.value(a)
-	}
-	if oneComma && len(items) == 1 {
-		w.str(",")
-	}
-	w.str(close)
-}
-
-func (w *reprWriter) value(v any) {
-	if w.full {
-		return
-	}
-	switch x := v.(type) {
-	case nil:
-		w.str("None")
-	case bool:
-		if x {
-			w.str("True")
-		} else {
-			w.str("False")
-		}
-	case string:
-		w.str("'" + strings.ReplaceAll(x, "'", "\\'") + "'")
-	case Bytes:
-		w.str(fmt.Sprintf("b%q", string(x)))
-	case Tuple:
-		e, err := x.Elems()
-		if err != nil {
-			w.str("(<" + err.Error() + ">)")
-			return
-		}
-		w.seq("(", e, ")", true)
-	case *Exception:
-		w.seq(x.Name+"(", x.Args, ")", false)
-	case []any:
-		w.seq("[", x, "]", false)
-	default:
-		w.str(fmt.Sprint(v))
-	}
 }

@@ -1,11 +1,9 @@
 package pysync
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -174,194 +172,11 @@ var arrayType = &mgr.PyType{
 	Value: func(o any) (any, error) { return o.(*pyArray).Items(), nil },
 }
 
-// maxRepr bounds what repr writes: a value whose parts are shared (a list holding one
-// list twice, nested) is small in memory and exponential when spelled out, and str(proxy)
-// must not spend the manager's memory on it. Past the bound repr ends with "...".
+// maxRepr bounds what str(proxy) spells out of a value (pickle.Repr): a value whose
+// parts are shared is small in memory and exponential when spelled out.
 const maxRepr = 1 << 20
 
-// repr is Python's repr for the values str(proxy) shows, cut at maxRepr bytes; other
-// values are named by their Go form.
-func repr(v any) string {
-	var w reprWriter
-	w.value(v)
-	if w.full {
-		w.b.WriteString("...")
-	}
-	return w.b.String()
-}
-
-// reprWriter writes a repr until it holds maxRepr bytes, then stops walking.
-type reprWriter struct {
-	b    strings.Builder
-	full bool
-}
-
-func (w *reprWriter) str(s string) {
-	if w.full {
-		return
-	}
-	if w.b.Len()+len(s) > maxRepr {
-		w.b.WriteString(s[:maxRepr-w.b.Len()])
-		w.full = true
-		return
-	}
-	w.b.WriteString(s)
-}
-
-func (w *reprWriter) value(v any) {
-	if w.full {
-		return
-	}
-	switch x := v.(type) {
-	case nil:
-		w.str("None")
-	case bool:
-		if x {
-			w.str("True")
-		} else {
-			w.str("False")
-		}
-	case int64:
-		w.str(strconv.FormatInt(x, 10))
-	case pickle.BigInt:
-		w.str(x.String())
-	case float64:
-		w.str(floatRepr(x))
-	case string:
-		w.str(strRepr(x))
-	case pickle.Bytes:
-		w.str(bytesRepr([]byte(x)))
-	case []any:
-		w.str("[")
-		for i, e := range x {
-			if w.full {
-				break
-			}
-			if i > 0 {
-				w.str(", ")
-			}
-			w.value(e)
-		}
-		w.str("]")
-	case pickle.Tuple:
-		elems, _ := x.Elems()
-		w.str("(")
-		for i, e := range elems {
-			if w.full {
-				break
-			}
-			if i > 0 {
-				w.str(", ")
-			}
-			w.value(e)
-		}
-		if len(elems) == 1 {
-			w.str(",")
-		}
-		w.str(")")
-	case *pickle.Dict:
-		w.str("{")
-		i := 0
-		for k, e := range x.All() {
-			if w.full {
-				break
-			}
-			if i > 0 {
-				w.str(", ")
-			}
-			i++
-			w.value(k)
-			w.str(": ")
-			w.value(e)
-		}
-		w.str("}")
-	default:
-		w.str(fmt.Sprint(v))
-	}
-}
-
-// strRepr is Python's repr of a str: single quotes unless it holds a single quote and
-// no double one; backslashes, the quote and control characters escaped.
-func strRepr(x string) string {
-	q := byte('\'')
-	if strings.IndexByte(x, '\'') >= 0 && strings.IndexByte(x, '"') < 0 {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(q)
-	for _, r := range x {
-		switch {
-		case r == '\\' || r == rune(q):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
-}
-
-// bytesRepr is Python's repr of bytes: as strRepr, with every byte outside printable
-// ASCII written \xNN.
-func bytesRepr(x []byte) string {
-	q := byte('\'')
-	if bytes.IndexByte(x, '\'') >= 0 && bytes.IndexByte(x, '"') < 0 {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteString("b")
-	b.WriteByte(q)
-	for _, c := range x {
-		switch {
-		case c == '\\' || c == q:
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\r':
-			b.WriteString(`\r`)
-		case c == '\t':
-			b.WriteString(`\t`)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
-}
-
-// floatRepr is Python's repr of a float.
-func floatRepr(x float64) string {
-	switch {
-	case math.IsNaN(x):
-		return "nan"
-	case math.IsInf(x, 1):
-		return "inf"
-	case math.IsInf(x, -1):
-		return "-inf"
-	}
-	// Python writes the shortest digits that read back, in positional notation for
-	// exponents from -4 to 15 and in scientific notation (1e+16, 1e-05) otherwise.
-	e := strconv.FormatFloat(x, 'e', -1, 64)
-	if exp, _ := strconv.Atoi(e[strings.IndexByte(e, 'e')+1:]); exp < -4 || exp >= 16 {
-		return e
-	}
-	s := strconv.FormatFloat(x, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
-}
+// repr is Python's repr for the values str(proxy) shows.
+func repr(v any) string { return pickle.Repr(v, maxRepr) }
 
 func itoa(i int) string { return strconv.Itoa(i) }
