@@ -1,9 +1,7 @@
 package mgr
 
 import (
-	"context"
 	"testing"
-	"time"
 )
 
 // A client acknowledges large frames by their bytes, not only every ackEvery frames: the
@@ -11,13 +9,7 @@ import (
 // 100 KB are megabytes of log. (The idle tick acknowledges too, every 250 ms; these
 // calls take far less, so it is the byte count that acknowledges here.)
 func TestClientAcknowledgesLargeFramesByBytes(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	m, err := StartInProcess(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Shutdown(context.Background())
+	ctx, m := startInProcessT(t)
 	c, err := Connect(ctx, m.Options())
 	if err != nil {
 		t.Fatal(err)

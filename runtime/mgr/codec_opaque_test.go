@@ -140,17 +140,9 @@ func TestSharedPythonValueWithinBudget(t *testing.T) {
 	for i := range elems {
 		elems[i] = cfg
 	}
-	in := []any{pickle.MustTuple(elems...)}
-	e := NewEncoder(nil)
-	e.Value(&in)
-	if err := e.Err(); err != nil {
-		t.Fatal(err)
-	}
-	var out []any
-	dec := NewDecoder(e.Bytes())
-	dec.Value(&out)
-	if err := dec.Done(); err != nil {
-		t.Fatalf("decoding %d bytes: %v", len(e.Bytes()), err)
+	out, n, err := encodeDecodeAny(t, []any{pickle.MustTuple(elems...)})
+	if err != nil {
+		t.Fatalf("decoding %d bytes: %v", n, err)
 	}
 	if tup, ok := out[0].(pickle.Tuple); !ok || tup.Len() != 1000 {
 		t.Fatalf("got %#v", out[0])
@@ -160,16 +152,8 @@ func TestSharedPythonValueWithinBudget(t *testing.T) {
 // TestNilPythonPointerTravelsAsNil: a nil *pickle.Dict or *pickle.Exception inside an
 // interface is None to Python and arrives as nil, instead of reaching the pickler.
 func TestNilPythonPointerTravelsAsNil(t *testing.T) {
-	in := []any{(*pickle.Dict)(nil), (*pickle.Exception)(nil)}
-	e := NewEncoder(nil)
-	e.Value(&in)
-	if err := e.Err(); err != nil {
-		t.Fatal(err)
-	}
-	var out []any
-	dec := NewDecoder(e.Bytes())
-	dec.Value(&out)
-	if err := dec.Done(); err != nil || len(out) != 2 || out[0] != nil || out[1] != nil {
+	out, _, err := encodeDecodeAny(t, []any{(*pickle.Dict)(nil), (*pickle.Exception)(nil)})
+	if err != nil || len(out) != 2 || out[0] != nil || out[1] != nil {
 		t.Fatalf("got %#v, %v; want two nils", out, err)
 	}
 }
@@ -191,26 +175,13 @@ func sharedListsPickle(depth int) []byte {
 // out: 294 bytes of message, 2^26 lists to write back (a manager holding it in a
 // Queue[any] never finished the reply of a Get).
 func TestPythonValueMustBeAPythonValue(t *testing.T) {
-	in := []any{OpaqueValue{Type: picklePrefix + "Tuple", Data: sharedListsPickle(26)}}
-	e := NewEncoder(nil)
-	e.Value(&in)
-	if err := e.Err(); err != nil {
-		t.Fatal(err)
-	}
-	var out []any
-	dec := NewDecoder(e.Bytes())
-	dec.Value(&out)
-	if err := dec.Done(); !errors.Is(err, ErrDecode) {
+	out, _, err := encodeDecodeAny(t, []any{OpaqueValue{Type: picklePrefix + "Tuple", Data: sharedListsPickle(26)}})
+	if !errors.Is(err, ErrDecode) {
 		t.Fatalf("a list's pickle as a Python value: decoded %T, %v; want ErrDecode", out[0], err)
 	}
 	// A small int travels under BigInt's name (its pickle reads back as int64); scalars
 	// are still taken.
-	in = []any{pickle.NewBigInt(big.NewInt(5))}
-	e = NewEncoder(nil)
-	e.Value(&in)
-	dec = NewDecoder(e.Bytes())
-	dec.Value(&out)
-	if err := dec.Done(); err != nil {
+	if _, _, err := encodeDecodeAny(t, []any{pickle.NewBigInt(big.NewInt(5))}); err != nil {
 		t.Fatalf("a small BigInt: %v", err)
 	}
 }
@@ -271,4 +242,19 @@ func TestPythonValuesShareOneExpansionBudget(t *testing.T) {
 	if alloc > 32<<20 {
 		t.Errorf("decoding a %d-byte message allocated %d MB", len(e.Bytes()), alloc>>20)
 	}
+}
+
+// encodeDecodeAny encodes in and decodes it back, returning what came out, the message's
+// size and the decoding's error.
+func encodeDecodeAny(t *testing.T, in []any) ([]any, int, error) {
+	t.Helper()
+	e := NewEncoder(nil)
+	e.Value(&in)
+	if err := e.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var out []any
+	dec := NewDecoder(e.Bytes())
+	dec.Value(&out)
+	return out, len(e.Bytes()), dec.Done()
 }

@@ -136,6 +136,20 @@ func r2blob(n int) func(*Encoder) { return func(e *Encoder) { e.ByteSlice(make([
 
 // waitUntil polls cond, an internal flag with no channel to wait on, failing loudly
 // after 20 s.
+// startInProcessT starts an in-process manager for the test, shut down at its end, and
+// returns it with a context of a minute.
+func startInProcessT(t *testing.T) (context.Context, *Manager) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	m, err := StartInProcess(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Shutdown(context.Background()) })
+	return ctx, m
+}
+
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)

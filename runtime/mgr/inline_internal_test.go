@@ -168,13 +168,7 @@ func init() {
 // stops running inline: one client's concurrent calls of it then run in goroutines of
 // their own, side by side, instead of one at a time in the reader.
 func TestSlowInlineMethodLeavesTheReader(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	m, err := StartInProcess(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Shutdown(context.Background())
+	ctx, m := startInProcessT(t)
 	h, err := m.Client().Create(ctx, spinnerTypeID, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -257,13 +257,7 @@ func checkPagedInfo(t *testing.T, maxFrame, n int) {
 // cleanup released the reference the call was about to use. The Call now holds the
 // Handle until its reply.
 func TestProxyArgumentHeldUntilReply(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	m, err := StartInProcess(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Shutdown(context.Background())
+	ctx, m := startInProcessT(t)
 	c := m.Client()
 	hh, err := c.Create(ctx, regressHolderTypeID, nil)
 	if err != nil {
@@ -370,13 +364,7 @@ func beginHoldCall(ctx context.Context, t *testing.T, c *Client, holder *ProxyBa
 // is decoded. When that call failed (the method's error after making it, or a result
 // that cannot be encoded) the object stayed in the table with no reference, forever.
 func TestFailedInternalCallRemovesObjectsItMade(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	m, err := StartInProcess(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Shutdown(context.Background())
+	ctx, m := startInProcessT(t)
 	c := m.Client()
 	rh, err := c.Create(ctx, regressRelayTypeID, nil)
 	if err != nil {
@@ -454,13 +442,7 @@ func init() {
 // Call lives as long as the Handle it made, and used to keep them as long too, so a
 // dropped argument was never collected while the created object's proxy lived.
 func TestPipelinedCreateDoesNotKeepItsArguments(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	m, err := StartInProcess(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Shutdown(context.Background())
+	ctx, m := startInProcessT(t)
 	collected := make(chan struct{})
 	taker := beginPipelinedTaker(ctx, t, m.Client(), collected)
 	if err := taker.Ready(ctx); err != nil {
