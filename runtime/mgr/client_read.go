@@ -228,7 +228,11 @@ func (c *Client) releaseRead() {
 // for a manager that is itself stuck writing a large reply to us, which nobody reads.
 func (c *Client) startIdleReader() {
 	c.mu.Lock()
-	up := c.err == nil
+	// Not while resuming: the link is the dead one, which reconnect replaces (and then
+	// starts the idle reader itself); reading it only fails at once, and a reader that
+	// releases the role with readToEnd on would start another, and so on, until the
+	// resume ends.
+	up := c.err == nil && !c.resuming
 	c.mu.Unlock()
 	if !up {
 		return

@@ -132,14 +132,10 @@ func (c *Client) broken(l *link, err error) {
 		c.mu.Unlock()
 		return
 	}
-	if end := c.ending.Load(); end != nil {
+	if why := c.endErr(err); why != nil {
 		// The manager shuts down or has exited: its connection's end is the end, not a
 		// break to resume from.
 		c.mu.Unlock()
-		why := end.err
-		if why == nil {
-			why = fmt.Errorf("%w (%s): the connection ended after Shutdown was accepted: %w", ErrShutdown, c.addr, err)
-		}
 		c.fail(why)
 		return
 	}
@@ -153,6 +149,19 @@ func (c *Client) broken(l *link, err error) {
 	l.conn.Close()
 	c.setState(StateDisconnected, err)
 	go c.reconnect(window, err)
+}
+
+// endErr is the error the client ends with at its connection's end after readToEnd
+// (err: how the connection ended), or nil before readToEnd.
+func (c *Client) endErr(err error) error {
+	end := c.ending.Load()
+	if end == nil {
+		return nil
+	}
+	if end.err != nil {
+		return end.err
+	}
+	return fmt.Errorf("%w (%s): the connection ended after Shutdown was accepted: %w", ErrShutdown, c.addr, err)
 }
 
 // reconnect redials until the session is resumed, the manager turns out to have
@@ -176,6 +185,14 @@ func (c *Client) reconnect(window time.Duration, why error) {
 	}
 	backoff := 10 * time.Millisecond
 	for {
+		if end := c.endErr(why); end != nil {
+			// readToEnd came during the resume: the manager shuts down or has exited, and
+			// would refuse it (ResumeShutdown) or cannot answer — end now rather than redial
+			// for the rest of the window (Manager.Shutdown waits for the client's end).
+			c.fail(end)
+			c.releaseRead()
+			return
+		}
 		status, err := c.tryResume(ctx)
 		switch {
 		case err == nil && status == wire.ResumeOK:
