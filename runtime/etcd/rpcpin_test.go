@@ -55,6 +55,10 @@ func TestRoundTripsPerOp(t *testing.T) {
 	// resume on another manager: Adopt) and keeps it alive; concurrency.NewSession grants
 	// and keeps alive too.
 	must(l.Acquire(ctx))
+	// The keep-alive stream opens in a goroutine of the manager's etcd client, and may
+	// come after the Acquire has returned: wait for it before counting (it failed CI
+	// once, the stream landing after the count).
+	rc.waitStream(t, "LeaseKeepAlive")
 	if got, want := countsString(rc.take()), "LeaseGrant=1 LeaseKeepAlive(stream)=1 Put=1 Txn=1"; got != want {
 		t.Errorf("first Lock.Acquire of a session: etcd calls %s, want %s", got, want)
 	}
