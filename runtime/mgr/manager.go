@@ -219,32 +219,20 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 		if m.srv != nil {
 			m.client.readToEnd(nil)
 			m.err = m.srv.Shutdown(ctx)
-			// The manager has written its last frames; the client reads them (the replies
-			// of the calls it drained) up to its goodbye before the fail above.
-			select {
-			case <-m.client.Done():
-			case <-wait.Done():
-			}
-			return
-		}
-		err := m.client.Shutdown(ctx)
-		if err != nil && !errors.Is(err, ErrShutdown) && !errors.Is(err, ErrConnLost) {
+		} else if err := m.client.Shutdown(ctx); err != nil && !errors.Is(err, ErrShutdown) && !errors.Is(err, ErrConnLost) {
 			m.err = err
 		}
+		// The manager has written its last frames — the replies of the calls it drained,
+		// its goodbye — or its process is exiting (watchChild then reads to the end): the
+		// client reads up to its end (readToEnd) before the fail above.
 		select {
 		case <-m.client.Done():
-		case <-m.child.exited:
-			// Gone, but what it sent before it went — its drained calls' replies, its
-			// goodbye — may still wait in the socket: the client reads up to the end
-			// (readToEnd, from Client.Shutdown), which is near.
-			select {
-			case <-m.client.Done():
-			case <-wait.Done():
-			}
 		case <-wait.Done():
 		}
-		if err := m.child.wait(wait); err != nil && m.err == nil {
-			m.err = err
+		if m.child != nil {
+			if err := m.child.wait(wait); err != nil && m.err == nil {
+				m.err = err
+			}
 		}
 	})
 	return m.err

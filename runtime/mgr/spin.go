@@ -14,12 +14,12 @@ import (
 // polls the socket for that long (raw non-blocking reads, rawio_linux.go) before it
 // parks. It is adaptive and bounded: a reader polls only while its peer keeps answering
 // soon (one that times out parks from then on, until an answer comes within two
-// windows again, or one of its probes — a poll every probeEvery reads — is answered); at most half the Ps' worth of readers of one Server or Client poll at
-// once; a client's does not while it has other calls in flight (their replies come
-// anyway); and the CPython front-end's readers never poll: a CPython client takes longer
-// than the window between calls, so polling there only took CPU from the clients (4
-// CPython processes: 78k calls/s without it, 59k with it). Idle sessions never burn a
-// core. Options.SpinWait sets the window; negative turns polling off.
+// windows again, or one of its probes — a poll every probeEvery reads — is answered);
+// at most half the Ps' worth of readers of one Server or Client poll at once; a
+// client's does not while it has other calls in flight (their replies come anyway); and
+// the CPython front-end's readers never poll: a CPython client takes longer than the
+// window between calls, so polling there only took CPU from the clients (4 CPython
+// processes: 78k calls/s without it, 59k with it). Idle sessions never burn a core. Options.SpinWait sets the window; negative turns polling off.
 
 // defaultSpinWait is Options.SpinWait's default: a sequential call's round trip on a
 // loaded 2-vCPU machine fits, a wasted poll costs little.
