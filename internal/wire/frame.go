@@ -33,6 +33,7 @@ var ErrFrameTooLarge = errors.New("mgr: frame too large")
 // where the last one stopped.
 type Reader struct {
 	r   *bufio.Reader
+	src io.Reader // what r reads
 	max int
 	buf []byte // the payload buffer; its full capacity is in use
 
@@ -48,8 +49,11 @@ func NewReader(r io.Reader, max int) *Reader {
 	if max <= 0 {
 		max = DefaultMaxFrame
 	}
-	return &Reader{r: bufio.NewReaderSize(r, 32<<10), max: max}
+	return &Reader{r: bufio.NewReaderSize(r, 32<<10), src: r, max: max}
 }
+
+// Source returns the stream the Reader reads.
+func (r *Reader) Source() io.Reader { return r.src }
 
 // SetMax changes the frame bound (the handshake runs with a small one).
 func (r *Reader) SetMax(max int) { r.max = max }

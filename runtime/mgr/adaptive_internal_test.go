@@ -174,8 +174,9 @@ func TestWorkerRunChargedOnlyUntilBlocking(t *testing.T) {
 	p := MakeProxyBase(h)
 	desc := m.Server().lookup(h.id).desc
 
-	// Demoted, as one inline call that kept the reader 3.2 ms leaves it.
-	old := int64(4 * inlineSlow)
+	// Demoted so far that even a sequential session's calls go to workers
+	// (inlineSlowAlone, sequential.go), as inline calls that kept the reader 20 ms leave it.
+	old := int64(2 * inlineSlowAlone)
 	desc.hold[waiterWaitOnce].Store(old)
 	waited, inline := callWaiter(ctx, t, &p, waiterWaitOnce)
 	if inline {

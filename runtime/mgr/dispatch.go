@@ -69,6 +69,7 @@ func (sess *session) runCall(j callJob) {
 			failed = enc.err
 		}
 	}
+	sess.running.Add(-1) // the reply is not out yet, but the call no longer runs (sequential.go)
 	if j.rec != nil && len(j.rec.undo) > 0 {
 		enc.undo = append(enc.undo, j.rec.undo...) // registered with Undo
 	}
@@ -105,6 +106,9 @@ func (sess *session) runCall(j callJob) {
 		sess.keep(j.promise, enc.refs, err) // before the reply: calls pipelined on it may run
 	}
 	reading := j.rd != nil && j.rd.endInline()
+	if reading && j.slow {
+		j.rd.noteQueued() // sequential.go: before the reply goes out
+	}
 	if measured {
 		hold.stop(&j, reading)
 	}

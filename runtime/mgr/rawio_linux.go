@@ -41,6 +41,23 @@ type rawReader struct {
 	empty  time.Time
 	parked bool
 	cold   int // parked reads since the reader last polled while not hot (probeEvery)
+	// waitedLast: the last Read found nothing at first (it polled or parked).
+	waitedLast bool
+}
+
+// waited reports whether the last Read had to wait for its bytes: false when they were
+// there already (sequential.go).
+func (r *rawReader) waited() bool { return r.waitedLast }
+
+// pending reports whether bytes wait unread on the connection (sequential.go).
+func (r *rawReader) pending() bool {
+	var n int32
+	r.rc.Control(func(fd uintptr) {
+		if _, _, errno := syscall.RawSyscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))); errno != 0 {
+			n = 0
+		}
+	})
+	return n > 0
 }
 
 // rawReaderOf returns conn's raw reader, polling within sp's budget, or nil when conn
@@ -96,6 +113,7 @@ func (r *rawReader) Read(p []byte) (int, error) {
 		r.buf, r.n, r.errno = p, 0, 0
 		err := r.rc.Read(r.fn)
 		r.buf = nil
+		r.waitedLast = !r.empty.IsZero()
 		if r.parked && r.sp != nil {
 			// Hot (again) when what it waited for came soon after all: the wait
 			// includes the wake-up polling saves, and the peer's own (spin.go).

@@ -127,10 +127,14 @@ type sessionReader struct {
 	// after its swap succeeded.
 	curReq  uint64
 	curBare bool
+	// src tells whether a frame had to be waited for (nil: it cannot tell, and slow
+	// calls never run inline; sequential.go).
+	src arrivals
 }
 
 func newSessionReader(sess *session, r *wire.Reader, gen uint64) *sessionReader {
 	rd := &sessionReader{sess: sess, r: r, gen: gen}
+	rd.src, _ = r.Source().(arrivals)
 	// The watchdog looks at the current connection's reader: one handed on from a
 	// connection a resume has replaced must not take its place.
 	for {
@@ -155,7 +159,11 @@ func (rd *sessionReader) run() {
 				sess.closeConn()
 			}
 		}
+		queued := rd.r.Buffered() > 0
 		frame, err := rd.r.Next()
+		if err == nil && !queued {
+			rd.noteIdle() // sequential.go
+		}
 		if err != nil {
 			if errors.Is(err, wire.ErrFrameTooLarge) {
 				writeGoodbye(sess.w, wire.KindAbort, err.Error())
@@ -429,9 +437,11 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 			if !pipe {
 				j.obj = s.lookup(objID)
 			} // else pipeTarget looked it up
+			var slow bool
 			if j.obj != nil && method < uint64(len(j.obj.desc.Methods)) {
 				m := &j.obj.desc.Methods[method]
-				inline, takesCtx = m.Inline && j.obj.desc.quick(method), m.TakesContext
+				inline, slow = rd.inlineNow(m, j.obj.desc, method)
+				takesCtx = m.TakesContext
 			}
 			if inline && j.obj.desc.Serialized {
 				// The object is busy with another call: wait for it in a worker, not
@@ -439,6 +449,7 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 				inline = j.obj.mu.TryLock()
 				j.locked = inline
 			}
+			j.slow = inline && slow
 		} else {
 			inline = s.inlineControl(method, frame[d.off:])
 		}
@@ -460,6 +471,7 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 			sess.cancelCall(reqID) // its Cancel came first (after a resume)
 		}
 		s.inflight.Add(1)
+		sess.running.Add(1) // until the method returns (runCall)
 		if wait != nil {
 			go sess.runAfter(j, wait) // pipeline.go
 			return true, nil

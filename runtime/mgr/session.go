@@ -61,6 +61,11 @@ type session struct {
 	lastRecv    atomic.Int64
 	flowBlocked atomic.Bool                   // the read loop waits for call slots (acquire)
 	reader      atomic.Pointer[sessionReader] // the goroutine reading the session's frames
+	// Whether the session's calls come one at a time (sequential.go): running counts its
+	// calls read whose method has not returned; concurrent says a call came while a slow
+	// one ran inline, and slow calls go to workers until the session is seen idle.
+	running    atomic.Int32
+	concurrent atomic.Bool
 
 	// Backpressure: calls running and the bytes of their arguments, bounded by
 	// maxSessionCalls and maxSessionArgBytes. At the bound the read loop stops reading

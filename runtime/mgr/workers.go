@@ -26,6 +26,7 @@ type callJob struct {
 	args                 *[]byte
 	slot                 int
 	rd                   *sessionReader // the reader running the call inline, or nil
+	slow                 bool           // run inline though slow, as its session is sequential (sequential.go)
 	meta                 []byte         // the call's metadata (CallMeta frames), or nil
 	// A pipelined create keeps its outcome in promise; a call pipelined on a create that
 	// failed, or on none, fails with pre without running anything (pipeline.go).
