@@ -318,11 +318,12 @@ func lookupKind(typeID string) func(b *Backend) *kind {
 
 // methodsLike returns base's methods (same names, signatures and order, so the generated
 // proxies bind) with each Call replaced by impl[name], or by one failing with
-// ErrUnsupported. Every method is Inline: it takes a round trip or more to etcd, so the
-// manager runs its calls in the session's reader only while the session makes one call
-// at a time (mgr's sequential.go), saving the hand-off to a worker and the reader's
-// wake-up for the next call; every wait longer than a round trip (a held lock, an empty
-// queue) calls mgr.Blocking first, which hands the reading on.
+// ErrUnsupported. Every method is InlineSequential: it takes a round trip or more to
+// etcd, so the manager runs its calls in the session's reader only while the session
+// makes one call at a time (mgr's sequential.go), saving the hand-off to a worker and the
+// reader's wake-up for the next call; every wait longer than a round trip (a held lock,
+// an empty queue, another call's turn on the object) calls mgr.Blocking first, which
+// hands the reading on.
 func methodsLike(base *mgr.TypeDesc, impl map[string]func(ctx context.Context, obj any, args *mgr.Decoder, res *mgr.Encoder) error) []mgr.Method {
 	ms := make([]mgr.Method, len(base.Methods))
 	for i, m := range base.Methods {
@@ -333,7 +334,7 @@ func methodsLike(base *mgr.TypeDesc, impl map[string]func(ctx context.Context, o
 				return fmt.Errorf("%w: %s", ErrUnsupported, name)
 			}
 		}
-		ms[i] = mgr.Method{Name: m.Name, Sig: m.Sig, Call: call, TakesContext: true, Inline: true}
+		ms[i] = mgr.Method{Name: m.Name, Sig: m.Sig, Call: call, TakesContext: true, Inline: true, InlineSequential: true}
 	}
 	return ms
 }

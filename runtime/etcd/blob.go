@@ -194,7 +194,10 @@ func (o *blobObj) restored() (any, error) {
 func (o *blobObj) call(ctx context.Context, i int, readOnly bool, args *mgr.Decoder, res *mgr.Encoder) error {
 	raw := bytes.Clone(args.Rest())
 	m := &o.t.base.Methods[i]
-	o.mu.Lock()
+	if !o.mu.TryLock() {
+		mgr.Blocking(ctx) // another call has the object, for a round trip or more: a wait
+		o.mu.Lock()
+	}
 	defer o.mu.Unlock()
 	octx, cancel := o.b.op(ctx)
 	defer cancel()

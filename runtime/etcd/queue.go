@@ -563,7 +563,8 @@ func (q *queueObj) get(ctx context.Context, block bool, dl time.Time) ([]byte, e
 			q.giveBackAcks(qs, acks)
 			// etcd may have made the claim all the same, its answer lost. A claim naming
 			// a call whose caller got an error would pass, at an adoption, for an item
-			// handed out: it goes first (dropClaim).
+			// handed out: it goes first (dropClaim), retried with a back-off: a wait.
+			mgr.Blocking(ctx)
 			q.dropClaim(ctx.Done(), sl, num, callID)
 			return nil, storeErr(ctx, "Queue.Get", err)
 		}

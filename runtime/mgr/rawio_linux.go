@@ -43,6 +43,8 @@ type rawReader struct {
 	cold   int // parked reads since the reader last polled while not hot (probeEvery)
 	// waitedLast: the last Read found nothing at first (it polled or parked).
 	waitedLast bool
+	inq        int32            // pending's answer
+	inqFn      func(fd uintptr) // pending's callback, made once
 }
 
 // waited reports whether the last Read had to wait for its bytes: false when they were
@@ -51,13 +53,11 @@ func (r *rawReader) waited() bool { return r.waitedLast }
 
 // pending reports whether bytes wait unread on the connection (sequential.go).
 func (r *rawReader) pending() bool {
-	var n int32
-	r.rc.Control(func(fd uintptr) {
-		if _, _, errno := syscall.RawSyscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))); errno != 0 {
-			n = 0
-		}
-	})
-	return n > 0
+	r.inq = 0
+	if r.rc.Control(r.inqFn) != nil {
+		return false
+	}
+	return r.inq > 0
 }
 
 // rawReaderOf returns conn's raw reader, polling within sp's budget, or nil when conn
@@ -68,6 +68,11 @@ func rawReaderOf(conn net.Conn, sp *pollBudget) io.Reader {
 		return nil
 	}
 	r := &rawReader{rc: rc, sp: sp, hot: true}
+	r.inqFn = func(fd uintptr) {
+		if _, _, errno := syscall.RawSyscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&r.inq))); errno != 0 {
+			r.inq = 0
+		}
+	}
 	r.fn = func(fd uintptr) bool {
 		n, errno := r.read(fd)
 		if errno == syscall.EAGAIN && r.empty.IsZero() {

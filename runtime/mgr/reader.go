@@ -161,8 +161,8 @@ func (rd *sessionReader) run() {
 		}
 		queued := rd.r.Buffered() > 0
 		frame, err := rd.r.Next()
-		if err == nil && !queued {
-			rd.noteIdle() // sequential.go
+		if err == nil {
+			rd.noteFrame(frame, queued) // sequential.go
 		}
 		if err != nil {
 			if errors.Is(err, wire.ErrFrameTooLarge) {

@@ -1,6 +1,10 @@
 package mgr
 
-import "time"
+import (
+	"time"
+
+	"github.com/mgr-go/mgr/internal/wire"
+)
 
 // Slow calls of a sequential session run inline.
 //
@@ -15,18 +19,25 @@ import "time"
 // 290 µs inline against 310–390 µs handed off, measured in blocks of 50 on 2 vCPUs).
 //
 // So a slow method's call runs inline when the session looks sequential: no other call
-// of it is running, nothing else is read yet, and no call has lately come while one ran
-// inline. Whether one did is asked when a slow inline call ends, before its reply goes
-// out: bytes waiting on the connection then were sent without waiting for that reply.
-// Slow calls then go to workers until the reader has waited for a frame while none of
-// the session's calls ran — the session idle, its client back to one call at a time. A
-// wrong guess costs one call's wait behind one slow call, once per turn from idle to
-// concurrent.
+// of it is running, nothing else is read yet, and nothing says it makes calls side by
+// side. Two things do: a call read while another of the session runs (a sequential
+// client sends its next call only after the reply, and a call's count ends before its
+// reply is written), and bytes that came while a slow call ran inline — asked when it
+// ends, before its reply goes out. Slow calls then go to workers until the reader has
+// waited for idleToSequential frames in a row with none of the session's calls running:
+// one goroutine's call landing in another's gap between calls is not enough. A wrong
+// guess costs one call's wait behind one slow call, once per turn from idle to
+// concurrent. Methods marked InlineSequential (a store's round trip, however short) are
+// treated as slow from their first call.
 
 // inlineSlowAlone bounds the average hold of a method whose calls still run inline in a
 // sequential session: a call longer than this would keep the session's Cancels and Pings
 // unread for too long (a wait a method announces with Blocking does not count).
 const inlineSlowAlone = 10 * time.Millisecond
+
+// idleToSequential is how many frames in a row, each waited for with none of the
+// session's calls running, turn a concurrent session sequential again.
+const idleToSequential = 8
 
 // arrivals is what a session's raw reader tells about its connection (rawio_linux.go).
 type arrivals interface {
@@ -43,7 +54,7 @@ func (rd *sessionReader) inlineNow(m *Method, t *serverType, method uint64) (inl
 		return false, false
 	}
 	h := t.hold[method].Load()
-	if h < int64(inlineSlow) {
+	if h < int64(inlineSlow) && !m.InlineSequential {
 		return true, false
 	}
 	if h >= int64(inlineSlowAlone) || !rd.sequential() {
@@ -57,18 +68,47 @@ func (rd *sessionReader) sequential() bool {
 	return rd.src != nil && rd.sess.running.Load() == 0 && !rd.sess.concurrent.Load() && rd.r.Buffered() == 0
 }
 
+// makeConcurrent records that the session makes calls side by side.
+func (sess *session) makeConcurrent() {
+	sess.idleRun.Store(0)
+	if !sess.concurrent.Load() {
+		sess.concurrent.Store(true)
+	}
+}
+
 // noteQueued is called by a slow call run inline as it ends, before its reply is
 // written: anything the client sent meanwhile makes the session concurrent.
 func (rd *sessionReader) noteQueued() {
 	if rd.r.Buffered() > 0 || rd.src.pending() {
-		rd.sess.concurrent.Store(true)
+		rd.sess.makeConcurrent()
 	}
 }
 
-// noteIdle is called when the reader got a frame it did not have buffered: if it had to
-// wait for it while none of the session's calls ran, the session is sequential again.
-func (rd *sessionReader) noteIdle() {
-	if rd.src != nil && rd.sess.concurrent.Load() && rd.sess.running.Load() == 0 && rd.src.waited() {
-		rd.sess.concurrent.Store(false)
+// noteFrame learns from a call frame the reader just got — queued: it was buffered before the
+// reader looked — whether the session is sequential.
+func (rd *sessionReader) noteFrame(frame []byte, queued bool) {
+	sess := rd.sess
+	if rd.src == nil || len(frame) == 0 {
+		return
+	}
+	switch frame[0] {
+	case wire.KindCall, wire.KindCallMeta, wire.KindCallPipe, wire.KindCallPipeMeta:
+	default:
+		return // a Cancel, an Ack, a Ping: no call of its own
+	}
+	if sess.running.Load() > 0 {
+		sess.makeConcurrent() // a call while another runs
+		return
+	}
+	if !sess.concurrent.Load() {
+		return
+	}
+	if queued || !rd.src.waited() {
+		sess.idleRun.Store(0)
+		return
+	}
+	if sess.idleRun.Add(1) >= idleToSequential {
+		sess.idleRun.Store(0)
+		sess.concurrent.Store(false)
 	}
 }

@@ -150,3 +150,77 @@ func onlySession(m *Manager) *session {
 	}
 	return nil
 }
+
+// A session seen making calls side by side goes back to running slow calls inline only
+// after idleToSequential calls in a row came while none of its calls ran: one goroutine's
+// call landing in another's gap between calls is not enough (it would put the next call
+// of the other goroutine behind a slow inline one).
+func TestConcurrentSessionTurnsSequentialSlowly(t *testing.T) {
+	ctx, m := startInProcessT(t)
+	h, err := m.Client().Create(ctx, spinnerTypeID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := MakeProxyBase(h)
+	obj := m.Server().lookup(h.id)
+	spinCalls(t, m, &p, 1) // the first call, inline, is the spinner's reference
+	sess := onlySession(m)
+	if sess.reader.Load().src == nil {
+		t.Skip("the connection has no raw reader here: slow calls never run inline")
+	}
+	obj.desc.hold[0].Store(int64(time.Millisecond))
+	sess.makeConcurrent()
+	if out := spinCalls(t, m, &p, idleToSequential-1); out != idleToSequential-1 {
+		t.Fatalf("%d of %d calls of a concurrent session ran outside the reader; want all", out, idleToSequential-1)
+	}
+	if !sess.concurrent.Load() {
+		t.Fatalf("the session turned sequential after %d idle calls; want %d", idleToSequential-1, idleToSequential)
+	}
+	spinCalls(t, m, &p, 1)
+	if sess.concurrent.Load() {
+		t.Fatalf("the session is still concurrent after %d idle calls", idleToSequential)
+	}
+	if out := spinCalls(t, m, &p, 5); out != 0 {
+		t.Fatalf("%d of 5 calls ran outside the reader after the session turned sequential; want 0", out)
+	}
+}
+
+// A call read while another call of the session runs makes the session concurrent.
+func TestCallWhileAnotherRunsMakesTheSessionConcurrent(t *testing.T) {
+	ctx, m := startInProcessT(t)
+	h, err := m.Client().Create(ctx, gateTypeID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := MakeProxyBase(h)
+	obj := m.Server().lookup(h.id)
+	g := obj.value.(*gate)
+	sess := onlySession(m)
+	if sess.reader.Load().src == nil {
+		t.Skip("the connection has no raw reader here: slow calls never run inline")
+	}
+	// The first call, slow in a concurrent session, waits at the gate in a worker.
+	sess.makeConcurrent()
+	pass := func() error {
+		c := p.Begin(0)
+		if _, err := c.Do(ctx); err != nil {
+			return err
+		}
+		return c.End()
+	}
+	obj.desc.hold[0].Store(int64(time.Millisecond))
+	first := make(chan error, 1)
+	go func() { first <- pass() }()
+	<-g.entered
+	sess.concurrent.Store(false) // as if it had turned sequential meanwhile
+	if err := pass(); err != nil { // read while the first runs
+		t.Fatal(err)
+	}
+	if !sess.concurrent.Load() {
+		t.Fatal("a call read while another ran left the session sequential")
+	}
+	close(g.open)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+}

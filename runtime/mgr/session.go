@@ -62,10 +62,11 @@ type session struct {
 	flowBlocked atomic.Bool                   // the read loop waits for call slots (acquire)
 	reader      atomic.Pointer[sessionReader] // the goroutine reading the session's frames
 	// Whether the session's calls come one at a time (sequential.go): running counts its
-	// calls read whose method has not returned; concurrent says a call came while a slow
-	// one ran inline, and slow calls go to workers until the session is seen idle.
+	// calls read whose method has not returned; concurrent says calls came side by side,
+	// and slow calls go to workers until the session is seen idle a while.
 	running    atomic.Int32
 	concurrent atomic.Bool
+	idleRun    atomic.Int32 // frames in a row waited for while no call ran (concurrent only)
 
 	// Backpressure: calls running and the bytes of their arguments, bounded by
 	// maxSessionCalls and maxSessionArgBytes. At the bound the read loop stops reading

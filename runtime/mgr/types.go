@@ -61,11 +61,17 @@ type Method struct {
 	// sets it for methods that take no context.Context: they cannot be cancelled, so
 	// nothing is lost while the session's Cancel frames wait. An Inline call of a
 	// Serialized type whose object is busy waits in a worker instead, and so do the calls
-	// of a method that keeps the reader over 100 µs on average. A method that runs
+	// of a method that keeps the reader over 100 µs on average — unless its session makes
+	// one call at a time, where nobody waits behind it (sequential.go). A method that runs
 	// longer than 50–100 ms makes the manager hand reading to a new goroutine, so a slow
 	// or blocking Inline method delays its session's other calls by that much at most;
 	// methods that may block should take a context (mgrgen then leaves Inline false).
 	Inline bool
+	// InlineSequential, with Inline, runs the method in the reader only while its session
+	// makes one call at a time, however short its calls: for a method that waits on I/O
+	// every call (a store's round trip), which would hold a concurrent session's other
+	// calls behind it though it keeps the CPU for microseconds.
+	InlineSequential bool
 	// TakesContext says the method takes a context.Context. An Inline method that does
 	// gets its own, like any other call (the caller's deadline, ended by a Cancel), and
 	// must call Blocking(ctx) before it waits; one that does not runs under the session's.
