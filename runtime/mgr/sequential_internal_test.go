@@ -16,11 +16,9 @@ func spinCalls(t *testing.T, m *Manager, p *ProxyBase, n int) int {
 	before := sp.outside
 	sp.mu.Unlock()
 	for range n {
-		c := p.Begin(0)
-		if _, err := c.Do(t.Context()); err != nil {
+		if err := call0(t.Context(), p); err != nil {
 			t.Fatal(err)
 		}
-		c.End()
 	}
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
@@ -31,18 +29,12 @@ func spinCalls(t *testing.T, m *Manager, p *ProxyBase, n int) int {
 // while its session makes one call at a time: nobody waits behind them, and a hand-off
 // to a worker would only add its wake-ups to every call.
 func TestSlowInlineRunsInlineWhenSequential(t *testing.T) {
-	ctx, m := startInProcessT(t)
-	h, err := m.Client().Create(ctx, spinnerTypeID, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := MakeProxyBase(h)
-	obj := m.Server().lookup(h.id)
-	spinCalls(t, m, &p, 10) // the first runs inline (the average starts at 0), the rest make it slow
+	_, m, p, obj := newObjectT(t, spinnerTypeID)
+	spinCalls(t, m, p, 10) // the first runs inline (the average starts at 0), the rest make it slow
 	if obj.desc.quick(0) {
 		t.Fatalf("setup: Spin counts as quick: average hold %s", time.Duration(obj.desc.hold[0].Load()))
 	}
-	if out := spinCalls(t, m, &p, 30); out != 0 {
+	if out := spinCalls(t, m, p, 30); out != 0 {
 		t.Fatalf("%d of 30 sequential calls of a slow Inline method ran outside the reader; want 0", out)
 	}
 }
@@ -93,22 +85,10 @@ func init() {
 // nothing else is buffered — and two goroutines of one client would take turns in the
 // reader, every call waiting for the other's.
 func TestSlowInlineLeavesTheReaderWhenACallQueued(t *testing.T) {
-	ctx, m := startInProcessT(t)
-	h, err := m.Client().Create(ctx, gateTypeID, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := MakeProxyBase(h)
-	obj := m.Server().lookup(h.id)
+	ctx, m, p, obj := newObjectT(t, gateTypeID)
 	obj.desc.hold[0].Store(int64(time.Millisecond)) // slow: inline only while sequential
 	g := obj.value.(*gate)
-	pass := func() error {
-		c := p.Begin(0)
-		if _, err := c.Do(ctx); err != nil {
-			return err
-		}
-		return c.End()
-	}
+	pass := func() error { return call0(ctx, p) }
 	first := make(chan error, 1)
 	go func() { first <- pass() }()
 	select {
@@ -156,44 +136,32 @@ func onlySession(m *Manager) *session {
 // call landing in another's gap between calls is not enough (it would put the next call
 // of the other goroutine behind a slow inline one).
 func TestConcurrentSessionTurnsSequentialSlowly(t *testing.T) {
-	ctx, m := startInProcessT(t)
-	h, err := m.Client().Create(ctx, spinnerTypeID, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := MakeProxyBase(h)
-	obj := m.Server().lookup(h.id)
-	spinCalls(t, m, &p, 1) // the first call, inline, is the spinner's reference
+	_, m, p, obj := newObjectT(t, spinnerTypeID)
+	spinCalls(t, m, p, 1) // the first call, inline, is the spinner's reference
 	sess := onlySession(m)
 	if sess.reader.Load().src == nil {
 		t.Skip("the connection has no raw reader here: slow calls never run inline")
 	}
 	obj.desc.hold[0].Store(int64(time.Millisecond))
 	sess.makeConcurrent()
-	if out := spinCalls(t, m, &p, idleToSequential-1); out != idleToSequential-1 {
+	if out := spinCalls(t, m, p, idleToSequential-1); out != idleToSequential-1 {
 		t.Fatalf("%d of %d calls of a concurrent session ran outside the reader; want all", out, idleToSequential-1)
 	}
 	if !sess.concurrent.Load() {
 		t.Fatalf("the session turned sequential after %d idle calls; want %d", idleToSequential-1, idleToSequential)
 	}
-	spinCalls(t, m, &p, 1)
+	spinCalls(t, m, p, 1)
 	if sess.concurrent.Load() {
 		t.Fatalf("the session is still concurrent after %d idle calls", idleToSequential)
 	}
-	if out := spinCalls(t, m, &p, 5); out != 0 {
+	if out := spinCalls(t, m, p, 5); out != 0 {
 		t.Fatalf("%d of 5 calls ran outside the reader after the session turned sequential; want 0", out)
 	}
 }
 
 // A call read while another call of the session runs makes the session concurrent.
 func TestCallWhileAnotherRunsMakesTheSessionConcurrent(t *testing.T) {
-	ctx, m := startInProcessT(t)
-	h, err := m.Client().Create(ctx, gateTypeID, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := MakeProxyBase(h)
-	obj := m.Server().lookup(h.id)
+	ctx, m, p, obj := newObjectT(t, gateTypeID)
 	g := obj.value.(*gate)
 	sess := onlySession(m)
 	if sess.reader.Load().src == nil {
@@ -201,18 +169,12 @@ func TestCallWhileAnotherRunsMakesTheSessionConcurrent(t *testing.T) {
 	}
 	// The first call, slow in a concurrent session, waits at the gate in a worker.
 	sess.makeConcurrent()
-	pass := func() error {
-		c := p.Begin(0)
-		if _, err := c.Do(ctx); err != nil {
-			return err
-		}
-		return c.End()
-	}
+	pass := func() error { return call0(ctx, p) }
 	obj.desc.hold[0].Store(int64(time.Millisecond))
 	first := make(chan error, 1)
 	go func() { first <- pass() }()
 	<-g.entered
-	sess.concurrent.Store(false) // as if it had turned sequential meanwhile
+	sess.concurrent.Store(false)   // as if it had turned sequential meanwhile
 	if err := pass(); err != nil { // read while the first runs
 		t.Fatal(err)
 	}
@@ -223,4 +185,25 @@ func TestCallWhileAnotherRunsMakesTheSessionConcurrent(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// newObjectT starts an in-process manager and creates an object of typeID there.
+func newObjectT(t *testing.T, typeID string) (context.Context, *Manager, *ProxyBase, *object) {
+	t.Helper()
+	ctx, m := startInProcessT(t)
+	h, err := m.Client().Create(ctx, typeID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := MakeProxyBase(h)
+	return ctx, m, &p, m.Server().lookup(h.id)
+}
+
+// call0 calls p's method 0, which takes and returns nothing.
+func call0(ctx context.Context, p *ProxyBase) error {
+	c := p.Begin(0)
+	if _, err := c.Do(ctx); err != nil {
+		return err
+	}
+	return c.End()
 }
