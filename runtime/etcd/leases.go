@@ -65,11 +65,11 @@ func (t *leaseTable) of(ctx context.Context, c mgr.Caller) (*sessionLease, error
 	case <-sl.ready:
 	default:
 		mgr.Blocking(ctx) // another call of the session is granting it: a wait
-		select {
-		case <-sl.ready:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	}
+	select {
+	case <-sl.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 	if sl.err != nil {
 		return nil, sl.err

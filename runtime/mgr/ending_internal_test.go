@@ -23,9 +23,7 @@ func TestShutdownDuringResumeEnds(t *testing.T) {
 	m.srv.mu.Unlock()
 	c.link.Load().conn.Close()
 	c.startIdleReader()
-	for c.State() != StateDisconnected {
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(t, "the client to start resuming", func() bool { return c.State() == StateDisconnected })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()

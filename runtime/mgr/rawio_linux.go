@@ -40,16 +40,14 @@ type rawReader struct {
 	hot    bool
 	empty  time.Time
 	parked bool
-	cold   int // parked reads since the reader last polled while not hot (probeEvery)
-	// waitedLast: the last Read found nothing at first (it polled or parked).
-	waitedLast bool
-	inq        int32            // pending's answer
-	inqFn      func(fd uintptr) // pending's callback, made once
+	cold   int              // parked reads since the reader last polled while not hot (probeEvery)
+	inq    int32            // pending's answer
+	inqFn  func(fd uintptr) // pending's callback, made once
 }
 
 // waited reports whether the last Read had to wait for its bytes: false when they were
-// there already (sequential.go).
-func (r *rawReader) waited() bool { return r.waitedLast }
+// there already (sequential.go). Read clears empty only as it begins.
+func (r *rawReader) waited() bool { return !r.empty.IsZero() }
 
 // pending reports whether bytes wait unread on the connection (sequential.go).
 func (r *rawReader) pending() bool {
@@ -118,7 +116,6 @@ func (r *rawReader) Read(p []byte) (int, error) {
 		r.buf, r.n, r.errno = p, 0, 0
 		err := r.rc.Read(r.fn)
 		r.buf = nil
-		r.waitedLast = !r.empty.IsZero()
 		if r.parked && r.sp != nil {
 			// Hot (again) when what it waited for came soon after all: the wait
 			// includes the wake-up polling saves, and the peer's own (spin.go).

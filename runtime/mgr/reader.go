@@ -128,8 +128,10 @@ type sessionReader struct {
 	curReq  uint64
 	curBare bool
 	// src tells whether a frame had to be waited for (nil: it cannot tell, and slow
-	// calls never run inline; sequential.go).
-	src arrivals
+	// calls never run inline); queued, that the frame being handled was in the read
+	// buffer before the reader looked for it (sequential.go).
+	src    arrivals
+	queued bool
 }
 
 func newSessionReader(sess *session, r *wire.Reader, gen uint64) *sessionReader {
@@ -159,11 +161,8 @@ func (rd *sessionReader) run() {
 				sess.closeConn()
 			}
 		}
-		queued := rd.r.Buffered() > 0
+		rd.queued = rd.r.Buffered() > 0
 		frame, err := rd.r.Next()
-		if err == nil {
-			rd.noteFrame(frame, queued) // sequential.go
-		}
 		if err != nil {
 			if errors.Is(err, wire.ErrFrameTooLarge) {
 				writeGoodbye(sess.w, wire.KindAbort, err.Error())
@@ -402,6 +401,7 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 		if fresh, err := sess.markSeen(reqID); err != nil || !fresh {
 			return err == nil, err // a call sent again after a resume, which arrived the first time too
 		}
+		rd.noteCall() // sequential.go
 		j := callJob{sess: sess, reqID: reqID, objID: objID, method: method, slot: len(frame), meta: meta}
 		// A call pipelined on a create (pipeline.go): objID names the create's request.
 		var wait *promise
@@ -440,7 +440,7 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 			var slow bool
 			if j.obj != nil && method < uint64(len(j.obj.desc.Methods)) {
 				m := &j.obj.desc.Methods[method]
-				inline, slow = rd.inlineNow(m, j.obj.desc, method)
+				inline, slow = rd.inlineNow(j.obj.desc, method)
 				takesCtx = m.TakesContext
 			}
 			if inline && j.obj.desc.Serialized {

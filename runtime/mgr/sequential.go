@@ -1,10 +1,6 @@
 package mgr
 
-import (
-	"time"
-
-	"github.com/mgr-go/mgr/internal/wire"
-)
+import "time"
 
 // Slow calls of a sequential session run inline.
 //
@@ -47,9 +43,10 @@ type arrivals interface {
 	pending() bool
 }
 
-// inlineNow reports whether a call of method m of t runs in the reader now, and whether
-// it does so as a slow call (one only a sequential session runs inline).
-func (rd *sessionReader) inlineNow(m *Method, t *serverType, method uint64) (inline, slow bool) {
+// inlineNow reports whether a call of t's method runs in the reader now, and whether it
+// does so as a slow call (one only a sequential session runs inline).
+func (rd *sessionReader) inlineNow(t *serverType, method uint64) (inline, slow bool) {
+	m := &t.Methods[method]
 	if !m.Inline {
 		return false, false
 	}
@@ -84,17 +81,11 @@ func (rd *sessionReader) noteQueued() {
 	}
 }
 
-// noteFrame learns from a call frame the reader just got — queued: it was buffered before the
-// reader looked — whether the session is sequential.
-func (rd *sessionReader) noteFrame(frame []byte, queued bool) {
+// noteCall learns from the call the reader just got whether the session is sequential.
+func (rd *sessionReader) noteCall() {
 	sess := rd.sess
-	if rd.src == nil || len(frame) == 0 {
+	if rd.src == nil {
 		return
-	}
-	switch frame[0] {
-	case wire.KindCall, wire.KindCallMeta, wire.KindCallPipe, wire.KindCallPipeMeta:
-	default:
-		return // a Cancel, an Ack, a Ping: no call of its own
 	}
 	if sess.running.Load() > 0 {
 		sess.makeConcurrent() // a call while another runs
@@ -103,7 +94,7 @@ func (rd *sessionReader) noteFrame(frame []byte, queued bool) {
 	if !sess.concurrent.Load() {
 		return
 	}
-	if queued || !rd.src.waited() {
+	if rd.queued || !rd.src.waited() {
 		sess.idleRun.Store(0)
 		return
 	}

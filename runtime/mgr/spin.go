@@ -19,7 +19,8 @@ import (
 // client's does not while it has other calls in flight (their replies come anyway); and
 // the CPython front-end's readers never poll: a CPython client takes longer than the
 // window between calls, so polling there only took CPU from the clients (4 CPython
-// processes: 78k calls/s without it, 59k with it). Idle sessions never burn a core. Options.SpinWait sets the window; negative turns polling off.
+// processes: 78k calls/s without it, 59k with it). Idle sessions never burn a core.
+// Options.SpinWait sets the window; negative turns polling off.
 
 // defaultSpinWait is Options.SpinWait's default: a sequential call's round trip on a
 // loaded 2-vCPU machine fits, a wasted poll costs little.
