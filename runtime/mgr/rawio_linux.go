@@ -45,10 +45,6 @@ type rawReader struct {
 	inqFn  func(fd uintptr) // pending's callback, made once
 }
 
-// waited reports whether the last Read had to wait for its bytes: false when they were
-// there already (sequential.go). Read clears empty only as it begins.
-func (r *rawReader) waited() bool { return !r.empty.IsZero() }
-
 // pending reports whether bytes wait unread on the connection (sequential.go).
 func (r *rawReader) pending() bool {
 	r.inq = 0

@@ -127,7 +127,7 @@ type sessionReader struct {
 	// after its swap succeeded.
 	curReq  uint64
 	curBare bool
-	// src tells whether a frame had to be waited for (nil: it cannot tell, and slow
+	// src tells whether bytes wait on the connection (nil: it cannot tell, and slow
 	// calls never run inline); queued, that the frame being handled was in the read
 	// buffer before the reader looked for it (sequential.go).
 	src    arrivals

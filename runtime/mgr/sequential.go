@@ -19,9 +19,12 @@ import "time"
 // side. Two things do: a call read while another of the session runs (a sequential
 // client sends its next call only after the reply, and a call's count ends before its
 // reply is written), and bytes that came while a slow call ran inline — asked when it
-// ends, before its reply goes out. Slow calls then go to workers until the reader has
-// waited for idleToSequential frames in a row with none of the session's calls running:
-// one goroutine's call landing in another's gap between calls is not enough. A wrong
+// ends, before its reply goes out. Slow calls then go to workers until idleToSequential
+// calls in a row were read with none of the session's calls running and nothing behind
+// them in the read buffer: one goroutine's call landing in another's gap between calls
+// is not enough. (Whether the reader had to wait for a call's bytes is no sign: a reader
+// slow to come back from handing a call to a worker finds the next one there, though
+// the client waited for the reply — seen under the race detector.) A wrong
 // guess costs one call's wait behind one slow call, once per turn from idle to
 // concurrent. Methods marked InlineSequential (a store's round trip, however short) are
 // treated as slow from their first call.
@@ -31,17 +34,13 @@ import "time"
 // unread for too long (a wait a method announces with Blocking does not count).
 const inlineSlowAlone = 10 * time.Millisecond
 
-// idleToSequential is how many frames in a row, each waited for with none of the
-// session's calls running, turn a concurrent session sequential again.
+// idleToSequential is how many calls in a row, each read with none of the session's
+// calls running and nothing buffered, turn a concurrent session sequential again.
 const idleToSequential = 8
 
-// arrivals is what a session's raw reader tells about its connection (rawio_linux.go).
-type arrivals interface {
-	// waited reports whether the last read had to wait for its bytes.
-	waited() bool
-	// pending reports whether bytes wait on the connection, unread.
-	pending() bool
-}
+// arrivals is what a session's raw reader tells about its connection (rawio_linux.go):
+// pending reports whether bytes wait on it, unread.
+type arrivals interface{ pending() bool }
 
 // inlineNow reports whether a call of t's method runs in the reader now, and whether it
 // does so as a slow call (one only a sequential session runs inline).
@@ -94,7 +93,7 @@ func (rd *sessionReader) noteCall() {
 	if !sess.concurrent.Load() {
 		return
 	}
-	if rd.queued || !rd.src.waited() {
+	if rd.queued {
 		sess.idleRun.Store(0)
 		return
 	}

@@ -66,7 +66,7 @@ type session struct {
 	// and slow calls go to workers until the session is seen idle a while.
 	running    atomic.Int32
 	concurrent atomic.Bool
-	idleRun    atomic.Int32 // frames in a row waited for while no call ran (concurrent only)
+	idleRun    atomic.Int32 // calls in a row read while none ran, nothing buffered (concurrent only)
 
 	// Backpressure: calls running and the bytes of their arguments, bounded by
 	// maxSessionCalls and maxSessionArgBytes. At the bound the read loop stops reading
