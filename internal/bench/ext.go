@@ -80,6 +80,14 @@ func (c *Config) Logf(format string, args ...any) { c.logf(format, args...) }
 // Parallel runs op from g goroutines for d (after a warm-up of d/5) and returns ops/s.
 func Parallel(g int, d time.Duration, op func() error) (float64, error) { return parallel(g, d, op) }
 
+// anchorBlock is how many calls of one operation Interleave runs back to back. Its
+// operations take 30 µs to 1 ms (Redis, etcd), so a round of every operation lasts a few
+// milliseconds: short enough that all of them see the same phase of a noisy machine.
+// (With seqBlock's 500, the etcd rows' 300 calls in -quick ran as one block each,
+// one operation after the other: not interleaved at all, and their ratios moved from
+// 0.9× to 1.9× between runs.)
+const anchorBlock = 10
+
 // Summary is what Interleave measured of one operation.
 type Summary struct {
 	P50, P99 float64 // µs
@@ -88,11 +96,11 @@ type Summary struct {
 	Q []float64
 }
 
-// Interleave times the operations in rounds of a few hundred calls each, the order
+// Interleave times the operations in rounds of anchorBlock calls each, the order
 // rotating every round, until each ran n times (after warm calls each): the operations
 // see the same machine, which on a shared one matters more than anything else.
 func Interleave(ctx context.Context, warm, n int, ops ...func() error) ([]Summary, error) {
-	lats, err := interleave(ctx, warm, n, ops)
+	lats, err := interleave(ctx, warm, n, anchorBlock, ops)
 	if err != nil {
 		return nil, err
 	}

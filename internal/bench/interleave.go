@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// interleave runs every op warm times, then times them in rounds of seqBlock calls of
-// each, the order rotating every round, until each ran n times.
-func interleave(ctx context.Context, warm, n int, ops []func() error) ([]latencies, error) {
+// interleave runs every op warm times, then times them in rounds of block calls of each,
+// the order rotating every round, until each ran n times.
+func interleave(ctx context.Context, warm, n, block int, ops []func() error) ([]latencies, error) {
 	for _, op := range ops {
 		for range warm {
 			if err := op(); err != nil {
@@ -23,7 +23,7 @@ func interleave(ctx context.Context, warm, n int, ops []func() error) ([]latenci
 		for k := range ops {
 			i := (round + k) % len(ops)
 			op := ops[i]
-			for range min(seqBlock, n-len(lats[i])) {
+			for range min(block, n-len(lats[i])) {
 				t0 := time.Now()
 				if err := op(); err != nil {
 					return nil, err

@@ -31,7 +31,7 @@ func TestInterleave(t *testing.T) {
 	for i := range ops {
 		ops[i] = func() error { order = append(order, i); return nil }
 	}
-	lats, err := interleave(context.Background(), 2, 1200, ops)
+	lats, err := interleave(context.Background(), 2, 1200, seqBlock, ops)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +49,34 @@ func TestInterleave(t *testing.T) {
 		t.Errorf("round 1 started with op %d", first)
 	}
 	boom := errors.New("boom")
-	if _, err := interleave(context.Background(), 0, 10, []func() error{func() error { return boom }}); !errors.Is(err, boom) {
+	if _, err := interleave(context.Background(), 0, 10, seqBlock, []func() error{func() error { return boom }}); !errors.Is(err, boom) {
 		t.Errorf("a failing op gave %v", err)
+	}
+}
+
+// TestInterleaveAlternatesFewCalls: the anchor rows time a few hundred calls of each
+// operation, and those must still alternate in short blocks, not run one operation's
+// calls all before the next's.
+func TestInterleaveAlternatesFewCalls(t *testing.T) {
+	var order []int
+	ops := make([]func() error, 2)
+	for i := range ops {
+		ops[i] = func() error { order = append(order, i); return nil }
+	}
+	if _, err := Interleave(context.Background(), 0, 300, ops...); err != nil {
+		t.Fatal(err)
+	}
+	switches, run, longest := 0, 1, 1
+	for k := 1; k < len(order); k++ {
+		if order[k] != order[k-1] {
+			switches, run = switches+1, 0
+		}
+		run++
+		longest = max(longest, run)
+	}
+	// A round of both lasts milliseconds for calls of 30 µs to 1 ms: 50 calls at most.
+	if switches < 12 || longest > 50 {
+		t.Errorf("600 calls switched operation %d times, longest run %d calls; want >= 12 switches, runs <= 50", switches, longest)
 	}
 }
 

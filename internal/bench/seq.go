@@ -75,7 +75,7 @@ func runSeq(ctx context.Context, cfg *Config, r *Report) error {
 	for i, c := range cs {
 		ops[i] = c.op
 	}
-	lats, err := interleave(ctx, warm, n, ops)
+	lats, err := interleave(ctx, warm, n, seqBlock, ops)
 	if err != nil {
 		return err
 	}
