@@ -241,6 +241,14 @@ var targets = []Target{
 	{Name: "Queue put→get ≥ Redis LPUSH→BRPOP", Metric: "redis.mgrqueue.rate", Anchor: "redis.queue.rate", Op: ">=", Factor: 1},
 	{Name: "sequential p50 ≤ gRPC-go p50", Metric: "mgr.seq.p50", Anchor: "grpc.seq.p50", Op: "<=", Factor: 1},
 	{Name: "64 goroutines ≥ gRPC-go", Metric: "mgr.par64", Anchor: "grpc.par64", Op: ">=", Factor: 1},
+	// Issue 16: an etcd-backed manager's call against the etcd client's, on etcd as it
+	// ships (fsync) and on etcd without fsync (cmd/mgrbench/internal/anchors/etcd.go).
+	{Name: "etcd Lock Acquire+Release ≤ 1.3× etcd client (fsync)", Metric: "etcd.fsync.lock.p50", Anchor: "etcd.fsync.lockdirect.p50", Op: "<=", Factor: 1.3},
+	{Name: "etcd Dict Set+Get ≤ 1.3× etcd client (fsync)", Metric: "etcd.fsync.dict.p50", Anchor: "etcd.fsync.dictdirect.p50", Op: "<=", Factor: 1.3},
+	{Name: "etcd Queue put→get ≤ 1.3× etcd client (fsync)", Metric: "etcd.fsync.queue.p50", Anchor: "etcd.fsync.queuedirect.p50", Op: "<=", Factor: 1.3},
+	{Name: "etcd Lock Acquire+Release ≤ 1.3× etcd client (no fsync)", Metric: "etcd.lock.p50", Anchor: "etcd.lockdirect.p50", Op: "<=", Factor: 1.3},
+	{Name: "etcd Dict Set+Get ≤ 1.3× etcd client (no fsync)", Metric: "etcd.dict.p50", Anchor: "etcd.dictdirect.p50", Op: "<=", Factor: 1.3},
+	{Name: "etcd Queue put→get ≤ 1.3× etcd client (no fsync)", Metric: "etcd.queue.p50", Anchor: "etcd.queuedirect.p50", Op: "<=", Factor: 1.3},
 }
 
 // Run measures and writes the report to w.

@@ -119,8 +119,11 @@ func TestEtcdRows(t *testing.T) {
 			t.Skipf("etcd rows skipped: %s", m.Status)
 		}
 	}
-	for _, row := range etcdRows {
-		wantValues(t, r, row.directKey+".p50", row.directKey+".rate", row.mgrKey+".p50", row.mgrKey+".rate")
+	for _, c := range etcdConfigs {
+		for _, row := range etcdRows {
+			row := c.keyed(row)
+			wantValues(t, r, row.directKey+".p50", row.directKey+".rate", row.mgrKey+".p50", row.mgrKey+".rate", row.memKey+".p50")
+		}
 	}
 	for _, tp := range etcdThroughput {
 		wantValues(t, r, tp.key)

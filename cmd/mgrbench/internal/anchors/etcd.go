@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -28,9 +29,9 @@ import (
 // The etcd rows: the SyncManager types kept in etcd (the nested module runtime/etcd)
 // through an etcd-backed manager, against the same operations done directly with the
 // etcd client, in the same run, on the same embedded single-member etcd (temporary
-// directory, loopback ports, no fsync: the rows measure the manager's cost, not the
-// disk). Managers are served from this process over loopback TCP, as in runtime/etcd's
-// own benchmarks. Interleaved (bench.Interleave), one call at a time:
+// directory, loopback ports). Managers are served from this process over loopback TCP,
+// as in runtime/etcd's own benchmarks. Interleaved (bench.Interleave), one call at a
+// time:
 //
 //	Lock Acquire+Release   vs concurrency.Mutex Lock+Unlock
 //	Dict Set then Get      vs Put then Get of one key
@@ -40,6 +41,29 @@ import (
 // manager, then spread over three. Each latency row also counts the etcd round trips
 // (unary gRPC calls, by an interceptor on each etcd client) one operation made on each
 // side: a count, not a timing, the same on any machine.
+//
+// The latency rows run on two etcds, one after the other: etcd as it ships, which
+// fsyncs its log before it answers a write (the etcd.fsync.* rows: what a user of the
+// direct client sees), and etcd with UnsafeNoFsync (the etcd.* rows: its fastest
+// writes, so the manager's own cost weighs most). The throughput rows run without fsync.
+
+// etcdConfig is one way the embedded etcd runs for the latency rows.
+type etcdConfig struct {
+	fsync  bool
+	prefix string // replaces the rows' leading "etcd."
+	label  string // appended to the rows' labels
+}
+
+var etcdConfigs = []etcdConfig{
+	{fsync: false, prefix: "etcd.", label: " (etcd without fsync)"},
+	{fsync: true, prefix: "etcd.fsync.", label: " (etcd fsyncs, its default)"},
+}
+
+// keyed returns row with its keys and labels for c.
+func (c etcdConfig) keyed(row etcdRow) etcdRow {
+	k := func(key string) string { return c.prefix + strings.TrimPrefix(key, "etcd.") }
+	return etcdRow{k(row.directKey), row.directLabel + c.label, k(row.mgrKey), row.mgrLabel + c.label, k(row.memKey), row.memLabel + c.label}
+}
 
 type etcdRow struct {
 	directKey, directLabel string
@@ -70,16 +94,24 @@ var etcdThroughput = []struct {
 }
 
 func markEtcd(r *bench.Report, status string) {
-	for _, row := range etcdRows {
+	for _, c := range etcdConfigs {
+		for _, row := range etcdRows {
+			markEtcdRow(r, c.keyed(row), status)
+		}
+	}
+	for _, tp := range etcdThroughput {
+		r.Mark("etcd", tp.key, tp.label, "ops/s", status)
+	}
+}
+
+func markEtcdRow(r *bench.Report, row etcdRow, status string) {
+	{
 		for _, x := range []struct{ key, label string }{{row.directKey, row.directLabel}, {row.mgrKey, row.mgrLabel}} {
 			r.Mark("etcd", x.key+".p50", x.label+" p50", "µs", status)
 			r.Mark("etcd", x.key+".rate", x.label, "ops/s", status)
 			r.Mark("etcd", x.key+".rtt", x.label+": etcd round trips per op", "calls", status)
 		}
 		r.Mark("etcd", row.memKey+".p50", row.memLabel+" p50", "µs", status)
-	}
-	for _, tp := range etcdThroughput {
-		r.Mark("etcd", tp.key, tp.label, "ops/s", status)
 	}
 }
 
@@ -102,7 +134,9 @@ func freeLoopbackPort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func startEtcd(ctx context.Context) (*embeddedEtcd, error) {
+// startEtcd starts a one-member etcd in this process; fsync false turns its log's fsync
+// off (UnsafeNoFsync).
+func startEtcd(ctx context.Context, fsync bool) (*embeddedEtcd, error) {
 	cp, err := freeLoopbackPort()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNoEtcd, err)
@@ -125,7 +159,7 @@ func startEtcd(ctx context.Context) (*embeddedEtcd, error) {
 	cfg.InitialCluster = "bench=" + pu.String()
 	cfg.LogLevel = "error"
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	cfg.UnsafeNoFsync = true
+	cfg.UnsafeNoFsync = !fsync
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		os.RemoveAll(dir)
@@ -212,25 +246,27 @@ func memManager() (mgr.Address, func(), error) {
 }
 
 func runEtcd(ctx context.Context, cfg *bench.Config, r *bench.Report) error {
-	ec, err := startEtcd(ctx)
-	if errors.Is(err, errNoEtcd) {
-		cfg.Logf("etcd: skipped: %v", err)
-		markEtcd(r, "skipped ("+err.Error()+")")
-		return nil
-	}
-	if err != nil {
-		markEtcd(r, "error")
-		return err
-	}
-	err = runEtcdRows(ctx, cfg, r, ec)
-	ec.stop()
-	if err != nil {
-		return err
+	for _, ecfg := range etcdConfigs {
+		ec, err := startEtcd(ctx, ecfg.fsync)
+		if errors.Is(err, errNoEtcd) {
+			cfg.Logf("etcd: skipped: %v", err)
+			markEtcd(r, "skipped ("+err.Error()+")")
+			return nil
+		}
+		if err != nil {
+			markEtcd(r, "error")
+			return err
+		}
+		err = runEtcdRows(ctx, cfg, r, ec, ecfg)
+		ec.stop()
+		if err != nil {
+			return err
+		}
 	}
 	return runEtcdThroughput(ctx, cfg, r)
 }
 
-func runEtcdRows(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *embeddedEtcd) error {
+func runEtcdRows(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *embeddedEtcd, ecfg etcdConfig) error {
 	var mrc, drc rpcCount
 	addr, stop, err := etcdManager(ctx, ec.endpoint, "bench", &mrc)
 	if err != nil {
@@ -354,6 +390,7 @@ func runEtcdRows(ctx context.Context, cfg *bench.Config, r *bench.Report, ec *em
 	}
 	warm, n := bench.Pick(cfg, 50, 300), bench.Pick(cfg, 300, 3000)
 	for i, row := range etcdRows {
+		row := ecfg.keyed(row)
 		mrc.n.Store(0)
 		drc.n.Store(0)
 		s, err := bench.Interleave(ctx, warm, n, pairs[i][0], pairs[i][1], pairs[i][2])
@@ -384,7 +421,7 @@ func runEtcdThroughput(ctx context.Context, cfg *bench.Config, r *bench.Report) 
 	best := make([]float64, len(etcdThroughput))
 	for _, i := range []int{0, 1, 1, 0} {
 		tp := etcdThroughput[i]
-		ec, err := startEtcd(ctx)
+		ec, err := startEtcd(ctx, false)
 		if err != nil {
 			return err
 		}
