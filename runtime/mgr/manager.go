@@ -1,6 +1,7 @@
 package mgr
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -25,6 +26,7 @@ type Manager struct {
 	child   *childProc
 	cleanup func()
 	drain   time.Duration // the manager's DrainTimeout
+	gone    time.Duration // how long watchChild reads to the end (childGoneGrace)
 	once    sync.Once
 	shut    atomic.Bool // Shutdown was called
 	err     error
@@ -321,7 +323,7 @@ func Start(ctx context.Context, opts Options) (*Manager, error) {
 		cleanup()
 		return nil, err
 	}
-	m := &Manager{addr: opts.Address, key: opts.AuthKey, client: c, child: child, cleanup: cleanup, drain: opts.drainTimeout(), page: cfg.PageAddress}
+	m := &Manager{addr: opts.Address, key: opts.AuthKey, client: c, child: child, cleanup: cleanup, drain: opts.drainTimeout(), gone: cmp.Or(opts.childGoneGrace, childGoneGrace), page: cfg.PageAddress}
 	go m.watchChild()
 	return m, nil
 }
@@ -342,7 +344,7 @@ func (m *Manager) watchChild() {
 	// the client reads to the connection's end, which follows at once (unless another
 	// process holds the child's end open: then after childGoneGrace).
 	m.client.readToEnd(why)
-	t := time.NewTimer(childGoneGrace)
+	t := time.NewTimer(m.gone)
 	defer t.Stop()
 	select {
 	case <-m.client.done:

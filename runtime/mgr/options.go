@@ -118,6 +118,10 @@ type Options struct {
 	//
 	// Deprecated: use Logger.
 	Logf func(format string, args ...any)
+
+	// childGoneGrace, for tests, replaces childGoneGrace: how long a Start-ed manager's
+	// client reads to the end of its connection after the child process exited.
+	childGoneGrace time.Duration
 }
 
 func (o *Options) maxFrame() int {
