@@ -79,8 +79,9 @@ type Client struct {
 // it takes among the calls in flight, and its proxy arguments, kept alive until its
 // reply (the manager may not have read them yet).
 type abandonedCall struct {
-	slot int
-	keep []*Handle
+	slot  int
+	keep  []*Handle
+	frame []byte // the call as sent, when given up on while the connection was down (abandon)
 }
 
 // Connect dials the manager at opts.Address, runs the handshake with opts.AuthKey and

@@ -333,14 +333,27 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 	}
 	c.link.Store(l)
 	c.resuming = false
-	var again []*Call
+	type resend struct {
+		id          uint64
+		frame       []byte
+		cancelFirst bool // its caller gave up: the manager is to fail it unrun
+	}
+	var again []resend
 	var cancels []uint64
 	for id, call := range c.pending {
 		if unseen[id] || !sent[id] {
-			again = append(again, call) // never read; or sent into the dead link after the snapshot
+			again = append(again, resend{id, call.frame, false}) // never read; or sent into the dead link after the snapshot
 		}
 		if call.cancelSent.Load() {
 			cancels = append(cancels, id) // after the call itself, if that goes again too
+		}
+	}
+	for id, ab := range c.abandoned {
+		if unseen[id] && ab.frame != nil {
+			// Given up on while the connection was down, never read: it goes again —
+			// its request ID must reach the manager — behind its Cancel, so the manager
+			// fails it without running it (reader.go's precancelled).
+			again = append(again, resend{id, ab.frame, true})
 		}
 	}
 	var answers []byte
@@ -362,9 +375,13 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 	c.lastRecv.Store(time.Now().UnixNano())
 	// In the order they were first sent, near enough: a call pipelined on a create goes
 	// after it (client_pipe.go).
-	slices.SortFunc(again, func(a, b *Call) int { return cmp.Compare(a.id, b.id) })
-	for _, call := range again {
-		_ = l.w.WriteFrameBuffered(call.frame)
+	slices.SortFunc(again, func(a, b resend) int { return cmp.Compare(a.id, b.id) })
+	for _, r := range again {
+		if r.cancelFirst {
+			var b [wire.MaxUintFrame]byte
+			_ = l.w.WriteFrameBuffered(wire.AppendUintFrame(b[:0], wire.KindCancel, r.id))
+		}
+		_ = l.w.WriteFrameBuffered(r.frame)
 	}
 	for _, id := range cancels {
 		var b [wire.MaxUintFrame]byte

@@ -56,7 +56,12 @@ func (sess *session) runCall(j callJob) {
 		}
 		failed = callError(ErrShutdown, "the manager is shutting down")
 	} else if j.pre != nil {
-		failed = j.pre // a call pipelined on a create that failed (pipeline.go)
+		// A call pipelined on a create that failed (pipeline.go), or cancelled before it
+		// came (reader.go).
+		if j.locked {
+			j.obj.mu.Unlock()
+		}
+		failed = j.pre
 	} else {
 		dec := &sc.dec
 		*dec = Decoder{buf: *j.args, env: sess, meta: j.meta}

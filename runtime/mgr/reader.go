@@ -467,8 +467,15 @@ func (rd *sessionReader) handleFrame(frame []byte) (reading bool, err error) {
 			s.putBuf(j.args)
 			return false, err
 		}
-		if j.rec != nil && sess.precancelled(reqID) {
-			sess.cancelCall(reqID) // its Cancel came first (after a resume)
+		if sess.precancelled(reqID) {
+			// Its Cancel came first (after a resume): it fails without running, as a
+			// call that never started (runCall).
+			if j.pre == nil {
+				j.pre = callError(context.Canceled, "%s was cancelled before it started", j.describe())
+			}
+			if j.rec != nil {
+				sess.cancelCall(reqID)
+			}
 		}
 		s.inflight.Add(1)
 		sess.running.Add(1) // until the method returns (runCall)
