@@ -28,6 +28,7 @@ type Call struct {
 	// Client-side state, owned by the connection while the call is pending.
 	frame      []byte      // the call's frame as sent, within Args: a resume may send it again
 	cancelSent atomic.Bool // Cancel was sent: a resume sends it again
+	unsent     bool        // made while the connection was down: not written yet; guarded by the client's mu
 	id         uint64
 	done       chan struct{}
 	ack        chan struct{} // the manager acknowledged our Cancel: the call still ran (calls.go)

@@ -81,7 +81,7 @@ type Client struct {
 type abandonedCall struct {
 	slot  int
 	keep  []*Handle
-	frame []byte // the call as sent, when given up on while the connection was down (abandon)
+	frame []byte // a call dropped before it was sent (dropUnsent): a resume sends it, unrun
 }
 
 // Connect dials the manager at opts.Address, runs the handshake with opts.AuthKey and
@@ -567,6 +567,11 @@ func (c *Client) sendAdmitted(ctx context.Context, call *Call, method uint64, ct
 		return c.staleHandle(call)
 	}
 	c.pending[call.id] = call
+	// While the connection is down (a resume under way) the call is not written into the
+	// dead link, where the manager might or might not read it: the resume sends it. Until
+	// then the manager cannot have it, and a caller whose ctx ends drops it (dropUnsent).
+	call.unsent = c.resuming
+	unsent := call.unsent
 	if call.onDone != nil {
 		c.unawaited++
 	}
@@ -575,6 +580,9 @@ func (c *Client) sendAdmitted(ctx context.Context, call *Call, method uint64, ct
 	busy := len(c.pending)-c.unawaited > 1
 	c.mu.Unlock()
 	c.busy.Store(busy)
+	if unsent {
+		return nil
+	}
 
 	if len(frame) > largeWrite {
 		// A write this large can wait for the manager to read, and the manager for us

@@ -50,10 +50,10 @@ const largeWrite = 64 << 10
 // CancelAck saying the call still runs; only then may the caller give up, once
 // Options.CancelGrace has passed since the cancel, and a reply that comes after that is
 // rejected, so the manager undoes what it did (calls.go). A manager that says neither
-// is one the lease will declare lost. While the connection is down (a resume under way)
-// no word can come: the caller gives up once the grace has passed, and if the manager
-// never read the call, the resume sends it behind its Cancel and the manager fails it
-// unrun (abandon).
+// is one the lease will declare lost. A call made while the connection is down has not
+// been sent, so nothing can have come of it: its caller gives up at once (dropUnsent).
+// One sent before the break waits for the resume, whose replayed replies say what came
+// of it, or for the resume window to pass.
 func (c *Client) await(ctx context.Context, call *Call) error {
 	done := ctx.Done()
 	var (
@@ -64,13 +64,12 @@ func (c *Client) await(ctx context.Context, call *Call) error {
 		graceC    <-chan time.Time
 		ackC      <-chan struct{} // call.ack once cancelled: a nil channel costs select nothing
 	)
-	// giveUp abandons a cancelled call when the grace has passed and the manager
-	// acknowledged the cancel, or cannot (the connection is down).
+	// giveUp abandons the call when both the acknowledgement and the grace are in.
 	giveUp := func() (error, bool) {
-		if !cancelled || time.Now().Before(until) || (!acked && !c.disconnected()) {
+		if !acked || time.Now().Before(until) {
 			return nil, false
 		}
-		return c.abandon(ctx, call, acked)
+		return c.abandon(ctx, call)
 	}
 	for {
 		select {
@@ -108,6 +107,9 @@ func (c *Client) await(ctx context.Context, call *Call) error {
 				return err
 			}
 		case <-done:
+			if err, dropped := c.dropUnsent(ctx, call); dropped {
+				return err
+			}
 			call.cancelSent.Store(true)
 			c.sendSmall(wire.KindCancel, call.id)
 			cancelled = true
@@ -120,12 +122,6 @@ func (c *Client) await(ctx context.Context, call *Call) error {
 			graceC = nil
 			if err, gaveUp := giveUp(); gaveUp {
 				return err
-			}
-			if !acked {
-				// No word yet: look again a grace later, in case the connection broke
-				// meanwhile and none can come.
-				grace.Reset(c.opts.cancelGrace())
-				graceC = grace.C
 			}
 		}
 	}
@@ -148,21 +144,13 @@ func (c *Client) explainCancel(ctx context.Context, call *Call) {
 
 // abandon gives up on a cancelled call whose grace has passed. It reports false if the
 // reply was taken for delivery meanwhile (the caller then waits for call.done).
-func (c *Client) abandon(ctx context.Context, call *Call, acked bool) (err error, gaveUp bool) {
+func (c *Client) abandon(ctx context.Context, call *Call) (err error, gaveUp bool) {
 	c.mu.Lock()
 	_, mine := c.pending[call.id]
 	delete(c.pending, call.id)
 	if mine && c.abandoned != nil {
 		// The manager may still run it, holding its room: the late reply gives it back.
-		ab := abandonedCall{slot: call.slot, keep: slices.Clone(call.Args.keep)}
-		if !acked {
-			// Given up while the connection is down: the manager may never have read
-			// it, and its request ID must still reach it (resume.go's record of the IDs
-			// read would keep a hole), so the resume sends it again, behind its Cancel.
-			// A copy: the Call goes back to its pool when this returns.
-			ab.frame = slices.Clone(call.frame)
-		}
-		c.abandoned[call.id] = ab
+		c.abandoned[call.id] = abandonedCall{slot: call.slot, keep: slices.Clone(call.Args.keep)}
 	}
 	c.mu.Unlock()
 	if !mine {
@@ -171,11 +159,20 @@ func (c *Client) abandon(ctx context.Context, call *Call, acked bool) (err error
 	return fmt.Errorf("%s: %w", call.describe(), ctx.Err()), true
 }
 
-// disconnected reports whether the connection is down and a resume under way.
-func (c *Client) disconnected() bool {
+// dropUnsent gives up on call if it has not been sent (made while the connection was
+// down). Its request ID must still reach the manager — resume.go's record of the IDs
+// read would keep a hole — so the resume sends it behind a Cancel, which makes the
+// manager fail it without running it (reader.go); its reply then gives back its room.
+func (c *Client) dropUnsent(ctx context.Context, call *Call) (err error, dropped bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.resuming
+	if _, mine := c.pending[call.id]; !mine || !call.unsent || c.abandoned == nil {
+		return nil, false
+	}
+	delete(c.pending, call.id)
+	// A copy of the frame: the Call goes back to its pool when this returns.
+	c.abandoned[call.id] = abandonedCall{slot: call.slot, keep: slices.Clone(call.Args.keep), frame: slices.Clone(call.frame)}
+	return fmt.Errorf("%s: the connection is down, and the call was not sent: %w", call.describe(), ctx.Err()), true
 }
 
 // lead reads frames for every call of the connection until call has its reply or its

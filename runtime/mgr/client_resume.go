@@ -266,6 +266,7 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 	}
 	for id := range c.abandoned {
 		e.Uint64(id)
+		sent[id] = true
 	}
 	for _, id := range c.rejected {
 		e.Uint64(id)
@@ -336,24 +337,23 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 	type resend struct {
 		id          uint64
 		frame       []byte
-		cancelFirst bool // its caller gave up: the manager is to fail it unrun
+		cancelFirst bool // its caller gave up before it was sent: the manager fails it unrun
 	}
 	var again []resend
 	var cancels []uint64
 	for id, call := range c.pending {
 		if unseen[id] || !sent[id] {
-			again = append(again, resend{id, call.frame, false}) // never read; or sent into the dead link after the snapshot
+			// Never read; or made after the snapshot.
+			again = append(again, resend{id, call.frame, false})
+			call.unsent = false
 		}
 		if call.cancelSent.Load() {
 			cancels = append(cancels, id) // after the call itself, if that goes again too
 		}
 	}
 	for id, ab := range c.abandoned {
-		if unseen[id] && ab.frame != nil {
-			// Given up on while the connection was down, never read: it goes again —
-			// its request ID must reach the manager — behind its Cancel, so the manager
-			// fails it without running it (reader.go's precancelled).
-			again = append(again, resend{id, ab.frame, true})
+		if ab.frame != nil && (unseen[id] || !sent[id]) {
+			again = append(again, resend{id, ab.frame, true}) // dropped unsent (dropUnsent)
 		}
 	}
 	var answers []byte

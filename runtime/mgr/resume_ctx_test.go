@@ -10,16 +10,16 @@ import (
 	"github.com/mgr-go/mgr/runtime/mgr"
 )
 
-// A call made while the client resumes ends when its ctx does (after the cancel grace),
-// not when the resume window does (an hour here). When the resume then succeeds, the
-// call — which the manager never read — does not run, and its request ID still reaches
-// the manager: the session's record of the IDs it has read keeps no hole, which would
-// fail the session once maxSeenAhead (16,384) more calls came.
+// A call made while the client resumes ends when its ctx does, not when the resume
+// window does (an hour here): it was never sent. When the resume then succeeds, the
+// call does not run, and its request ID still reaches the manager: the session's record
+// of the IDs it has read keeps no hole, which would fail the session once maxSeenAhead
+// (16,384) more calls came.
 func TestCallDuringResumeEndsWithItsContext(t *testing.T) {
 	ctx := testCtx(t)
 	m := startInProcess(t, mgr.Options{ResumeWindow: time.Hour})
 	var states stateLog
-	c, p, link := throughLink(t, ctx, m, mgr.Options{ResumeWindow: time.Hour, CancelGrace: 100 * time.Millisecond, OnState: states.record})
+	c, p, link := throughLink(t, ctx, m, mgr.Options{ResumeWindow: time.Hour, OnState: states.record})
 	if _, err := p.Add(ctx, 0); err != nil { // the client learns Add's index now
 		t.Fatal(err)
 	}
