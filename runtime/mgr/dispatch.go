@@ -39,7 +39,7 @@ func (sess *session) runCall(j callJob) {
 	*enc = Encoder{buf: append(enc.buf[:0], make([]byte, replyReserve)...), env: sess, track: true,
 		limit: replyReserve + limit} // beyond it the reply fails anyway (below)
 
-	if j.rd == nil && j.obj != nil && j.obj.desc.Serialized && !j.locked && !s.shutting.Load() &&
+	if j.rd == nil && j.obj != nil && j.obj.desc.Serialized && !j.locked && !s.shutting.Load() && j.pre == nil &&
 		j.method < uint64(len(j.obj.desc.Methods)) {
 		// A worker waits for a one-at-a-time object here rather than in dispatchObject,
 		// so the wait stays out of the hold measured next (a reader never waits for it).

@@ -80,7 +80,7 @@ type holdMeter struct {
 // it measures what a reader would have spent: not the waits after Blocking, which the
 // call's ctx notes (runCall has already taken a busy object's lock).
 func (s *Server) startHold(j *callJob) (holdMeter, bool) {
-	if j.obj == nil || j.method >= uint64(len(j.obj.desc.Methods)) || !j.obj.desc.Methods[j.method].Inline {
+	if j.obj == nil || j.pre != nil || j.method >= uint64(len(j.obj.desc.Methods)) || !j.obj.desc.Methods[j.method].Inline {
 		return holdMeter{}, false
 	}
 	var m holdMeter
