@@ -207,7 +207,14 @@ func TestFailoverAdoption(t *testing.T) {
 
 func serveAddrWithBackend(t *testing.T, b mgr.Backend) mgr.Address {
 	t.Helper()
-	srv, err := mgr.NewServer(mgr.Options{AuthKey: []byte("backend-test-key")})
+	return serveAddrWithOptions(t, b, mgr.Options{})
+}
+
+// serveAddrWithOptions serves a manager with opts (its AuthKey set) and backend b.
+func serveAddrWithOptions(t *testing.T, b mgr.Backend, opts mgr.Options) mgr.Address {
+	t.Helper()
+	opts.AuthKey = []byte("backend-test-key")
+	srv, err := mgr.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

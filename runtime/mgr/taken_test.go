@@ -11,7 +11,9 @@ import (
 
 // takenStore's Add registers an Undo and an OnTaken that report on undone and taken.
 // Add(0) returns at once; Add(1) returns once its caller cancels; Add(2) once its caller
-// cancels and release closes.
+// cancels and release closes; Add(3) once release closes, whatever its ctx (done before
+// a Cancel could reach it); Add(-1) fails with its ctx's error once its caller cancels
+// (a wait, as a Queue.Get on an empty queue).
 type takenStore struct {
 	*sharedStore
 	undone, taken chan int64
@@ -31,12 +33,20 @@ func (s takenStore) Type(typeID string) *mgr.TypeDesc {
 		}
 		mgr.Undo(ctx, func() { s.undone <- x })
 		mgr.OnTaken(ctx, func() { s.taken <- x })
-		if x > 0 {
+		if x != 0 {
 			s.entered <- struct{}{}
-			<-ctx.Done()
 		}
-		if x > 1 {
+		switch {
+		case x < 0:
+			<-ctx.Done()
+			return ctx.Err()
+		case x == 3:
 			<-s.release
+		case x > 0:
+			<-ctx.Done()
+			if x > 1 {
+				<-s.release
+			}
 		}
 		res.Int64(x)
 		return nil
