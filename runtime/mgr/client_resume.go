@@ -250,7 +250,7 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 	}
 	conn := l.conn
 	c.mu.Lock()
-	sent := make(map[uint64]bool, len(c.pending))
+	listed := make(map[uint64]bool, len(c.pending)+len(c.abandoned)) // in the Resume frame
 	e := frameEncoder(make([]byte, 0, 128), wire.KindResume)
 	e.Uint64(c.sessionID.Load())
 	e.ByteSlice(c.rtoken[:])
@@ -262,11 +262,11 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 	e.Len(len(c.pending) + len(c.abandoned) + len(c.rejected))
 	for id := range c.pending {
 		e.Uint64(id)
-		sent[id] = true
+		listed[id] = true
 	}
 	for id := range c.abandoned {
 		e.Uint64(id)
-		sent[id] = true
+		listed[id] = true
 	}
 	for _, id := range c.rejected {
 		e.Uint64(id)
@@ -342,7 +342,7 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 	var again []resend
 	var cancels []uint64
 	for id, call := range c.pending {
-		if unseen[id] || !sent[id] {
+		if unseen[id] || !listed[id] {
 			// Never read; or made after the snapshot.
 			again = append(again, resend{id, call.frame, false})
 			call.unsent = false
@@ -352,7 +352,7 @@ func (c *Client) tryResume(ctx context.Context) (status byte, err error) {
 		}
 	}
 	for id, ab := range c.abandoned {
-		if ab.frame != nil && (unseen[id] || !sent[id]) {
+		if ab.frame != nil && (unseen[id] || !listed[id]) {
 			again = append(again, resend{id, ab.frame, true}) // dropped unsent (dropUnsent)
 		}
 	}

@@ -50,18 +50,17 @@ func (sess *session) runCall(j callJob) {
 	// err is the method's own outcome; failed is the runtime's refusal of it, after which
 	// nothing the call did is kept.
 	var err, failed error
+	// Refused without running: the manager shuts down, the create the call was pipelined
+	// on failed (pipeline.go), or its Cancel came first (reader.go).
+	refused := j.pre
 	if s.shutting.Load() {
+		refused = callError(ErrShutdown, "the manager is shutting down")
+	}
+	if refused != nil {
 		if j.locked {
 			j.obj.mu.Unlock() // taken for an inline call by the reader (TryLock)
 		}
-		failed = callError(ErrShutdown, "the manager is shutting down")
-	} else if j.pre != nil {
-		// A call pipelined on a create that failed (pipeline.go), or cancelled before it
-		// came (reader.go).
-		if j.locked {
-			j.obj.mu.Unlock()
-		}
-		failed = j.pre
+		failed = refused
 	} else {
 		dec := &sc.dec
 		*dec = Decoder{buf: *j.args, env: sess, meta: j.meta}

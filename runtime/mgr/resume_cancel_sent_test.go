@@ -21,22 +21,13 @@ func TestSentCallWaitsForTheResume(t *testing.T) {
 		x    int64
 	}{{"finished", 3}, {"waiting", -1}} {
 		t.Run(tc.name, func(t *testing.T) {
-			store := takenStore{sharedStore: &sharedStore{n: map[string]*int64{"hits": new(int64)}},
-				undone: make(chan int64, 4), taken: make(chan int64, 4), entered: make(chan struct{}, 4), release: make(chan struct{})}
+			store := newTakenStore()
 			a := serveAddrWithOptions(t, store, mgr.Options{ResumeWindow: time.Hour})
 			link := testnet.NewCutLink(t, "tcp", a.Addr)
 			ctx := testCtx(t)
 			var states stateLog
-			c, err := mgr.Connect(ctx, mgr.Options{Address: mgr.Address{Network: "tcp", Addr: link.Addr()}, AuthKey: []byte("backend-test-key"),
+			_, h := connectHits(t, ctx, mgr.Options{Address: mgr.Address{Network: "tcp", Addr: link.Addr()},
 				ResumeWindow: time.Hour, CancelGrace: time.Nanosecond, OnState: states.record})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { c.Close() })
-			h, err := c.Lookup(ctx, "hits")
-			if err != nil {
-				t.Fatal(err)
-			}
 			p := mgr.MakeProxyBase(h)
 			cctx, ccancel := context.WithCancel(ctx)
 			errc := make(chan error, 1)

@@ -21,6 +21,28 @@ type takenStore struct {
 	release       chan struct{}
 }
 
+func newTakenStore() takenStore {
+	return takenStore{sharedStore: &sharedStore{n: map[string]*int64{"hits": new(int64)}},
+		undone: make(chan int64, 4), taken: make(chan int64, 4), entered: make(chan struct{}, 4), release: make(chan struct{})}
+}
+
+// connectHits connects with opts (the backend tests' key set) and looks up the counter
+// "hits"; the client closes when the test ends.
+func connectHits(t *testing.T, ctx context.Context, opts mgr.Options) (*mgr.Client, *mgr.Handle) {
+	t.Helper()
+	opts.AuthKey = []byte("backend-test-key")
+	c, err := mgr.Connect(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	h, err := c.Lookup(ctx, "hits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, h
+}
+
 func (s takenStore) Type(typeID string) *mgr.TypeDesc {
 	d := s.sharedStore.Type(typeID)
 	if d == nil {
@@ -57,21 +79,12 @@ func (s takenStore) Type(typeID string) *mgr.TypeDesc {
 // OnTaken runs once the caller has the outcome — a plain reply, or a reserved one the
 // client accepted — and never when the outcome is undone (a reserved reply refused).
 func TestOnTaken(t *testing.T) {
-	store := takenStore{sharedStore: &sharedStore{n: map[string]*int64{"hits": new(int64)}},
-		undone: make(chan int64, 4), taken: make(chan int64, 4), entered: make(chan struct{}, 4), release: make(chan struct{})}
+	store := newTakenStore()
 	a := serveAddrWithBackend(t, store)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	add := func(grace time.Duration, x int64, cancelled bool) (int64, error) {
-		c, err := mgr.Connect(ctx, mgr.Options{Address: a, AuthKey: []byte("backend-test-key"), CancelGrace: grace})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		h, err := c.Lookup(ctx, "hits")
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, h := connectHits(t, ctx, mgr.Options{Address: a, CancelGrace: grace})
 		cctx, ccancel := context.WithCancel(ctx)
 		defer ccancel()
 		if cancelled {

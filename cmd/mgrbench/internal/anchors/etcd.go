@@ -105,14 +105,12 @@ func markEtcd(r *bench.Report, status string) {
 }
 
 func markEtcdRow(r *bench.Report, row etcdRow, status string) {
-	{
-		for _, x := range []struct{ key, label string }{{row.directKey, row.directLabel}, {row.mgrKey, row.mgrLabel}} {
-			r.Mark("etcd", x.key+".p50", x.label+" p50", "µs", status)
-			r.Mark("etcd", x.key+".rate", x.label, "ops/s", status)
-			r.Mark("etcd", x.key+".rtt", x.label+": etcd round trips per op", "calls", status)
-		}
-		r.Mark("etcd", row.memKey+".p50", row.memLabel+" p50", "µs", status)
+	for _, x := range []struct{ key, label string }{{row.directKey, row.directLabel}, {row.mgrKey, row.mgrLabel}} {
+		r.Mark("etcd", x.key+".p50", x.label+" p50", "µs", status)
+		r.Mark("etcd", x.key+".rate", x.label, "ops/s", status)
+		r.Mark("etcd", x.key+".rtt", x.label+": etcd round trips per op", "calls", status)
 	}
+	r.Mark("etcd", row.memKey+".p50", row.memLabel+" p50", "µs", status)
 }
 
 // errNoEtcd says the embedded etcd could not start here (no loopback port, no temp dir).
